@@ -1,0 +1,178 @@
+"""The command line: parses, calls the library, prints. Every docstring here is the command's --help."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from auditor import __version__
+from auditor.aws import AwsSettings
+from auditor.config import FAIL_ON, Config, load_config, require_environment
+from auditor.errors import AuditorError, BadInput
+from auditor.rules.pack import PackFileSet, load_pack
+from auditor.scan import ScanRequest, run_scan
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="auditor")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="Path of config.yaml (default: ./config.yaml if present, else built-in defaults).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Optional[Path]) -> None:
+    """auditor: does the AWS account still match the architecture we wrote down?
+
+    Packs in rules/ encode architecture specs; scan judges a live account against them.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+def _load(ctx: click.Context) -> Config:
+    if "config" not in ctx.obj:
+        ctx.obj["config"] = load_config(ctx.obj.get("config_path"))
+    return ctx.obj["config"]
+
+
+def _formats(value: Optional[str]) -> Optional[list[str]]:
+    if value is None:
+        return None
+    return [f.strip() for f in value.split(",") if f.strip()]
+
+
+@cli.command()
+@click.option("--target", help="Target name from config.yaml (default: the first).")
+@click.option("--pack", "packs", multiple=True, help="Rule pack id; repeat for several (default: the target's).")
+@click.option("--env", "environment", help="production, staging or development (prod, stg, dev accepted).")
+@click.option("--region", "regions", multiple=True, help="AWS region; repeat for several.")
+@click.option("--profile", help="AWS profile to use.")
+@click.option("--role-arn", help="Role to assume in the audited account.")
+@click.option("--external-id", help="External id for --role-arn.")
+@click.option("--endpoint-url", help="Endpoint for every AWS call: moto server, LocalStack, a VPC endpoint.")
+@click.option("--out", type=click.Path(path_type=Path), help="Directory for the reports (default: reports/).")
+@click.option("--format", "formats", help="Comma-separated report formats: json, csv.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
+@click.option("--max-workers", type=click.IntRange(1, 256), help="Concurrent API calls (default 16).")
+@click.pass_context
+def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
+         regions: tuple[str, ...], profile: Optional[str], role_arn: Optional[str], external_id: Optional[str],
+         endpoint_url: Optional[str], out: Optional[Path], formats: Optional[str], fail_on: Optional[str],
+         max_workers: Optional[int]) -> None:
+    """Audit a live account against rule packs and write the reports.
+
+    Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate; 2 bad input; 3 the audit
+    could not complete, or some checks ended in error while nothing failed.
+    """
+    from auditor.console import console, print_scan_summary
+    from auditor.reporting.writers import check_formats, report_document, write_reports
+
+    config = _load(ctx)
+    chosen = config.target(target)
+    env = require_environment(environment) if environment else chosen.environment
+    report_formats = check_formats(_formats(formats) or config.formats)
+    pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
+    settings = AwsSettings(
+        regions=list(regions) or chosen.regions,
+        profile=profile or chosen.profile,
+        role_arn=role_arn or chosen.role_arn,
+        external_id=external_id or chosen.external_id,
+        endpoint_url=endpoint_url or chosen.endpoint_url,
+        max_workers=max_workers or config.max_workers,
+    )
+    result = run_scan(ScanRequest(chosen.name, env, pack_set, settings, config.parameters))
+    document = report_document(result.run, result.findings)
+    paths = write_reports(document, (out or config.out) / result.run.id, report_formats)
+    print_scan_summary(console(), result.run, result.findings, paths)
+    ctx.exit(gate_code(result, fail_on or config.fail_on))
+
+
+def gate_code(result: object, fail_on: str) -> int:
+    from auditor.reporting.summary import gate_exit_code
+
+    return gate_exit_code(result.findings, fail_on, result.run.status)  # type: ignore[attr-defined]
+
+
+@cli.group()
+def rules() -> None:
+    """Browse and validate rule packs."""
+
+
+@rules.command("list")
+@click.pass_context
+def rules_list(ctx: click.Context) -> None:
+    """List the packs with their rule counts per control."""
+    from auditor.rules.browse import print_pack_list
+
+    config = _load(ctx)
+    print_pack_list(PackFileSet(config.rules_dir).load_all())
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.pass_context
+def rules_show(ctx: click.Context, rule_id: str) -> None:
+    """Show one rule (by id, e.g. ECOM-S3-003) or one pack (by pack id)."""
+    from auditor.rules.browse import show
+
+    config = _load(ctx)
+    show(PackFileSet(config.rules_dir), rule_id)
+
+
+@rules.command("validate")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.pass_context
+def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
+    """Validate a pack file or folder (default: every pack in rules_dir). Errors name file, line, rule and field."""
+    config = _load(ctx)
+    if path is None:
+        packs = PackFileSet(config.rules_dir).load_all()
+    elif path.is_dir() and not (path / "pack.yaml").exists():
+        packs = PackFileSet(path).load_all()
+    else:
+        if not path.exists():
+            raise BadInput(f"{path}: no such file")
+        packs = [load_pack(path)]
+    for pack in packs:
+        click.echo(f"{pack.id}: {len(pack.rules)} rules OK ({', '.join(str(f) for f in pack.files)})")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+              help="Directory for the reports.")
+@click.pass_context
+def demo(ctx: click.Context, out: Path) -> None:
+    """Audit a mock account (moto, in process) built from the ecommerce-platform spec with deliberate drift.
+
+    Needs no AWS account and no credentials.
+    """
+    from auditor.demo import run_demo
+
+    config = _load(ctx)
+    run_demo(config, out)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: one line on stderr and the documented exit code for every error, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="auditor", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.UsageError as exc:
+        message = exc.format_message().replace("\n", " ")
+        click.echo(f"auditor: {message}", err=True)
+        code = 2
+    except click.Abort:
+        click.echo("auditor: aborted", err=True)
+        code = 130
+    except AuditorError as exc:
+        click.echo(f"auditor: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("auditor: interrupted", err=True)
+        code = 130
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Collect what the selected rules need, once per service and region, concurrently.
+
+Plan: list each needed resource type per region; keep the resources some rule's name pattern selects; fetch
+only the property families those rules read; link alarms to what they watch. Nothing is fetched twice.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auditor.aws import FatalAwsError, error_code, why_unreadable
+from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
+from auditor.collectors.cloudwatch import GUARDED_BY_DIMENSION
+from auditor.collectors.registry import COLLECTORS
+from auditor.evaluate import Inventory
+from auditor.resources import CloudWatchAlarm, Resource
+from auditor.rules.conditions import Context, condition_keys
+from auditor.rules.pack import Rule
+from auditor.selection import matches_name
+
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+
+
+@dataclass
+class Need:
+    """What one rule reads: its resource type, top-level properties, and whether its selector reads tags."""
+
+    rule: Rule
+    ctx: Context
+    properties: set[str]
+
+
+def plan_needs(rules: list[Rule], contexts: dict[str, Context]) -> list[Need]:
+    needs = []
+    for rule in rules:
+        props = {key.split(".")[0].split("[")[0] for key in condition_keys(rule.condition)} if rule.condition else set()
+        if rule.resource.tags:
+            props.add("tags")
+        needs.append(Need(rule, contexts[rule.pack], props))
+    return needs
+
+
+def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], regions: list[str],
+            max_workers: int) -> Inventory:
+    needs = plan_needs(rules, contexts)
+    types = {n.rule.resource.type for n in needs}
+    wants_alarms = any("alarms" in n.properties for n in needs)
+    if wants_alarms:
+        types.add(ALARM_TYPE)
+    inventory = Inventory(resources=[], regions=regions)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="collect") as pool:
+        listings = [(COLLECTORS[t], region) for t in sorted(types)
+                    for region in (regions[:1] if COLLECTORS[t].global_listing else regions)]
+        for (collector, region), result in zip(listings, pool.map(lambda job: _list(calls, *job), listings)):
+            resources, reason = result
+            if reason:
+                inventory.listing_errors[(collector.resource_type.type, region)] = reason
+            inventory.resources.extend(resources)
+
+        plans = _plan_fetches(inventory, needs, regions)
+        _run(pool, [(calls, c.locate, r) for r, c, _ in plans if c.locate and not r.region])
+        _run(pool, [(calls, c.families[f], r) for r, c, families in plans for f in sorted(families)])
+        for resource, collector, _ in plans:
+            _finish(collector, resource)
+    alarms = [r for r in inventory.resources if isinstance(r, CloudWatchAlarm)]
+    if wants_alarms:
+        link_alarms(inventory, alarms)
+    if ALARM_TYPE not in {n.rule.resource.type for n in needs}:
+        inventory.resources = [r for r in inventory.resources if not isinstance(r, CloudWatchAlarm)]
+    return inventory
+
+
+def _list(calls: AwsCalls, collector: Collector, region: str) -> tuple[list[Resource], str | None]:
+    try:
+        return list(collector.list_resources(calls, region)), None
+    except (ClientError, BotoCoreError) as exc:
+        return [], why_unreadable(exc, f"{collector.service}:{collector.list_operation}")
+
+
+def _plan_fetches(inventory: Inventory, needs: list[Need], regions: list[str]) -> list[tuple[Resource, Collector, set[str]]]:
+    """Per resource that some rule's name pattern selects, the families those rules read."""
+    by_type: dict[str, list[Need]] = {}
+    for need in needs:
+        by_type.setdefault(need.rule.resource.type, []).append(need)
+    plans = []
+    for resource in inventory.resources:
+        collector = COLLECTORS[resource.type]
+        wanted: set[str] = set()
+        for need in by_type.get(resource.type, []):
+            if matches_name(need.rule, need.ctx, resource, regions):
+                wanted |= need.properties
+        if resource.type in by_type and any(matches_name(n.rule, n.ctx, resource, regions) for n in by_type[resource.type]):
+            plans.append((resource, collector, collector.families_for(wanted - set(collector.listed_properties))))
+    return plans
+
+
+def _run(pool: ThreadPoolExecutor, jobs: list[tuple[AwsCalls, Family, Resource]]) -> None:
+    for _ in pool.map(lambda job: fetch_family(*job), jobs):
+        pass
+
+
+def fetch_family(calls: AwsCalls, family: Family, resource: Resource) -> None:
+    """Fill one family of one resource: absent means "not configured", any other error leaves it unknown."""
+    try:
+        family.fetch(calls, resource)
+    except ClientError as exc:
+        if error_code(exc) in family.absent_codes and family.when_absent:
+            family.when_absent(resource)
+        else:
+            _unknown(resource, family, why_unreadable(exc, family.operation))
+    except BotoCoreError as exc:
+        _unknown(resource, family, why_unreadable(exc, family.operation))
+    except Unreadable as exc:
+        _unknown(resource, family, str(exc))
+    except FatalAwsError:
+        raise
+
+
+def _unknown(resource: Resource, family: Family, reason: str) -> None:
+    for prop in family.properties:
+        resource.mark_unknown(prop, reason)
+
+
+def _finish(collector: Collector, resource: Resource) -> None:
+    for prop, deps in collector.derived.items():
+        for dep in deps:
+            if dep in resource.unknown:
+                resource.mark_unknown(prop, resource.unknown[dep])
+    if collector.finish:
+        collector.finish(resource)
+
+
+def link_alarms(inventory: Inventory, alarms: list[CloudWatchAlarm]) -> None:
+    """Give each resource the alarms whose dimensions name it; unknown where alarms could not be listed."""
+    index: dict[tuple[str, str, str], Resource] = {}
+    for resource in inventory.resources:
+        for name in {resource.name, resource.id}:
+            index[(resource.type, resource.region, name)] = resource
+        for member in getattr(resource, "member_clusters", []) or []:
+            index[(resource.type, resource.region, member)] = resource
+    for alarm in alarms:
+        if alarm.alarm is None:
+            continue
+        for dimension, value in alarm.alarm.dimensions.items():
+            rtype = GUARDED_BY_DIMENSION.get(dimension)
+            target = index.get((rtype, alarm.region, value)) if rtype else None
+            if target is None and rtype == "AWS::S3::Bucket":  # S3 metrics live in the bucket's region
+                target = next((r for (t, _, n), r in index.items() if t == rtype and n == value), None)
+            if target is not None and alarm.alarm not in target.alarms:
+                target.alarms.append(alarm.alarm)
+    for (rtype, region), reason in inventory.listing_errors.items():
+        if rtype == ALARM_TYPE:
+            for resource in inventory.resources:
+                if resource.region == region:
+                    resource.mark_unknown("alarms", f"alarms could not be listed: {reason}")

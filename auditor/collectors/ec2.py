@@ -1,0 +1,55 @@
+"""EBS volumes: describe_volumes per region, and the region's encryption-by-default setting."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.resources import EBSVolume, Resource
+
+LISTED = ("tags", "volume_type", "size_gb", "iops", "throughput_mbps", "encrypted", "kms_key_id", "state",
+          "attached", "availability_zone")
+
+
+def list_volumes(calls: AwsCalls, region: str) -> Iterable[Resource]:
+    client = calls.client("ec2", region)
+    for page in client.get_paginator("describe_volumes").paginate():
+        for raw in page.get("Volumes", []):
+            tags = {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
+            yield EBSVolume(
+                id=raw["VolumeId"],
+                name=tags.get("Name") or raw["VolumeId"],
+                arn=f"arn:aws:ec2:{region}:{calls.account_id}:volume/{raw['VolumeId']}",
+                region=region,
+                account_id=calls.account_id,
+                tags=tags,
+                volume_type=raw.get("VolumeType"),
+                size_gb=raw.get("Size"),
+                iops=raw.get("Iops"),
+                throughput_mbps=raw.get("Throughput"),
+                encrypted=raw.get("Encrypted"),
+                kms_key_id=raw.get("KmsKeyId"),
+                state=raw.get("State"),
+                attached=bool(raw.get("Attachments")),
+                availability_zone=raw.get("AvailabilityZone"),
+            )
+
+
+def fetch_region_default(calls: AwsCalls, volume: EBSVolume) -> None:
+    def read() -> bool:
+        return bool(calls.client("ec2", volume.region).get_ebs_encryption_by_default()["EbsEncryptionByDefault"])
+
+    volume.region_encryption_by_default = calls.once(f"ec2:{volume.region}:ebs_encryption_by_default", read)
+
+
+COLLECTOR = Collector(
+    service="ec2",
+    resource_type=EBSVolume,
+    list_operation="DescribeVolumes",
+    list_resources=list_volumes,
+    listed_properties=LISTED,
+    families={
+        "region_encryption_by_default": Family(
+            "region_encryption_by_default", "GetEbsEncryptionByDefault", ("region_encryption_by_default",),
+            fetch_region_default),
+    },
+)

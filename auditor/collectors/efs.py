@@ -1,0 +1,47 @@
+"""EFS file systems: describe_file_systems carries encryption, modes, mount targets and tags."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.resources import EFSFileSystem, Resource
+
+LISTED = ("tags", "encrypted", "kms_key_id", "performance_mode", "throughput_mode", "mount_target_count")
+
+
+def list_file_systems(calls: AwsCalls, region: str) -> Iterable[Resource]:
+    client = calls.client("efs", region)
+    for page in client.get_paginator("describe_file_systems").paginate():
+        for raw in page.get("FileSystems", []):
+            tags = {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
+            yield EFSFileSystem(
+                id=raw["FileSystemId"],
+                name=raw.get("Name") or tags.get("Name") or raw["FileSystemId"],
+                arn=raw.get("FileSystemArn"),
+                region=region,
+                account_id=calls.account_id,
+                tags=tags,
+                encrypted=raw.get("Encrypted"),
+                kms_key_id=raw.get("KmsKeyId"),
+                performance_mode=raw.get("PerformanceMode"),
+                throughput_mode=raw.get("ThroughputMode"),
+                mount_target_count=raw.get("NumberOfMountTargets"),
+            )
+
+
+def fetch_backup_policy(calls: AwsCalls, fs: EFSFileSystem) -> None:
+    answer = calls.client("efs", fs.region).describe_backup_policy(FileSystemId=fs.id)
+    fs.backup_policy = answer.get("BackupPolicy", {}).get("Status", "DISABLED")
+
+
+COLLECTOR = Collector(
+    service="efs",
+    resource_type=EFSFileSystem,
+    list_operation="DescribeFileSystems",
+    list_resources=list_file_systems,
+    listed_properties=LISTED,
+    families={
+        "backup_policy": Family("backup_policy", "DescribeBackupPolicy", ("backup_policy",), fetch_backup_policy,
+                                ("PolicyNotFound",), lambda fs: setattr(fs, "backup_policy", "DISABLED")),
+    },
+)

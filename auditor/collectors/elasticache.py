@@ -1,0 +1,91 @@
+"""ElastiCache replication groups (Redis, Valkey): one listing; parameter-group values as a family."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
+from auditor.resources import ElastiCacheReplicationGroup, Resource
+
+LISTED = (
+    "engine", "node_type", "node_count", "node_group_count", "cluster_mode", "multi_az", "automatic_failover",
+    "at_rest_encryption", "transit_encryption", "auth_token_enabled", "kms_key_id", "snapshot_retention_days",
+    "snapshot_window", "member_clusters",
+)
+
+
+def list_groups(calls: AwsCalls, region: str) -> Iterable[Resource]:
+    client = calls.client("elasticache", region)
+    for page in client.get_paginator("describe_replication_groups").paginate():
+        for raw in page.get("ReplicationGroups", []):
+            yield group_from(raw, region, calls.account_id)
+
+
+def group_from(raw: dict, region: str, account_id: str) -> ElastiCacheReplicationGroup:
+    node_groups = raw.get("NodeGroups", [])
+    members = sum(len(g.get("NodeGroupMembers", [])) for g in node_groups)
+    return ElastiCacheReplicationGroup(
+        id=raw["ReplicationGroupId"],
+        name=raw["ReplicationGroupId"],
+        arn=raw.get("ARN"),
+        region=region,
+        account_id=account_id,
+        engine=raw.get("Engine"),
+        node_type=raw.get("CacheNodeType"),
+        node_count=members or len(raw.get("MemberClusters", [])),
+        member_clusters=list(raw.get("MemberClusters", [])),
+        node_group_count=len(node_groups),
+        cluster_mode=raw.get("ClusterMode"),
+        multi_az=raw.get("MultiAZ") == "enabled",
+        automatic_failover=raw.get("AutomaticFailover") in ("enabled", "enabling"),
+        at_rest_encryption=raw.get("AtRestEncryptionEnabled"),
+        transit_encryption=raw.get("TransitEncryptionEnabled"),
+        auth_token_enabled=raw.get("AuthTokenEnabled"),
+        kms_key_id=raw.get("KmsKeyId"),
+        snapshot_retention_days=raw.get("SnapshotRetentionLimit"),
+        snapshot_window=raw.get("SnapshotWindow"),
+    )
+
+
+def fetch_cluster(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
+    if not group.member_clusters:
+        raise Unreadable("the replication group lists no member cluster")
+    client = calls.client("elasticache", group.region)
+    member = client.describe_cache_clusters(CacheClusterId=group.member_clusters[0])["CacheClusters"][0]
+    group.engine_version = member.get("EngineVersion")
+    group.parameter_group = (member.get("CacheParameterGroup") or {}).get("CacheParameterGroupName")
+
+
+def fetch_parameters(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
+    if group.parameter_group is None:
+        fetch_cluster(calls, group)
+    if group.parameter_group is None:
+        raise Unreadable("the replication group's cluster reports no cache parameter group")
+    client = calls.client("elasticache", group.region)
+    values: dict[str, str] = {}
+    for page in client.get_paginator("describe_cache_parameters").paginate(CacheParameterGroupName=group.parameter_group):
+        for p in page.get("Parameters", []):
+            if "ParameterValue" in p:
+                values[p["ParameterName"]] = p["ParameterValue"]
+    group.parameters = values
+
+
+def fetch_tags(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
+    answer = calls.client("elasticache", group.region).list_tags_for_resource(ResourceName=group.arn)
+    group.tags = {t["Key"]: t["Value"] for t in answer.get("TagList", [])}
+
+
+COLLECTOR = Collector(
+    service="elasticache",
+    resource_type=ElastiCacheReplicationGroup,
+    list_operation="DescribeReplicationGroups",
+    list_resources=list_groups,
+    listed_properties=LISTED,
+    families={
+        f.name: f
+        for f in (
+            Family("cluster", "DescribeCacheClusters", ("engine_version", "parameter_group"), fetch_cluster),
+            Family("parameters", "DescribeCacheParameters", ("parameters",), fetch_parameters),
+            Family("tags", "ListTagsForResource", ("tags",), fetch_tags),
+        )
+    },
+)

@@ -1,0 +1,43 @@
+"""SSM parameters: describe_parameters gives names, types and tiers, and never a value."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.resources import Resource, SSMParameter
+
+LISTED = ("parameter_type", "tier", "data_type", "kms_key_id", "description")
+
+
+def list_parameters(calls: AwsCalls, region: str) -> Iterable[Resource]:
+    client = calls.client("ssm", region)
+    for page in client.get_paginator("describe_parameters").paginate():
+        for raw in page.get("Parameters", []):
+            name = raw["Name"]
+            yield SSMParameter(
+                id=name,
+                name=name,
+                arn=raw.get("ARN") or f"arn:aws:ssm:{region}:{calls.account_id}:parameter/{name.lstrip('/')}",
+                region=region,
+                account_id=calls.account_id,
+                parameter_type=raw.get("Type"),
+                tier=raw.get("Tier"),
+                data_type=raw.get("DataType"),
+                kms_key_id=raw.get("KeyId"),
+                description=raw.get("Description"),
+            )
+
+
+def fetch_tags(calls: AwsCalls, param: SSMParameter) -> None:
+    answer = calls.client("ssm", param.region).list_tags_for_resource(ResourceType="Parameter", ResourceId=param.name)
+    param.tags = {t["Key"]: t["Value"] for t in answer.get("TagList", [])}
+
+
+COLLECTOR = Collector(
+    service="ssm",
+    resource_type=SSMParameter,
+    list_operation="DescribeParameters",
+    list_resources=list_parameters,
+    listed_properties=LISTED,
+    families={"tags": Family("tags", "ListTagsForResource", ("tags",), fetch_tags)},
+)

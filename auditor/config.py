@@ -1,0 +1,107 @@
+"""config.yaml: what to audit and how. Every field is documented in the shipped config.yaml.
+
+Relative paths are taken from the directory of the config file. With no config file at all, the defaults
+apply, so ``auditor scan --pack P --env E --endpoint-url URL`` works anywhere.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
+from auditor.errors import BadInput
+from auditor.yamlfile import YamlDocument, explain_validation, load_yaml
+
+FORMATS = ("json", "csv", "html", "sarif", "junit")
+FAIL_ON = ("critical", "high", "medium", "low", "info", "none")
+REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Target(Strict):
+    """One account (and its regions) audited against packs for one environment."""
+
+    name: str = "default"
+    environment: str = "production"
+    packs: list[str] = Field(default_factory=lambda: ["baseline"])
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
+    profile: Optional[str] = None
+    role_arn: Optional[str] = None
+    external_id: Optional[str] = None
+    endpoint_url: Optional[str] = None
+
+    @field_validator("environment")
+    @classmethod
+    def known_environment(cls, value: str) -> str:
+        canonical = canonical_env(value)
+        if canonical is None:
+            raise ValueError(f"unknown environment {value!r}; use one of {', '.join(CANONICAL_ENVIRONMENTS)}")
+        return canonical
+
+    @field_validator("regions", "packs")
+    @classmethod
+    def not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must list at least one")
+        return value
+
+
+class Config(Strict):
+    rules_dir: Path = Path("rules")
+    db: Path = Path("auditor.db")
+    out: Path = Path("reports")
+    formats: list[Literal[FORMATS]] = Field(default_factory=lambda: ["json"])  # type: ignore[valid-type]
+    fail_on: Literal[FAIL_ON] = "high"  # type: ignore[valid-type]
+    max_workers: int = Field(default=16, ge=1, le=256)
+    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    targets: list[Target] = Field(default_factory=lambda: [Target()])
+    path: Optional[Path] = Field(default=None, exclude=True)
+
+    def target(self, name: Optional[str]) -> Target:
+        if name is None:
+            return self.targets[0]
+        for target in self.targets:
+            if target.name == name:
+                return target
+        known = ", ".join(t.name for t in self.targets)
+        raise BadInput(f"unknown target {name!r} in {self.path or 'config'} (targets: {known})")
+
+    def resolve(self, base: Path) -> "Config":
+        for attr in ("rules_dir", "db", "out"):
+            value = getattr(self, attr)
+            if not value.is_absolute():
+                setattr(self, attr, base / value)
+        if not self.rules_dir.exists() and REPO_RULES.exists() and self.rules_dir.name == "rules":
+            self.rules_dir = REPO_RULES
+        return self
+
+
+def require_environment(value: str) -> str:
+    canonical = canonical_env(value)
+    if canonical is None:
+        raise BadInput(f"unknown environment {value!r}; use one of {', '.join(CANONICAL_ENVIRONMENTS)} (or prod, stg, dev)")
+    return canonical
+
+
+def load_config(path: Optional[Path]) -> Config:
+    """Load ``path``; with no path, ./config.yaml if it exists, else the defaults."""
+    if path is None:
+        default = Path("config.yaml")
+        if not default.exists():
+            return Config().resolve(Path.cwd())
+        path = default
+    doc: YamlDocument = load_yaml(Path(path))
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise BadInput(f"{doc.where(())}: config must be a mapping of settings")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise explain_validation(doc, exc) from None
+    config.path = Path(path)
+    return config.resolve(Path(path).resolve().parent)

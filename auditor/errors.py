@@ -1,0 +1,20 @@
+"""The errors a user can cause or meet, each with the exit code SPEC gives it.
+
+The CLI prints ``str(error)`` as one line on stderr and exits with ``exit_code``: no traceback.
+"""
+
+
+class AuditorError(Exception):
+    exit_code = 2
+
+
+class BadInput(AuditorError):
+    """Arguments, config, a rule pack or an IaC file that cannot be used (exit 2)."""
+
+    exit_code = 2
+
+
+class AuditIncomplete(AuditorError):
+    """The audit could not be made: no credentials, endpoint unreachable (exit 3)."""
+
+    exit_code = 3

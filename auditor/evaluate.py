@@ -1,0 +1,109 @@
+"""Judge normalized resources against rules: one finding per (rule, resource), no AWS calls.
+
+The live scan and the IaC gate both end here, so one rule judges both alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from auditor.findings import Finding, ResourceRef
+from auditor.resources import Resource
+from auditor.rules.conditions import ERROR, FAIL, PASS, Context, NotApplicable, evaluate
+from auditor.rules.pack import Rule
+from auditor.selection import expand, selects
+
+
+@dataclass
+class Inventory:
+    """What a scan saw: resources, the regions it covered, and the listings that failed (type, region)."""
+
+    resources: list[Resource]
+    regions: list[str]
+    listing_errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    _dumps: dict[int, dict] = field(default_factory=dict, repr=False)
+
+    def data_of(self, resource: Resource) -> dict:
+        key = id(resource)
+        if key not in self._dumps:
+            self._dumps[key] = resource.model_dump(mode="json", exclude={"unknown", "source"})
+        return self._dumps[key]
+
+
+def evaluate_rules(rules: list[Rule], environment: str, contexts: dict[str, Context], inventory: Inventory) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.applies_to(environment):
+            findings.extend(evaluate_rule(rule, contexts[rule.pack], inventory))
+    return findings
+
+
+def evaluate_rule(rule: Rule, ctx: Context, inventory: Inventory) -> list[Finding]:
+    selected = [r for r in inventory.resources if selects(rule, ctx, r, inventory.regions)]
+    findings = []
+    for resource in selected:
+        finding = judge(rule, replace(ctx, region=resource.region), resource, inventory.data_of(resource))
+        if finding is not None:
+            findings.append(finding)
+    failed_regions = [region for (rtype, region) in inventory.listing_errors if rtype == rule.resource.type]
+    for region in failed_regions:
+        reason = inventory.listing_errors[(rule.resource.type, region)]
+        findings.append(_finding(rule, ResourceRef(type=rule.resource.type, id=f"{region}/*", name=f"(all in {region})",
+                                                   region=region), ERROR, None, None, None,
+                                 f"could not list {rule.resource.type} in {region}: {reason}"))
+    if rule.resource.required and not failed_regions:
+        findings.extend(_missing(rule, ctx, inventory, selected))
+    return findings
+
+
+def judge(rule: Rule, ctx: Context, resource: Resource, data: dict) -> Finding | None:
+    """The finding for one resource; None when the rule holds no value for this environment."""
+    ref = ResourceRef(**resource.reference())
+    if rule.condition is None:
+        return _finding(rule, ref, PASS, None, "present", "present", f"{resource.type} {resource.name} exists",
+                        resource)
+    try:
+        outcome = evaluate(rule.condition, data, resource.unknown, ctx)
+    except NotApplicable:
+        return None
+    return _finding(rule, ref, outcome.status, outcome.property, outcome.expected, outcome.actual, outcome.message,
+                    resource)
+
+
+def _missing(rule: Rule, ctx: Context, inventory: Inventory, selected: list[Resource]) -> list[Finding]:
+    """A required resource the account lacks: an ``existence`` fail per name pattern left unmatched."""
+    findings = []
+    for pattern in rule.resource.names:
+        regions = inventory.regions if "{region}" in pattern else inventory.regions[:1]
+        for region in regions:
+            single = rule.model_copy(update={"resource": rule.resource.model_copy(update={"names": [pattern]})})
+            scoped = [r for r in selected if "{region}" not in pattern or r.region == region]
+            if any(selects(single, ctx, r, [region]) for r in scoped):
+                continue
+            name = expand(pattern, ctx, region)
+            ref = ResourceRef(type=rule.resource.type, id=name, name=name, region=region)
+            finding = _finding(rule, ref, FAIL, "exists", "present", "absent",
+                               f"required {rule.resource.type} {name!r} does not exist")
+            finding.control = "existence"
+            findings.append(finding)
+    return findings
+
+
+def _finding(rule: Rule, ref: ResourceRef, status: str, prop: str | None, expected: Any, actual: Any, message: str,
+             resource: Resource | None = None) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        pack=rule.pack,
+        title=rule.title,
+        control=rule.control,
+        severity=rule.severity,
+        status=status,
+        resource=ref,
+        property=prop,
+        expected=expected,
+        actual=actual,
+        message=message,
+        spec_ref=rule.spec_ref,
+        remediation=rule.remediation,
+        source=resource.source if resource is not None else None,
+    )

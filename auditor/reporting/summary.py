@@ -1,0 +1,72 @@
+"""Counts and the compliance score of a run, and the exit code the gate derives from them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+from auditor.findings import Finding
+
+STATUSES = ("pass", "fail", "error", "waived")
+SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+# How much a finding weighs in the score: an info finding informs, it does not lower the score.
+SEVERITY_WEIGHT = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
+
+
+def _counts() -> dict[str, int]:
+    return {status: 0 for status in STATUSES}
+
+
+def summarize(findings: Iterable[Finding]) -> dict:
+    by_status = _counts()
+    groups: dict[str, dict[str, dict[str, int]]] = {"by_severity": {}, "by_control": {}, "by_pack": {}}
+    for sev in SEVERITY_RANK:
+        groups["by_severity"][sev] = _counts()
+    findings = list(findings)
+    for f in findings:
+        by_status[f.status] += 1
+        for group, key in (("by_severity", f.severity), ("by_control", f.control), ("by_pack", f.pack)):
+            groups[group].setdefault(key, _counts())[f.status] += 1
+    return {
+        "total": len(findings),
+        "by_status": by_status,
+        **{name: dict(sorted(g.items())) if name != "by_severity" else g for name, g in groups.items()},
+        "score": score(findings),
+    }
+
+
+def score(findings: Iterable[Finding]) -> float:
+    """Weighted share of checks that passed. Errors count as not passed: unverified is not compliant.
+    Waived findings are left out."""
+    earned = total = 0
+    for f in findings:
+        if f.status == "waived":
+            continue
+        weight = SEVERITY_WEIGHT[f.severity]
+        total += weight
+        if f.status == "pass":
+            earned += weight
+    return 100.0 if total == 0 else round(100.0 * earned / total, 1)
+
+
+def gate_exit_code(findings: Iterable[Finding], fail_on: str, run_status: str) -> int:
+    """0 clean, 1 a failure at or above ``fail_on``, 3 incomplete (errors) with nothing failing."""
+    findings = list(findings)
+    if fail_on != "none":
+        threshold = SEVERITY_RANK[fail_on]
+        if any(f.status == "fail" and SEVERITY_RANK[f.severity] >= threshold for f in findings):
+            return 1
+    if run_status != "complete" or any(f.status == "error" for f in findings):
+        return 3
+    return 0
+
+
+def failures_by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    failed = [f for f in findings if f.status in ("fail", "error")]
+    return sorted(failed, key=lambda f: (-SEVERITY_RANK[f.severity], f.status, f.rule_id, f.resource.name))
+
+
+def counts_table(findings: Iterable[Finding], key: str) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = defaultdict(_counts)
+    for f in findings:
+        table[getattr(f, key)][f.status] += 1
+    return dict(sorted(table.items()))

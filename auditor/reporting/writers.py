@@ -1,0 +1,78 @@
+"""Report documents and the writers for each format, registered by name."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Callable
+
+from auditor import __version__
+from auditor.errors import BadInput
+from auditor.findings import Finding, RunInfo
+from auditor.reporting.summary import summarize
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.v1.json"
+
+
+def report_document(run: RunInfo, findings: list[Finding]) -> dict:
+    """The report.json contract (schema version 1)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": __version__,
+        "run": run.model_dump(mode="json"),
+        "summary": summarize(findings),
+        "findings": [f.model_dump(mode="json") for f in findings],
+    }
+
+
+def write_json(document: dict, path: Path) -> None:
+    path.write_text(json.dumps(document, indent=1, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+
+CSV_COLUMNS = ("rule_id", "pack", "control", "severity", "status", "change", "first_seen", "resource_type",
+               "resource_id", "resource_name", "resource_region", "resource_arn", "property", "expected", "actual",
+               "message", "spec_ref", "remediation")
+
+
+def write_csv(document: dict, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for f in document["findings"]:
+            res = f["resource"]
+            row = {**f, "resource_type": res["type"], "resource_id": res["id"], "resource_name": res["name"],
+                   "resource_region": res["region"], "resource_arn": res.get("arn") or ""}
+            writer.writerow([_cell(row.get(c)) for c in CSV_COLUMNS])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    # A cell opened in a spreadsheet must not run as a formula: resource names are untrusted.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+WRITERS: dict[str, tuple[str, Callable[[dict, Path], None]]] = {
+    "json": ("report.json", write_json),
+    "csv": ("report.csv", write_csv),
+}
+
+
+def check_formats(formats: list[str]) -> list[str]:
+    for fmt in formats:
+        if fmt not in WRITERS:
+            raise BadInput(f"report format {fmt!r} is not available (available: {', '.join(WRITERS)})")
+    return formats
+
+
+def write_reports(document: dict, out_dir: Path, formats: list[str]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in check_formats(formats):
+        filename, writer = WRITERS[fmt]
+        path = out_dir / filename
+        writer(document, path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,346 @@
+"""Normalized resource models, shared by the live collectors and the IaC parsers.
+
+Each model is typed by its CloudFormation name, so one rule judges the live account and the IaC alike.
+A property that could not be read stays ``None`` and its family is named in ``unknown`` with the reason:
+unknown is not false, and a rule that reads it yields ``error``.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceLocation(Model):
+    """Where an IaC resource is declared; empty for live resources."""
+
+    file: str
+    line: Optional[int] = None
+
+
+class Alarm(Model):
+    """A CloudWatch metric alarm as a rule sees it, on its own or linked to the resource it watches."""
+
+    name: str
+    namespace: Optional[str] = None
+    metric_name: Optional[str] = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    statistic: Optional[str] = None
+    extended_statistic: Optional[str] = None
+    period: Optional[int] = None
+    evaluation_periods: Optional[int] = None
+    datapoints_to_alarm: Optional[int] = None
+    threshold: Optional[float] = None
+    comparison_operator: Optional[str] = None
+    treat_missing_data: Optional[str] = None
+    actions_enabled: Optional[bool] = None
+    alarm_actions: list[str] = Field(default_factory=list)
+    description: Optional[str] = None
+    uses_metric_math: bool = False
+    metric_math_expression: Optional[str] = None
+
+
+class Resource(Model):
+    """What every normalized resource has: identity, tags, and what could not be read."""
+
+    type: ClassVar[str] = ""
+    id: str
+    name: str
+    arn: Optional[str] = None
+    region: str
+    account_id: Optional[str] = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    alarms: list[Alarm] = Field(default_factory=list)
+    unknown: dict[str, str] = Field(default_factory=dict)
+    source: Optional[SourceLocation] = None
+
+    def mark_unknown(self, family: str, reason: str) -> None:
+        self.unknown[family] = reason
+
+    def reference(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "arn": self.arn, "name": self.name, "region": self.region}
+
+
+# --- S3 -------------------------------------------------------------------------------------------------
+
+
+class PublicAccessBlock(Model):
+    block_public_acls: bool = False
+    ignore_public_acls: bool = False
+    block_public_policy: bool = False
+    restrict_public_buckets: bool = False
+    all_blocked: bool = False
+
+
+class BucketEncryption(Model):
+    enabled: bool = False
+    algorithm: Optional[str] = None  # AES256, aws:kms, aws:kms:dsse
+    kms_key_id: Optional[str] = None
+    bucket_key_enabled: Optional[bool] = None
+
+
+class BucketVersioning(Model):
+    status: str = "Disabled"  # Enabled, Suspended, Disabled (never enabled)
+    mfa_delete: str = "Disabled"
+
+
+class LifecycleTransition(Model):
+    days: Optional[int] = None
+    storage_class: str
+
+
+class LifecycleRule(Model):
+    id: Optional[str] = None
+    status: str = "Enabled"
+    prefix: str = ""
+    transitions: list[LifecycleTransition] = Field(default_factory=list)
+    expiration_days: Optional[int] = None
+    noncurrent_expiration_days: Optional[int] = None
+    abort_incomplete_multipart_days: Optional[int] = None
+
+
+class BucketLifecycle(Model):
+    rules: list[LifecycleRule] = Field(default_factory=list)
+    # Smallest enabled transition day per storage class (GLACIER, STANDARD_IA, ...), for simple rules.
+    transition_days: dict[str, int] = Field(default_factory=dict)
+    expiration_days: Optional[int] = None
+
+
+class BucketPolicy(Model):
+    exists: bool = False
+    denies_insecure_transport: bool = False
+    allows_public_principal: bool = False
+
+
+class BucketCors(Model):
+    configured: bool = False
+    rule_count: int = 0
+    allowed_origins: list[str] = Field(default_factory=list)
+
+
+class BucketLogging(Model):
+    enabled: bool = False
+    target_bucket: Optional[str] = None
+
+
+class ObjectLock(Model):
+    enabled: bool = False
+    mode: Optional[str] = None
+    retention_days: Optional[int] = None
+
+
+class S3Bucket(Resource):
+    type: ClassVar[str] = "AWS::S3::Bucket"
+    versioning: Optional[BucketVersioning] = None
+    encryption: Optional[BucketEncryption] = None
+    public_access_block: Optional[PublicAccessBlock] = None
+    account_public_access_block: Optional[PublicAccessBlock] = None
+    # Bucket-level or account-level block, whichever is stricter per setting.
+    effective_public_access_block: Optional[PublicAccessBlock] = None
+    lifecycle: Optional[BucketLifecycle] = None
+    policy: Optional[BucketPolicy] = None
+    cors: Optional[BucketCors] = None
+    logging: Optional[BucketLogging] = None
+    object_lock: Optional[ObjectLock] = None
+
+
+# --- DynamoDB -------------------------------------------------------------------------------------------
+
+
+class KeySchema(Model):
+    partition_key: Optional[str] = None
+    partition_key_type: Optional[str] = None
+    sort_key: Optional[str] = None
+    sort_key_type: Optional[str] = None
+
+
+class SecondaryIndex(Model):
+    name: str
+    partition_key: Optional[str] = None
+    sort_key: Optional[str] = None
+    projection_type: Optional[str] = None
+    read_capacity: Optional[int] = None
+    write_capacity: Optional[int] = None
+
+
+class TableSse(Model):
+    enabled: bool = True  # DynamoDB always encrypts; AWS_OWNED when no SSEDescription
+    type: str = "AWS_OWNED"  # AWS_OWNED, KMS (AWS managed or customer key)
+    kms_key_arn: Optional[str] = None
+
+
+class TableStream(Model):
+    enabled: bool = False
+    view_type: Optional[str] = None
+
+
+class TableTtl(Model):
+    status: str = "DISABLED"
+    attribute: Optional[str] = None
+
+
+class TablePitr(Model):
+    status: str = "DISABLED"
+    recovery_period_days: Optional[int] = None
+
+
+class DynamoDBTable(Resource):
+    type: ClassVar[str] = "AWS::DynamoDB::Table"
+    status: Optional[str] = None
+    key_schema: Optional[KeySchema] = None
+    attribute_types: dict[str, str] = Field(default_factory=dict)
+    billing_mode: Optional[str] = None
+    read_capacity: Optional[int] = None
+    write_capacity: Optional[int] = None
+    gsis: list[SecondaryIndex] = Field(default_factory=list)
+    gsi_names: list[str] = Field(default_factory=list)
+    lsis: list[SecondaryIndex] = Field(default_factory=list)
+    sse: Optional[TableSse] = None
+    stream: Optional[TableStream] = None
+    deletion_protection: Optional[bool] = None
+    table_class: Optional[str] = None
+    ttl: Optional[TableTtl] = None
+    pitr: Optional[TablePitr] = None
+
+
+# --- RDS ------------------------------------------------------------------------------------------------
+
+
+class RDSInstance(Resource):
+    type: ClassVar[str] = "AWS::RDS::DBInstance"
+    engine: Optional[str] = None
+    engine_version: Optional[str] = None
+    engine_major_version: Optional[str] = None
+    instance_class: Optional[str] = None
+    storage_type: Optional[str] = None
+    allocated_storage_gb: Optional[int] = None
+    multi_az: Optional[bool] = None
+    backup_retention_days: Optional[int] = None
+    storage_encrypted: Optional[bool] = None
+    kms_key_id: Optional[str] = None
+    performance_insights_enabled: Optional[bool] = None
+    performance_insights_retention_days: Optional[int] = None
+    deletion_protection: Optional[bool] = None
+    publicly_accessible: Optional[bool] = None
+    iam_auth_enabled: Optional[bool] = None
+    parameter_groups: list[str] = Field(default_factory=list)
+    cloudwatch_logs_exports: list[str] = Field(default_factory=list)
+    read_replica_ids: list[str] = Field(default_factory=list)
+    read_replica_count: int = 0
+    replica_source: Optional[str] = None
+    is_read_replica: bool = False
+
+
+# --- ElastiCache ----------------------------------------------------------------------------------------
+
+
+class ElastiCacheReplicationGroup(Resource):
+    type: ClassVar[str] = "AWS::ElastiCache::ReplicationGroup"
+    engine: Optional[str] = None
+    engine_version: Optional[str] = None
+    node_type: Optional[str] = None
+    node_count: Optional[int] = None
+    member_clusters: list[str] = Field(default_factory=list)
+    node_group_count: Optional[int] = None
+    cluster_mode: Optional[str] = None
+    multi_az: Optional[bool] = None
+    automatic_failover: Optional[bool] = None
+    at_rest_encryption: Optional[bool] = None
+    transit_encryption: Optional[bool] = None
+    auth_token_enabled: Optional[bool] = None
+    kms_key_id: Optional[str] = None
+    snapshot_retention_days: Optional[int] = None
+    snapshot_window: Optional[str] = None
+    parameter_group: Optional[str] = None
+    # Values of the cache parameter group, e.g. maxmemory-policy; unknown where the API is not served.
+    parameters: Optional[dict[str, str]] = None
+
+
+# --- OpenSearch -----------------------------------------------------------------------------------------
+
+
+class OpenSearchDomain(Resource):
+    type: ClassVar[str] = "AWS::OpenSearchService::Domain"
+    engine_version: Optional[str] = None
+    instance_type: Optional[str] = None
+    instance_count: Optional[int] = None
+    dedicated_master_enabled: Optional[bool] = None
+    dedicated_master_type: Optional[str] = None
+    dedicated_master_count: Optional[int] = None
+    zone_awareness_enabled: Optional[bool] = None
+    availability_zone_count: Optional[int] = None
+    warm_enabled: Optional[bool] = None
+    warm_type: Optional[str] = None
+    warm_count: Optional[int] = None
+    ebs_enabled: Optional[bool] = None
+    volume_type: Optional[str] = None
+    volume_size_gb: Optional[int] = None
+    encryption_at_rest: Optional[bool] = None
+    kms_key_id: Optional[str] = None
+    node_to_node_encryption: Optional[bool] = None
+    enforce_https: Optional[bool] = None
+    tls_security_policy: Optional[str] = None
+
+
+# --- EFS, EBS, SSM, CloudWatch --------------------------------------------------------------------------
+
+
+class EFSFileSystem(Resource):
+    type: ClassVar[str] = "AWS::EFS::FileSystem"
+    encrypted: Optional[bool] = None
+    kms_key_id: Optional[str] = None
+    performance_mode: Optional[str] = None
+    throughput_mode: Optional[str] = None
+    mount_target_count: Optional[int] = None
+    backup_policy: Optional[str] = None  # ENABLED, DISABLED, ...
+
+
+class EBSVolume(Resource):
+    type: ClassVar[str] = "AWS::EC2::Volume"
+    volume_type: Optional[str] = None
+    size_gb: Optional[int] = None
+    iops: Optional[int] = None
+    throughput_mbps: Optional[int] = None
+    encrypted: Optional[bool] = None
+    kms_key_id: Optional[str] = None
+    state: Optional[str] = None
+    attached: Optional[bool] = None
+    availability_zone: Optional[str] = None
+    # Region-wide "EBS encryption by default" setting, which new volumes inherit.
+    region_encryption_by_default: Optional[bool] = None
+
+
+class SSMParameter(Resource):
+    """Names and types only: the value of a parameter is never read."""
+
+    type: ClassVar[str] = "AWS::SSM::Parameter"
+    parameter_type: Optional[str] = None  # String, StringList, SecureString
+    tier: Optional[str] = None
+    data_type: Optional[str] = None
+    kms_key_id: Optional[str] = None
+    description: Optional[str] = None
+
+
+class CloudWatchAlarm(Resource):
+    type: ClassVar[str] = "AWS::CloudWatch::Alarm"
+    alarm: Optional[Alarm] = None
+
+
+RESOURCE_MODELS: dict[str, type[Resource]] = {
+    model.type: model
+    for model in (
+        S3Bucket,
+        DynamoDBTable,
+        RDSInstance,
+        ElastiCacheReplicationGroup,
+        OpenSearchDomain,
+        EFSFileSystem,
+        EBSVolume,
+        SSMParameter,
+        CloudWatchAlarm,
+    )
+}

@@ -1,0 +1,84 @@
+"""One audit of one target: identify the account, collect, evaluate, and describe the run."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from auditor.aws import AwsSettings, ClientPool, FatalAwsError
+from auditor.collect import collect
+from auditor.collectors.base import AwsCalls
+from auditor.errors import AuditIncomplete
+from auditor.evaluate import Inventory, evaluate_rules
+from auditor.findings import Finding, RunInfo, utc_now
+from auditor.rules.conditions import Context
+from auditor.rules.pack import Pack, iter_rules
+
+
+@dataclass
+class ScanRequest:
+    target: str
+    environment: str
+    packs: list[Pack]
+    settings: AwsSettings
+    parameters: dict[str, dict[str, Any]]
+
+
+@dataclass
+class ScanResult:
+    run: RunInfo
+    findings: list[Finding]
+    inventory: Inventory
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def contexts_for(packs: list[Pack], environment: str, account_id: str, parameters: dict[str, dict[str, Any]]) -> dict[str, Context]:
+    return {
+        pack.id: Context(
+            environment=environment,
+            env_name=pack.env_spelling(environment),
+            account_id=account_id,
+            params=pack.parameter_values(parameters.get(pack.id)),
+        )
+        for pack in packs
+    }
+
+
+def run_scan(request: ScanRequest, run_id: Optional[str] = None) -> ScanResult:
+    """Audit one target. Raises AuditIncomplete when the audit cannot be made at all."""
+    run = RunInfo(
+        id=run_id or new_run_id(),
+        target=request.target,
+        regions=request.settings.regions,
+        environment=request.environment,
+        packs=[p.id for p in request.packs],
+        started_at=utc_now(),
+        endpoint_url=request.settings.endpoint_url,
+    )
+    # Parameters are checked before any call: a typo in config.yaml is bad input, not a failed audit.
+    contexts_for(request.packs, request.environment, "", request.parameters)
+    pool = ClientPool(request.settings)
+    account_id = pool.account_id()
+    run.account_id = account_id
+    contexts = contexts_for(request.packs, request.environment, account_id, request.parameters)
+    rules = iter_rules(request.packs)
+    try:
+        inventory = collect(AwsCalls(pool, account_id), rules, contexts, request.settings.regions,
+                            request.settings.max_workers)
+    except FatalAwsError as exc:
+        raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
+    findings = evaluate_rules(rules, request.environment, contexts, inventory)
+    for finding in findings:
+        finding.first_seen = run.started_at  # until history says when it first appeared
+    run.finished_at = utc_now()
+    run.api_calls = pool.stats.total_calls
+    run.http_requests = pool.stats.total_requests
+    run.retries = pool.stats.retries
+    run.api_calls_by_service = pool.stats.by_service()
+    run.errors = [f"{rtype} in {region}: {reason}" for (rtype, region), reason in inventory.listing_errors.items()]
+    run.status = "partial" if inventory.listing_errors or any(f.status == "error" for f in findings) else "complete"
+    return ScanResult(run=run, findings=findings, inventory=inventory)
