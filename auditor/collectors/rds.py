@@ -60,6 +60,9 @@ def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
                       ("publicly_accessible", "PubliclyAccessible")):
         if key not in raw:
             instance.mark_unknown(prop, f"DescribeDBInstances did not report {key}")
+    if "PerformanceInsightsEnabled" not in raw:
+        instance.mark_unknown("performance_insights_retention_days",
+                              "DescribeDBInstances did not report PerformanceInsightsEnabled")
     return instance
 
 

@@ -1,0 +1,296 @@
+"""Build an account exactly to spec 002 (ecommerce-platform) in moto, and the drifts the demo injects.
+
+The names are the pack's parameter defaults. ``DRIFTS`` maps a drift's name to the function that makes it
+and to the rule that must catch it; the tests break each in turn.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from auditor.demo.mockaws import MockAccount
+
+SPEC = {
+    "production": {"rds_class": "db.r6g.2xlarge", "storage": 1000, "retention": 35, "multi_az": True, "replicas": 2,
+                   "billing": "PAY_PER_REQUEST", "os_type": "r6g.xlarge.search", "os_count": 3, "os_volume": 500,
+                   "masters": True, "azs": 3, "warm": True},
+    "staging": {"rds_class": "db.r6g.xlarge", "storage": 500, "retention": 14, "multi_az": True, "replicas": 1,
+                "billing": "PAY_PER_REQUEST", "os_type": "r6g.large.search", "os_count": 2, "os_volume": 100,
+                "masters": False, "azs": 2, "warm": False},
+    "development": {"rds_class": "db.r6g.large", "storage": 200, "retention": 7, "multi_az": False, "replicas": 0,
+                    "billing": "PROVISIONED", "os_type": "r6g.large.search", "os_count": 2, "os_volume": 100,
+                    "masters": False, "azs": 2, "warm": False},
+}
+
+LIFECYCLES = {
+    "product-images": [(30, "STANDARD_IA"), (90, "GLACIER")],
+    "order-documents": [(30, "STANDARD_IA"), (180, "GLACIER")],
+    "application-logs": [(14, "STANDARD_IA"), (30, "GLACIER")],
+    "database-backups": [(7, "STANDARD_IA"), (30, "GLACIER")],
+}
+VERSIONED = ("product-images", "order-documents", "database-backups")
+PURPOSES = ("product-images", "order-documents", "application-logs", "database-backups", "static-assets")
+CACHES = {"session-cache": "cache.r6g.large", "product-cache": "cache.r6g.xlarge", "api-cache": "cache.r6g.large"}
+TABLES = ("Products", "UserPreferences", "ProductCatalog", "Sessions")
+
+
+def bucket(purpose: str, env: str) -> str:
+    return f"ecommerce-{purpose}-{env}"
+
+
+def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ...] = ()) -> None:
+    """Provision everything spec 002 asks for in ``env``; ``skip`` leaves out named parts (drifts by absence)."""
+    spec = SPEC[env]
+    kms_key = aws.kms.create_key(Description="ecommerce data")["KeyMetadata"]["Arn"]
+    _rds(aws, env, spec, kms_key)
+    _tables(aws, env, spec, kms_key, skip)
+    _search(aws, env, spec)
+    _buckets(aws, env, kms_key)
+    _caches(aws, env, skip)
+    aws.ec2.enable_ebs_encryption_by_default()
+
+
+def _alarm(aws: MockAccount, name: str, namespace: str, metric: str, dimension: tuple[str, str], comparison: str,
+           threshold: float, period: int = 300, statistic: str = "Average", description: str = "") -> None:
+    aws.cloudwatch.put_metric_alarm(
+        AlarmName=name, Namespace=namespace, MetricName=metric, Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
+        Statistic=statistic, Period=period, EvaluationPeriods=1, Threshold=threshold, ComparisonOperator=comparison,
+        AlarmDescription=description or f"{metric} on {dimension[1]}",
+    )
+
+
+def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str) -> None:
+    db = f"product-db-{env}"
+    aws.rds.create_db_parameter_group(DBParameterGroupName=f"custom-postgres14-{env}", DBParameterGroupFamily="postgres14",
+                                      Description="spec 002 3.1")
+    aws.rds.create_db_instance(
+        DBInstanceIdentifier=db, Engine="postgres", EngineVersion="14.9", DBInstanceClass=spec["rds_class"],
+        AllocatedStorage=spec["storage"], StorageType="gp3", MultiAZ=spec["multi_az"],
+        BackupRetentionPeriod=spec["retention"], StorageEncrypted=True, KmsKeyId=kms_key,
+        EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7, DeletionProtection=env == "production",
+        PubliclyAccessible=False, EnableIAMDatabaseAuthentication=True, DBParameterGroupName=f"custom-postgres14-{env}",
+        EnableCloudwatchLogsExports=["postgresql", "upgrade"], MasterUsername="dbadmin",
+        MasterUserPassword="not-a-real-password-1", Tags=[{"Key": "Environment", "Value": env}],
+    )
+    _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 80)
+    _alarm(aws, f"{db}-free-storage", "AWS/RDS", "FreeStorageSpace", ("DBInstanceIdentifier", db), "LessThanThreshold",
+           spec["storage"] * 0.2 * 1024 ** 3)
+    _alarm(aws, f"{db}-connections", "AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier", db),
+           "GreaterThanThreshold", 4000)
+    for n in range(1, spec["replicas"] + 1):
+        replica = f"{db}-replica-{n}"
+        aws.rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=db,
+                                                PubliclyAccessible=False)
+        _alarm(aws, f"{replica}-lag", "AWS/RDS", "ReplicaLag", ("DBInstanceIdentifier", replica), "GreaterThanThreshold",
+               30, period=60, statistic="Maximum")
+
+
+def _tables(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, ...]) -> None:
+    def gsi(name: str, hash_key: str, range_key: str | None = None) -> dict:
+        keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+        if range_key:
+            keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+        index = {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}}
+        if spec["billing"] == "PROVISIONED":
+            index["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        return index
+
+    tables = {
+        "Products": (("productId", None), [gsi("category-index", "category"), gsi("brand-index", "brand")], False),
+        "UserPreferences": (("userId", None), [], True),
+        "ProductCatalog": (("catalogId", "productId"),
+                           [gsi("category-index", "category", "createDate"), gsi("date-index", "createDate")], True),
+        "Sessions": (("sessionId", None), [gsi("userId-index", "userId"), gsi("expiryTime-index", "expiryTime")], False),
+    }
+    for table, ((hash_key, range_key), gsis, stream) in tables.items():
+        name = f"{table}-{env}"
+        if name in skip:
+            continue
+        keys = [{"AttributeName": hash_key, "KeyType": "HASH"}] + (
+            [{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else [])
+        attributes = {k["AttributeName"] for k in keys} | {k["AttributeName"] for g in gsis for k in g["KeySchema"]}
+        params = {
+            "TableName": name, "KeySchema": keys,
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+            "BillingMode": spec["billing"], "SSESpecification": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key},
+            "DeletionProtectionEnabled": env == "production",
+            "Tags": [{"Key": "Environment", "Value": env}],
+        }
+        if gsis:
+            params["GlobalSecondaryIndexes"] = gsis
+        if spec["billing"] == "PROVISIONED":
+            params["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        if stream:
+            params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        aws.dynamodb.create_table(**params)
+        aws.dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    if f"Sessions-{env}" not in skip and "sessions-ttl" not in skip:
+        aws.dynamodb.update_time_to_live(TableName=f"Sessions-{env}",
+                                         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiryTime"})
+
+
+def _search(aws: MockAccount, env: str, spec: dict) -> None:
+    cluster = {"InstanceType": spec["os_type"], "InstanceCount": spec["os_count"], "ZoneAwarenessEnabled": True,
+               "ZoneAwarenessConfig": {"AvailabilityZoneCount": spec["azs"]}, "DedicatedMasterEnabled": spec["masters"],
+               "WarmEnabled": spec["warm"]}
+    if spec["masters"]:
+        cluster.update(DedicatedMasterType="m6g.large.search", DedicatedMasterCount=3)
+    if spec["warm"]:
+        cluster.update(WarmType="ultrawarm1.medium.search", WarmCount=2)
+    aws.opensearch.create_domain(
+        DomainName=f"product-search-{env}", EngineVersion="OpenSearch_2.11", ClusterConfig=cluster,
+        EBSOptions={"EBSEnabled": True, "VolumeType": "gp3", "VolumeSize": spec["os_volume"]},
+        EncryptionAtRestOptions={"Enabled": True}, NodeToNodeEncryptionOptions={"Enabled": True},
+        DomainEndpointOptions={"EnforceHTTPS": True},
+    )
+
+
+def tls_only_policy(name: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+
+def _buckets(aws: MockAccount, env: str, kms_key: str) -> None:
+    for purpose in PURPOSES:
+        name = bucket(purpose, env)
+        aws.s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=purpose == "order-documents")
+        sensitive = purpose in ("order-documents", "database-backups")
+        default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key} if sensitive else {"SSEAlgorithm": "AES256"}
+        aws.s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": default}]})
+        if purpose in VERSIONED:
+            aws.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if purpose in LIFECYCLES:
+            rule = {"ID": "spec-002-6.1", "Status": "Enabled", "Filter": {},
+                    "Transitions": [{"Days": d, "StorageClass": c} for d, c in LIFECYCLES[purpose]]}
+            if purpose == "application-logs":
+                rule["Expiration"] = {"Days": 365}
+            aws.s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
+        if purpose != "static-assets":
+            aws.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True})
+        if purpose == "order-documents":
+            aws.s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 7}}})
+        aws.s3.put_bucket_policy(Bucket=name, Policy=tls_only_policy(name))
+        aws.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "Environment", "Value": env}]})
+
+
+def _caches(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
+    for purpose, node_type in CACHES.items():
+        group = f"{purpose}-{env}"
+        if group in skip:
+            continue
+        aws.elasticache.create_replication_group(
+            ReplicationGroupId=group, ReplicationGroupDescription=f"spec 002 7.1 {purpose}", Engine="redis",
+            CacheNodeType=node_type, NumNodeGroups=1, ReplicasPerNodeGroup=2, MultiAZEnabled=True,
+            AutomaticFailoverEnabled=True, AtRestEncryptionEnabled=True, TransitEncryptionEnabled=True,
+            SnapshotRetentionLimit=7,
+        )
+        for member in (f"{group}-001", f"{group}-002", f"{group}-003"):
+            _alarm(aws, f"{member}-hit-rate", "AWS/ElastiCache", "CacheHitRate", ("CacheClusterId", member),
+                   "LessThanThreshold", 80)
+            _alarm(aws, f"{member}-evictions", "AWS/ElastiCache", "Evictions", ("CacheClusterId", member),
+                   "GreaterThanThreshold", 0, statistic="Sum")
+
+
+# --- drifts --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A change away from the spec, the rule that must catch it, and what the finding must say."""
+
+    description: str
+    rule_id: str
+    control: str
+    resource: str
+    expected: object
+    actual: object
+    apply: Callable[[MockAccount, str], None]
+    skip: tuple[str, ...] = ()
+
+
+def _suspend_versioning(aws: MockAccount, env: str) -> None:
+    aws.s3.put_bucket_versioning(Bucket=bucket("order-documents", env), VersioningConfiguration={"Status": "Suspended"})
+
+
+def _shorten_backups(aws: MockAccount, env: str) -> None:
+    aws.rds.modify_db_instance(DBInstanceIdentifier=f"product-db-{env}", BackupRetentionPeriod=7, ApplyImmediately=True)
+
+
+def _pitr_off(aws: MockAccount, env: str) -> None:
+    aws.dynamodb.update_continuous_backups(TableName=f"UserPreferences-{env}",
+                                           PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
+
+
+def _late_glacier(aws: MockAccount, env: str) -> None:
+    aws.s3.put_bucket_lifecycle_configuration(Bucket=bucket("product-images", env), LifecycleConfiguration={"Rules": [
+        {"ID": "tiering", "Status": "Enabled", "Filter": {},
+         "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 120, "StorageClass": "GLACIER"}]}]})
+
+
+def _weak_cpu_alarm(aws: MockAccount, env: str) -> None:
+    db = f"product-db-{env}"
+    _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 95)
+
+
+def _unblock_public_access(aws: MockAccount, env: str) -> None:
+    aws.s3.delete_public_access_block(Bucket=bucket("database-backups", env))
+
+
+def _sse_s3_for_backups(aws: MockAccount, env: str) -> None:
+    aws.s3.put_bucket_encryption(Bucket=bucket("database-backups", env), ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+
+
+def _no_failover(aws: MockAccount, env: str) -> None:
+    aws.elasticache.modify_replication_group(ReplicationGroupId=f"session-cache-{env}", MultiAZEnabled=False,
+                                             AutomaticFailoverEnabled=False, ApplyImmediately=True)
+
+
+def _nothing(aws: MockAccount, env: str) -> None:
+    """The drift is made by leaving something out of build_account (``skip``)."""
+
+
+DRIFTS: dict[str, Drift] = {
+    "versioning-suspended": Drift("order documents bucket versioning suspended", "ECOM-S3-002", "versioning",
+                                  "ecommerce-order-documents-{env}", "Enabled", "Suspended", _suspend_versioning),
+    "short-backups": Drift("product database keeps 7 days of backups", "ECOM-RDS-007", "backup", "product-db-{env}",
+                           ">= 35", 7, _shorten_backups),
+    "pitr-off": Drift("UserPreferences without point-in-time recovery", "ECOM-DDB-010", "pitr", "UserPreferences-{env}",
+                      "ENABLED", "DISABLED", _pitr_off),
+    "late-glacier": Drift("product images to Glacier after 120 days", "ECOM-S3-004", "lifecycle",
+                          "ecommerce-product-images-{env}", 90, 120, _late_glacier),
+    "weak-cpu-alarm": Drift("CPU alarm at 95 % instead of 80 %", "ECOM-RDS-016", "alarm", "product-db-{env}",
+                            None, None, _weak_cpu_alarm),
+    "public-backups": Drift("database backups bucket without public access block", "ECOM-S3-010",
+                            "public_access_block", "ecommerce-database-backups-{env}", True, False,
+                            _unblock_public_access),
+    "backups-sse-s3": Drift("database backups encrypted with SSE-S3, not KMS", "ECOM-S3-009", "encryption",
+                            "ecommerce-database-backups-{env}", "in ['aws:kms', 'aws:kms:dsse']", "AES256",
+                            _sse_s3_for_backups),
+    "session-cache-no-failover": Drift("session cache without Multi-AZ", "ECOM-CACHE-004", "high_availability",
+                                       "session-cache-{env}", True, False, _no_failover),
+    "sessions-ttl-off": Drift("Sessions table without TTL", "ECOM-DDB-008", "ttl", "Sessions-{env}", "ENABLED",
+                              "DISABLED", _nothing, skip=("sessions-ttl",)),
+    "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
+                               "absent", _nothing, skip=("api-cache-{env}",)),
+}
+
+# What the demo does to the account before its scan.
+DEMO_DRIFTS = ("versioning-suspended", "short-backups", "pitr-off", "late-glacier", "weak-cpu-alarm",
+               "sessions-ttl-off", "api-cache-missing")
+
+
+def build_drifted(aws: MockAccount, env: str, drift_names: tuple[str, ...]) -> None:
+    drifts = [DRIFTS[n] for n in drift_names]
+    skip = tuple(s.replace("{env}", env) for d in drifts for s in d.skip)
+    build_account(aws, env, skip=skip)
+    for drift in drifts:
+        drift.apply(aws, env)

@@ -1,0 +1,72 @@
+"""A moto server on a free loopback port, for the demo and the tests."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import urllib.request
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import boto3
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """Start moto's ThreadedMotoServer on 127.0.0.1 and yield its URL; stopped on exit."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def reset(endpoint: str) -> None:
+    """Wipe every moto backend, so the next test starts from an empty account."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+class MockAccount:
+    """boto3 clients on a moto endpoint with dummy credentials (never real ones)."""
+
+    def __init__(self, endpoint: str, region: str = REGION):
+        self.endpoint = endpoint
+        self.region = region
+        self.session = boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=region,
+        )
+        self._clients: dict[str, Any] = {}
+
+    def __getattr__(self, service: str) -> Any:
+        if service.startswith("_"):
+            raise AttributeError(service)
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service.replace("_", "-"), endpoint_url=self.endpoint)
+        return self._clients[service]
+
+
+def scan_environment(endpoint: str) -> dict[str, str]:
+    """Environment for a scan subprocess against the mock: dummy credentials, no profile, no real config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(FAKE_CREDENTIALS)
+    env["AWS_DEFAULT_REGION"] = REGION
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
