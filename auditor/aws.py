@@ -171,8 +171,12 @@ class ClientPool:
     def account_id(self) -> str:
         """Who we are: the first call of a scan, so that missing credentials fail fast and clearly."""
         region = self.settings.regions[0]
+        quick = self._config.merge(Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3))
         try:
-            return self.client("sts", region).get_caller_identity()["Account"]
+            sts = self.session.client("sts", region_name=region, endpoint_url=self.settings.endpoint_url, config=quick)
+            sts.meta.events.register("before-call", lambda model, **_: self.stats.count_call("sts", model.name))
+            sts.meta.events.register("before-send", lambda **_: self.stats.count_request("sts"))
+            return sts.get_caller_identity()["Account"]
         except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError):
             raise AuditIncomplete(
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --profile"

@@ -1,0 +1,67 @@
+"""Shared fixtures: a moto server on loopback for the session, wiped before each test; the CLI as a subprocess."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from auditor.demo.mockaws import MockAccount, moto_server, reset, scan_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "auditor" / "schemas" / "report.v1.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto_endpoint) -> MockAccount:
+    """An empty mock account."""
+    reset(moto_endpoint)
+    return MockAccount(moto_endpoint)
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def report(self) -> dict:
+        """The report.json whose path the scan printed, validated against the published schema."""
+        paths = [line.split("report: ", 1)[1].strip() for line in self.stdout.splitlines() if line.startswith("report: ")]
+        json_paths = [p for p in paths if p.endswith("report.json")]
+        assert json_paths, f"no report path printed:\n{self.stdout}\n{self.stderr}"
+        document = json.loads(Path(json_paths[0]).read_text())
+        jsonschema.validate(document, SCHEMA)
+        return document
+
+
+def run_cli(*args: str, endpoint: str | None = None, cwd: Path | None = None, env: dict | None = None,
+            timeout: int = 120) -> CliResult:
+    """Run ``auditor ARGS`` as the user would, with dummy credentials and no real AWS config."""
+    environment = scan_environment(endpoint or "")
+    for key, value in (env or {}).items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    proc = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd or ROOT,
+                          env=environment, timeout=timeout)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def findings_by(document: dict, **where) -> list[dict]:
+    out = []
+    for f in document["findings"]:
+        if all((f["resource"]["name"] if k == "resource" else f[k]) == v for k, v in where.items()):
+            out.append(f)
+    return out

@@ -1,0 +1,79 @@
+"""Bad input and unreachable accounts: one line on stderr naming what is wrong, the documented exit code."""
+from __future__ import annotations
+
+from auditor.demo.mockaws import free_port
+from tests.conftest import run_cli
+
+
+def assert_one_line(result, code, *words):
+    assert result.code == code, (result.code, result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_unknown_pack(moto_endpoint):
+    result = run_cli("scan", "--pack", "nope", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    assert_one_line(result, 2, "unknown pack 'nope'", "ecommerce-platform")
+
+
+def test_malformed_pack_in_rules_dir(moto_endpoint, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.yaml").write_text("pack: {id: broken, title: B}\nrules:\n  - id: BRK-001\n    title: x\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("rules_dir: rules\n")
+    result = run_cli("--config", str(config), "scan", "--pack", "broken", "--endpoint-url", moto_endpoint,
+                     endpoint=moto_endpoint)
+    assert_one_line(result, 2, f"{rules / 'broken.yaml'}:3:", "rule BRK-001", "missing")
+
+
+def test_malformed_config_names_file_line_and_field(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("fail_on: high\ntargets:\n  - name: prod\n    enviroment: production\n")
+    result = run_cli("--config", str(config), "scan")
+    assert_one_line(result, 2, f"{config}:4:", "targets.0.enviroment: unknown field")
+    config.write_text("targets: [\n")
+    assert_one_line(run_cli("--config", str(config), "scan"), 2, f"{config}:", "invalid YAML")
+    assert_one_line(run_cli("--config", str(tmp_path / "absent.yaml"), "scan"), 2, "absent.yaml: no such file")
+
+
+def test_unknown_environment(moto_endpoint, tmp_path):
+    result = run_cli("scan", "--env", "qa", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    assert_one_line(result, 2, "unknown environment 'qa'")
+    config = tmp_path / "config.yaml"
+    config.write_text("targets:\n  - environment: preprod\n")
+    assert_one_line(run_cli("--config", str(config), "scan"), 2, f"{config}:2:", "unknown environment 'preprod'")
+
+
+def test_unknown_parameter_and_format(moto_endpoint, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("parameters:\n  ecommerce-platform:\n    bukcet: x\n")
+    result = run_cli("--config", str(config), "scan", "--pack", "ecommerce-platform", "--endpoint-url", moto_endpoint,
+                     endpoint=moto_endpoint)
+    assert_one_line(result, 2, "parameters.ecommerce-platform.bukcet", "no such parameter")
+    result = run_cli("scan", "--format", "pdf", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    assert_one_line(result, 2, "report format 'pdf'")
+
+
+def test_bad_arguments_are_one_line_exit_2():
+    assert_one_line(run_cli("scan", "--fail-on", "urgent"), 2, "--fail-on")
+    assert_one_line(run_cli("scann"), 2, "No such command")
+
+
+def test_unreachable_endpoint_is_exit_3():
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("scan", "--pack", "baseline", "--endpoint-url", url, endpoint=url)
+    assert_one_line(result, 3, "endpoint unreachable", url)
+
+
+def test_missing_credentials_is_exit_3(moto_endpoint):
+    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_EC2_METADATA_DISABLED": "true"}
+    result = run_cli("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint, env=env)
+    assert_one_line(result, 3, "no AWS credentials")
+
+
+def test_unknown_profile_is_bad_input(moto_endpoint):
+    result = run_cli("scan", "--profile", "nosuch", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    assert_one_line(result, 2, "profile 'nosuch'")
