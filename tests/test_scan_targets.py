@@ -1,0 +1,71 @@
+"""Where a scan looks: several regions at once, an assumed role, and only the calls the rules need."""
+from __future__ import annotations
+
+import textwrap
+
+from tests.conftest import findings_by, run_cli
+
+PITR_PACK = """\
+pack: {id: pitr-only, title: PITR only}
+rules:
+  - id: PITR-DDB-001
+    title: Tables have PITR
+    control: pitr
+    severity: high
+    spec_ref: "test §1"
+    remediation: "aws dynamodb update-continuous-backups ..."
+    resource: {type: "AWS::DynamoDB::Table"}
+    check: {key: pitr.status, equals: ENABLED}
+"""
+
+
+def make_table(client, name):
+    client.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+
+
+def write_pack(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "pitr-only.yaml").write_text(textwrap.dedent(PITR_PACK))
+    config = tmp_path / "config.yaml"
+    config.write_text("rules_dir: rules\nformats: [json]\n")
+    return config
+
+
+def test_regions_are_scanned_together_and_findings_say_where(aws, tmp_path):
+    import boto3
+
+    west = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=aws.endpoint,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    make_table(aws.dynamodb, "orders")
+    make_table(west, "orders-eu")
+    west.update_continuous_backups(TableName="orders-eu",
+                                   PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    config = write_pack(tmp_path)
+    result = run_cli("--config", str(config), "scan", "--pack", "pitr-only", "--region", "us-east-1",
+                     "--region", "eu-west-1", "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
+                     endpoint=aws.endpoint)
+    document = result.report()
+    assert document["run"]["regions"] == ["us-east-1", "eu-west-1"]
+    (east,) = findings_by(document, resource="orders")
+    (eu,) = findings_by(document, resource="orders-eu")
+    assert (east["status"], east["resource"]["region"]) == ("fail", "us-east-1")
+    assert (eu["status"], eu["resource"]["region"]) == ("pass", "eu-west-1")
+    assert eu["resource"]["arn"].startswith("arn:aws:dynamodb:eu-west-1:")
+    assert result.code == 1
+    # one identity call, one listing per region, one PITR read per table: nothing the rule does not need
+    assert document["run"]["api_calls_by_service"] == {"dynamodb": 4, "sts": 1}
+    assert document["run"]["api_calls"] == 5
+
+
+def test_assumed_role_is_used_for_the_scan(aws, tmp_path):
+    make_table(aws.dynamodb, "orders")
+    config = write_pack(tmp_path)
+    result = run_cli("--config", str(config), "scan", "--pack", "pitr-only", "--role-arn",
+                     "arn:aws:iam::123456789012:role/auditor-readonly", "--external-id", "x-1",
+                     "--endpoint-url", aws.endpoint, "--out", str(tmp_path), endpoint=aws.endpoint)
+    document = result.report()
+    assert findings_by(document, resource="orders")[0]["status"] == "fail"
+    assert "x-1" not in result.stdout
