@@ -12,7 +12,8 @@ from auditor.aws import AwsSettings
 from auditor.config import FAIL_ON, Config, load_config, require_environment
 from auditor.errors import AuditorError, BadInput
 from auditor.rules.pack import PackFileSet, load_pack
-from auditor.scan import ScanRequest, run_scan
+from auditor.reporting.summary import gate_exit_code
+from auditor.scan import ScanRequest
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -54,18 +55,21 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 @click.option("--format", "formats", help="Comma-separated report formats: json, csv.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
 @click.option("--max-workers", type=click.IntRange(1, 256), help="Concurrent API calls (default 16).")
+@click.option("--db", type=click.Path(path_type=Path), help="SQLite history file (default: config db, auditor.db).")
 @click.pass_context
 def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
          regions: tuple[str, ...], profile: Optional[str], role_arn: Optional[str], external_id: Optional[str],
          endpoint_url: Optional[str], out: Optional[Path], formats: Optional[str], fail_on: Optional[str],
-         max_workers: Optional[int]) -> None:
+         max_workers: Optional[int], db: Optional[Path]) -> None:
     """Audit a live account against rule packs and write the reports.
 
     Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate; 2 bad input; 3 the audit
     could not complete, or some checks ended in error while nothing failed.
     """
+    from auditor.audit import audit
     from auditor.console import console, print_scan_summary
-    from auditor.reporting.writers import check_formats, report_document, write_reports
+    from auditor.history.store import HistoryStore
+    from auditor.reporting.writers import check_formats
 
     config = _load(ctx)
     chosen = config.target(target)
@@ -80,17 +84,68 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
         endpoint_url=endpoint_url or chosen.endpoint_url,
         max_workers=max_workers or config.max_workers,
     )
-    result = run_scan(ScanRequest(chosen.name, env, pack_set, settings, config.parameters))
-    document = report_document(result.run, result.findings)
-    paths = write_reports(document, (out or config.out) / result.run.id, report_formats)
-    print_scan_summary(console(), result.run, result.findings, paths)
-    ctx.exit(gate_code(result, fail_on or config.fail_on))
+    store = HistoryStore(db or config.db)
+    outcome = audit(ScanRequest(chosen.name, env, pack_set, settings, config.parameters), store,
+                    out or config.out, report_formats, keep_runs=config.keep_runs)
+    print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths)
+    ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
 
 
-def gate_code(result: object, fail_on: str) -> int:
-    from auditor.reporting.summary import gate_exit_code
+def _store(config: Config, db: Optional[Path]):
+    from auditor.history.store import HistoryStore
 
-    return gate_exit_code(result.findings, fail_on, result.run.status)  # type: ignore[attr-defined]
+    path = db or config.db
+    if not Path(path).exists():
+        raise BadInput(f"{path}: no history yet (run auditor scan first, or pass --db)")
+    return HistoryStore(path)
+
+
+db_option = click.option("--db", type=click.Path(path_type=Path), help="SQLite history file (default: config db).")
+
+
+@cli.command()
+@click.option("--target", help="Only runs of this target.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=20, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@db_option
+@click.pass_context
+def history(ctx: click.Context, target: Optional[str], limit: int, as_json: bool, db: Optional[Path]) -> None:
+    """List runs from the history, newest first."""
+    from auditor.console import print_history
+
+    rows = _store(_load(ctx), db).runs(target, limit)
+    print_history(rows, as_json)
+
+
+@cli.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@db_option
+@click.pass_context
+def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool, db: Optional[Path]) -> None:
+    """What became non-compliant, what was fixed, what regressed, and what changed in resource configuration
+    between RUN_A (before) and RUN_B (after)."""
+    from auditor.console import print_diff
+    from auditor.history.diff import diff_runs
+
+    print_diff(diff_runs(_store(_load(ctx), db), run_a, run_b), as_json)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--format", "formats", default="html,json", show_default=True,
+              help="Comma-separated formats: json, csv, html, sarif, junit.")
+@click.option("--out", type=click.Path(path_type=Path), help="Directory (default: config out); files go to OUT/RUN_ID/.")
+@db_option
+@click.pass_context
+def report(ctx: click.Context, run_id: str, formats: str, out: Optional[Path], db: Optional[Path]) -> None:
+    """Render a stored run again, in any format."""
+    from auditor.reporting.rerender import render_stored_run
+
+    config = _load(ctx)
+    for path in render_stored_run(_store(config, db), run_id, out or config.out, _formats(formats) or ["json"]):
+        click.echo(f"report: {path}")
 
 
 @cli.group()

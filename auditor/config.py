@@ -58,6 +58,7 @@ class Config(Strict):
     formats: list[Literal[FORMATS]] = Field(default_factory=lambda: ["json"])  # type: ignore[valid-type]
     fail_on: Literal[FAIL_ON] = "high"  # type: ignore[valid-type]
     max_workers: int = Field(default=16, ge=1, le=256)
+    keep_runs: int = Field(default=400, ge=0)  # per target; 0 keeps every run
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=lambda: [Target()])
     path: Optional[Path] = Field(default=None, exclude=True)

@@ -1,9 +1,11 @@
 """What a person reads on the terminal after a scan: counts by control and severity, and the failures."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -26,6 +28,10 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
         f"regions {', '.join(run.regions)}  packs {', '.join(run.packs)}"
     )
     out.print(f"status {run.status}  score {score(findings)}  API calls {run.api_calls}  retries {run.retries}")
+    changes = {c: sum(1 for f in findings if f.change == c) for c in ("new", "regressed", "resolved")}
+    new_failures = sum(1 for f in findings if f.change == "new" and f.status == "fail")
+    out.print(f"since the previous run: {new_failures} new failures, {changes['regressed']} regressed, "
+              f"{changes['resolved']} resolved")
     for title, key, order in (("By control", "control", None), ("By severity", "severity", SEVERITY_RANK)):
         rows = counts_table(findings, key)
         keys = sorted(rows, key=lambda k: -order[k]) if order else list(rows)
@@ -39,10 +45,10 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
     failed = failures_by_severity(findings)
     if failed:
         table = Table(title=f"Failures and errors ({len(failed)})", title_justify="left")
-        for column in ("severity", "status", "rule", "control", "resource", "expected", "actual"):
+        for column in ("severity", "status", "change", "rule", "control", "resource", "expected", "actual"):
             table.add_column(column, overflow="fold")
         for f in failed[:limit]:
-            table.add_row(f.severity, Text(f.status, style=STATUS_STYLE[f.status]), f.rule_id, f.control,
+            table.add_row(f.severity, Text(f.status, style=STATUS_STYLE[f.status]), f.change, f.rule_id, f.control,
                           Text(f.resource.name), Text(_short(f.expected)), Text(_short(f.actual)))
         out.print(table)
         if len(failed) > limit:
@@ -54,3 +60,44 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
 def _short(value: object, width: int = 60) -> str:
     text = "unset" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_history(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        keep = ("id", "target", "environment", "started_at", "finished_at", "status", "score", "api_calls")
+        click.echo(json.dumps([{k: r.get(k) for k in keep} for r in rows], indent=1))
+        return
+    table = Table(title="Runs, newest first", title_justify="left")
+    for column in ("run", "target", "env", "started", "status", "score", "pass", "fail", "error"):
+        table.add_column(column)
+    for r in rows:
+        counts = json.loads(r["summary"])["by_status"] if r.get("summary") else {}
+        table.add_row(r["id"], Text(r["target"]), r["environment"], r["started_at"], r["status"],
+                      "" if r["score"] is None else str(r["score"]),
+                      *(str(counts.get(s, "")) for s in ("pass", "fail", "error")))
+    console().print(table)
+
+
+def print_diff(diff: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(diff, indent=1, default=str))
+        return
+    out = console()
+    out.print(f"from {diff['run_a']['id']} ({diff['run_a']['started_at']}) "
+              f"to {diff['run_b']['id']} ({diff['run_b']['started_at']})")
+    for title, key in (("New failures", "new_failures"), ("Regressed", "regressed"), ("Fixed", "fixed")):
+        items = diff[key]
+        out.print(f"[bold]{title}: {len(items)}[/bold]")
+        for item in items:
+            out.print(Text(f"  {item['severity']:8} {item['rule_id']:16} {item['resource']['name']}: {item['message']}"))
+    out.print(f"still failing: {diff['still_failing']}")
+    changes = diff["configuration_changes"]
+    out.print(f"[bold]Configuration changes: {len(changes)}[/bold]")
+    for change in changes:
+        out.print(Text(f"  {change['resource']['type']} {change['resource']['name']}: {change['property']}: "
+                       f"{_short(change['before'])} -> {_short(change['after'])}"))
+    for title, key in (("Resources added", "resources_added"), ("Resources removed", "resources_removed")):
+        if diff[key]:
+            out.print(f"[bold]{title}: {len(diff[key])}[/bold]")
+            for r in diff[key]:
+                out.print(Text(f"  {r['type']} {r['id']} ({r['region']})"))

@@ -42,6 +42,7 @@ class Finding(BaseModel):
     change: Change = "new"
     first_seen: Optional[str] = None
     source: Optional[SourceLocation] = None
+    waiver: Optional[dict] = None
 
     @builtins.property  # the field named 'property' shadows the builtin in this class body
     def key(self) -> str:

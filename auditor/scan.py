@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from auditor.aws import AwsSettings, ClientPool, FatalAwsError
 from auditor.collect import collect
@@ -48,17 +48,8 @@ def contexts_for(packs: list[Pack], environment: str, account_id: str, parameter
     }
 
 
-def run_scan(request: ScanRequest, run_id: Optional[str] = None) -> ScanResult:
-    """Audit one target. Raises AuditIncomplete when the audit cannot be made at all."""
-    run = RunInfo(
-        id=run_id or new_run_id(),
-        target=request.target,
-        regions=request.settings.regions,
-        environment=request.environment,
-        packs=[p.id for p in request.packs],
-        started_at=utc_now(),
-        endpoint_url=request.settings.endpoint_url,
-    )
+def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
+    """Audit one target, filling ``run``. Raises AuditIncomplete when the audit cannot be made at all."""
     # Parameters are checked before any call: a typo in config.yaml is bad input, not a failed audit.
     contexts_for(request.packs, request.environment, "", request.parameters)
     pool = ClientPool(request.settings)
@@ -72,8 +63,6 @@ def run_scan(request: ScanRequest, run_id: Optional[str] = None) -> ScanResult:
     except FatalAwsError as exc:
         raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
     findings = evaluate_rules(rules, request.environment, contexts, inventory)
-    for finding in findings:
-        finding.first_seen = run.started_at  # until history says when it first appeared
     run.finished_at = utc_now()
     run.api_calls = pool.stats.total_calls
     run.http_requests = pool.stats.total_requests

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,9 @@ def run_cli(*args: str, endpoint: str | None = None, cwd: Path | None = None, en
             environment.pop(key, None)
         else:
             environment[key] = value
-    proc = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd or ROOT,
+    # A fresh working directory per call: the default auditor.db and reports/ never land in the repo.
+    workdir = cwd or Path(tempfile.mkdtemp(prefix="auditor-cli-"))
+    proc = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=workdir,
                           env=environment, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

@@ -9,14 +9,16 @@ from typing import Iterator
 from auditor.aws import AwsSettings
 from auditor.config import Config
 from auditor.console import console, print_scan_summary
-from auditor.demo.ecommerce import DEMO_DRIFTS, DRIFTS, build_drifted
+from auditor.audit import audit
+from auditor.demo.ecommerce import DEMO_DRIFTS, DRIFTS, bucket, build_drifted
 from auditor.demo.mockaws import FAKE_CREDENTIALS, REGION, MockAccount, moto_server
-from auditor.reporting.writers import report_document, write_reports
+from auditor.history.store import HistoryStore
 from auditor.rules.pack import PackFileSet
-from auditor.scan import ScanRequest, run_scan
+from auditor.scan import ScanRequest
 
 DEMO_PACKS = ["ecommerce-platform", "baseline"]
 DEMO_ENV = "production"
+DEMO_FORMATS = ["json", "csv"]
 
 
 @contextmanager
@@ -36,15 +38,31 @@ def dummy_credentials() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_demo(config: Config, out: Path) -> None:
+def run_demo(config: Config, out: Path) -> Path:
+    """Two nightly audits of the mock account, with a fix and a new drift in between; returns the history."""
     out_console = console()
     packs = PackFileSet(config.rules_dir).load(DEMO_PACKS)
+    db_path = out / "demo.db"
+    for stale in (db_path, db_path.with_name("demo.db-wal"), db_path.with_name("demo.db-shm")):
+        stale.unlink(missing_ok=True)
+    store = HistoryStore(db_path)
     with dummy_credentials(), moto_server() as endpoint:
+        aws = MockAccount(endpoint)
         out_console.print(f"mock AWS (moto) on {endpoint}; building the ecommerce-platform {DEMO_ENV} account")
-        build_drifted(MockAccount(endpoint), DEMO_ENV, DEMO_DRIFTS)
+        build_drifted(aws, DEMO_ENV, DEMO_DRIFTS)
         for name in DEMO_DRIFTS:
             out_console.print(f"  drift: {DRIFTS[name].description}")
         settings = AwsSettings(regions=[REGION], endpoint_url=endpoint, max_workers=config.max_workers)
-        result = run_scan(ScanRequest("demo", DEMO_ENV, packs, settings, {}))
-    paths = write_reports(report_document(result.run, result.findings), out / result.run.id, ["json", "csv"])
-    print_scan_summary(out_console, result.run, result.findings, paths)
+        request = ScanRequest("demo", DEMO_ENV, packs, settings, {})
+        first = audit(request, store, out, DEMO_FORMATS)
+        out_console.print(f"first audit: run {first.run.id}, score {first.document['summary']['score']}")
+        out_console.print("between the audits: order-documents versioning is resumed (a fix); "
+                          "the database-backups bucket loses its public access block (a new drift)")
+        aws.s3.put_bucket_versioning(Bucket=bucket("order-documents", DEMO_ENV),
+                                     VersioningConfiguration={"Status": "Enabled"})
+        DRIFTS["public-backups"].apply(aws, DEMO_ENV)
+        second = audit(request, store, out, DEMO_FORMATS)
+    print_scan_summary(out_console, second.run, second.findings, second.paths)
+    out_console.print(f"history: {db_path}  (auditor history --db {db_path}; "
+                      f"auditor diff {first.run.id} {second.run.id} --db {db_path})")
+    return db_path

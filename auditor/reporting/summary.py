@@ -26,9 +26,13 @@ def summarize(findings: Iterable[Finding]) -> dict:
         by_status[f.status] += 1
         for group, key in (("by_severity", f.severity), ("by_control", f.control), ("by_pack", f.pack)):
             groups[group].setdefault(key, _counts())[f.status] += 1
+    by_change = {change: 0 for change in ("new", "unchanged", "resolved", "regressed")}
+    for f in findings:
+        by_change[f.change] += 1
     return {
         "total": len(findings),
         "by_status": by_status,
+        "by_change": by_change,
         **{name: dict(sorted(g.items())) if name != "by_severity" else g for name, g in groups.items()},
         "score": score(findings),
     }

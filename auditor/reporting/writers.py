@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from auditor import __version__
 from auditor.errors import BadInput
@@ -15,13 +15,14 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.v1.json"
 
 
-def report_document(run: RunInfo, findings: list[Finding]) -> dict:
-    """The report.json contract (schema version 1)."""
+def report_document(run: RunInfo, findings: list[Finding], history: Optional[dict] = None) -> dict:
+    """The report.json contract (schema version 1); ``history`` adds the previous run and the score trend."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool_version": __version__,
         "run": run.model_dump(mode="json"),
         "summary": summarize(findings),
+        "history": history or {"previous_run": None, "trend": []},
         "findings": [f.model_dump(mode="json") for f in findings],
     }
 

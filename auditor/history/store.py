@@ -1,0 +1,267 @@
+"""The SQLite history: runs, findings and resource configuration, written with sqlite-utils.
+
+Findings and resource configurations are stored as *states* with a run range (``from_seq``..``to_seq``): a
+nightly run that changes nothing extends the ranges instead of copying 100,000 rows, which keeps a year of
+history small. A run is inserted as ``failed`` before the scan starts and becomes ``complete`` or ``partial``
+in the one transaction that writes its findings, so a kill at any moment leaves it ``failed`` and the rest of
+the history intact.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import sqlite_utils
+
+from auditor.errors import BadInput
+from auditor.findings import Finding, ResourceRef, RunInfo
+from auditor.history.migrations import migrate
+from auditor.resources import Resource, SourceLocation
+
+RULE_FIELDS = ("rule_id", "pack", "title", "control", "severity", "spec_ref", "remediation")
+
+
+def _json(value: Any) -> Optional[str]:
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.blake2b(_json(parts).encode(), digest_size=12).hexdigest()
+
+
+class HistoryStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(self.path)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise BadInput(f"{self.path}: not a usable auditor history database ({exc})") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- writing -------------------------------------------------------------------------------------------
+
+    def begin_run(self, run: RunInfo) -> None:
+        """Record the run as ``failed`` until it completes: an interrupted scan stays failed."""
+        row = self._run_row(run)
+        row["status"] = "failed"
+        with self.db.atomic():
+            self.db["runs"].insert(row)
+
+    def fail_run(self, run: RunInfo, reason: str) -> None:
+        with self.db.atomic():
+            self._update_run(run.id, {"status": "failed", "finished_at": run.finished_at,
+                                      "errors": _json(list(run.errors) + [reason])})
+
+    def finish_run(self, run: RunInfo, findings: list[Finding], resources: Iterable[Resource],
+                   summary: dict) -> None:
+        """Write a run's findings and resources and mark it complete or partial, all in one transaction."""
+        with self.db.atomic():
+            seq = self._seq(run.id)
+            prev = self._previous_seq(run.target, seq, statuses=("complete", "partial"))
+            self._write_findings(run.target, seq, prev, findings)
+            self._write_resources(run.target, seq, prev, resources)
+            row = self._run_row(run)
+            row.update(summary=_json(summary), score=summary.get("score"))
+            self._update_run(run.id, row)
+
+    def _update_run(self, run_id: str, values: dict) -> None:
+        columns = [k for k in values if k != "id"]
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [values[c] for c in columns] + [run_id])
+
+    def _run_row(self, run: RunInfo) -> dict:
+        data = run.model_dump(mode="json")
+        for key in ("regions", "packs", "api_calls_by_service", "errors"):
+            data[key] = _json(data[key])
+        return data
+
+    def _seq(self, run_id: str) -> int:
+        row = self.db.execute("SELECT seq FROM runs WHERE id = ?", [run_id]).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        return row[0]
+
+    def _previous_seq(self, target: str, seq: int, statuses: tuple[str, ...]) -> Optional[int]:
+        marks = ",".join("?" * len(statuses))
+        row = self.db.execute(
+            f"SELECT max(seq) FROM runs WHERE target = ? AND seq < ? AND status IN ({marks})", [target, seq, *statuses]
+        ).fetchone()
+        return row[0] if row else None
+
+    def _rule_ref(self, finding: Finding) -> str:
+        values = {k: getattr(finding, k) for k in RULE_FIELDS}
+        ref = _digest(values)
+        self.db["rules"].insert({"ref": ref, **values}, pk="ref", ignore=True)
+        return ref
+
+    def _write_findings(self, target: str, seq: int, prev: Optional[int], findings: list[Finding]) -> None:
+        open_states: dict[str, tuple[int, str]] = {}
+        if prev is not None:
+            for row in self.db.execute(
+                "SELECT id, key, digest FROM finding_states WHERE target = ? AND to_seq = ?", [target, prev]
+            ):
+                open_states[row[1]] = (row[0], row[2])
+        rule_refs: dict[str, str] = {}
+        extend: list[int] = []
+        new_rows = []
+        for f in findings:
+            rule_key = _digest({k: getattr(f, k) for k in RULE_FIELDS})
+            if rule_key not in rule_refs:
+                rule_refs[rule_key] = self._rule_ref(f)
+            row = {
+                "target": target, "key": f.key, "rule_ref": rule_refs[rule_key], "rule_id": f.rule_id,
+                "status": f.status, "resource_type": f.resource.type, "resource_id": f.resource.id,
+                "resource_name": f.resource.name, "resource_region": f.resource.region, "resource_arn": f.resource.arn,
+                "property": f.property, "expected": _json(f.expected), "actual": _json(f.actual),
+                "message": f.message, "source": _json(f.source.model_dump() if f.source else None),
+                "first_seen": f.first_seen, "waiver": _json(f.waiver),
+            }
+            row["digest"] = _digest({k: v for k, v in row.items() if k not in ("target", "key")})
+            state = open_states.get(f.key)
+            if state and state[1] == row["digest"]:
+                extend.append(state[0])
+            else:
+                new_rows.append({**row, "from_seq": seq, "to_seq": seq})
+        for start in range(0, len(extend), 500):
+            chunk = extend[start:start + 500]
+            self.db.execute(f"UPDATE finding_states SET to_seq = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                            [seq, *chunk])
+        self.db["finding_states"].insert_all(new_rows, batch_size=1000)
+
+    def _write_resources(self, target: str, seq: int, prev: Optional[int], resources: Iterable[Resource]) -> None:
+        open_states: dict[tuple, tuple[int, str]] = {}
+        if prev is not None:
+            for row in self.db.execute(
+                "SELECT id, type, region, resource_id, digest FROM resource_states WHERE target = ? AND to_seq = ?",
+                [target, prev],
+            ):
+                open_states[(row[1], row[2], row[3])] = (row[0], row[4])
+        extend, new_rows = [], []
+        for resource in resources:
+            config = resource.model_dump(mode="json", exclude={"id", "name", "arn", "region", "account_id", "unknown",
+                                                               "source"})
+            row = {"target": target, "type": resource.type, "region": resource.region, "resource_id": resource.id,
+                   "name": resource.name, "arn": resource.arn, "config": _json(config),
+                   "unknown": _json(resource.unknown)}
+            row["digest"] = _digest(row["name"], row["arn"], row["config"], row["unknown"])
+            state = open_states.get((resource.type, resource.region, resource.id))
+            if state and state[1] == row["digest"]:
+                extend.append(state[0])
+            else:
+                new_rows.append({**row, "from_seq": seq, "to_seq": seq})
+        for start in range(0, len(extend), 500):
+            chunk = extend[start:start + 500]
+            self.db.execute(f"UPDATE resource_states SET to_seq = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                            [seq, *chunk])
+        self.db["resource_states"].insert_all(new_rows, batch_size=1000)
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def run(self, run_id: str) -> RunInfo:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        if not rows:
+            raise BadInput(f"no run {run_id!r} in {self.path}")
+        return self._run_from(rows[0])
+
+    def run_row(self, run_id: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        if not rows:
+            raise BadInput(f"no run {run_id!r} in {self.path}")
+        return rows[0]
+
+    @staticmethod
+    def _run_from(row: dict) -> RunInfo:
+        data = {k: row[k] for k in RunInfo.model_fields if k in row}
+        for key in ("regions", "packs", "api_calls_by_service", "errors"):
+            data[key] = json.loads(row[key]) if row.get(key) else ([] if key != "api_calls_by_service" else {})
+        return RunInfo.model_validate(data)
+
+    def runs(self, target: Optional[str] = None, limit: int = 50) -> list[dict]:
+        """Newest first, as rows (with score and summary)."""
+        where, params = ("WHERE target = ?", [target]) if target else ("", [])
+        sql = f"SELECT * FROM runs {where} ORDER BY seq DESC LIMIT ?"
+        return list(self.db.query(sql, [*params, limit]))
+
+    def targets(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT target FROM runs ORDER BY target")]
+
+    def previous_complete(self, run: RunInfo) -> Optional[RunInfo]:
+        """The previous run of the target that finished (complete or partial); failed runs are skipped."""
+        seq = self._seq(run.id)
+        prev = self._previous_seq(run.target, seq, statuses=("complete", "partial"))
+        if prev is None:
+            return None
+        row = list(self.db.query("SELECT * FROM runs WHERE seq = ?", [prev]))[0]
+        return self._run_from(row)
+
+    def findings(self, run_id: str) -> list[Finding]:
+        """The findings of a run as they were recorded (change and first_seen as stored)."""
+        row = self.run_row(run_id)
+        return self._findings_at(row["target"], row["seq"])
+
+    def _findings_at(self, target: str, seq: int) -> list[Finding]:
+        sql = """SELECT f.*, r.pack, r.title, r.control, r.severity, r.spec_ref, r.remediation
+                 FROM finding_states f JOIN rules r ON r.ref = f.rule_ref
+                 WHERE f.target = ? AND f.from_seq <= ? AND f.to_seq >= ? ORDER BY f.id"""
+        out = []
+        for row in self.db.query(sql, [target, seq, seq]):
+            finding = Finding(
+                rule_id=row["rule_id"], pack=row["pack"], title=row["title"], control=row["control"],
+                severity=row["severity"], status=row["status"],
+                resource=ResourceRef(type=row["resource_type"], id=row["resource_id"], arn=row["resource_arn"],
+                                     name=row["resource_name"], region=row["resource_region"]),
+                property=row["property"], expected=_load(row["expected"]), actual=_load(row["actual"]),
+                message=row["message"], spec_ref=row["spec_ref"], remediation=row["remediation"],
+                first_seen=row["first_seen"],
+                source=SourceLocation(**json.loads(row["source"])) if row["source"] else None,
+                waiver=_load(row["waiver"]),
+            )
+            out.append(finding)
+        return out
+
+    def findings_at_run(self, run: RunInfo) -> list[Finding]:
+        return self._findings_at(run.target, self._seq(run.id))
+
+    def resources(self, run_id: str) -> dict[tuple[str, str, str], dict]:
+        row = self.run_row(run_id)
+        sql = ("SELECT * FROM resource_states WHERE target = ? AND from_seq <= ? AND to_seq >= ?")
+        out = {}
+        for r in self.db.query(sql, [row["target"], row["seq"], row["seq"]]):
+            out[(r["type"], r["region"], r["resource_id"])] = {
+                "name": r["name"], "arn": r["arn"], "config": json.loads(r["config"]),
+                "unknown": json.loads(r["unknown"] or "{}"),
+            }
+        return out
+
+    # --- retention -----------------------------------------------------------------------------------------
+
+    def keep_last(self, target: str, keep: int) -> int:
+        """Delete all but the newest ``keep`` runs of a target, and the states no kept run uses."""
+        rows = self.db.execute("SELECT seq FROM runs WHERE target = ? ORDER BY seq DESC", [target]).fetchall()
+        doomed = [r[0] for r in rows[keep:]]
+        if not doomed:
+            return 0
+        oldest_kept = rows[keep - 1][0] if keep > 0 else None
+        with self.db.atomic():
+            marks = ",".join("?" * len(doomed))
+            self.db.execute(f"DELETE FROM runs WHERE seq IN ({marks})", doomed)
+            if oldest_kept is None:
+                for table in ("finding_states", "resource_states"):
+                    self.db.execute(f"DELETE FROM {table} WHERE target = ?", [target])
+            else:
+                for table in ("finding_states", "resource_states"):
+                    self.db.execute(f"DELETE FROM {table} WHERE target = ? AND to_seq < ?", [target, oldest_kept])
+        return len(doomed)
+
+
+def _load(text: Optional[str]) -> Any:
+    return None if text is None else json.loads(text)

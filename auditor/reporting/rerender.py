@@ -1,0 +1,22 @@
+"""``auditor report RUN_ID``: a stored run rendered again, exactly as its scan reported it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.audit import history_context
+from auditor.history.changes import annotate_changes
+from auditor.history.store import HistoryStore
+from auditor.reporting.writers import check_formats, report_document, write_reports
+
+
+def stored_document(store: HistoryStore, run_id: str) -> dict:
+    run = store.run(run_id)
+    previous = store.previous_complete(run)
+    findings = annotate_changes(store.findings(run_id), store.findings_at_run(previous) if previous else None,
+                                run.started_at)
+    return report_document(run, findings, history_context(store, run))
+
+
+def render_stored_run(store: HistoryStore, run_id: str, out: Path, formats: list[str]) -> list[Path]:
+    check_formats(formats)
+    return write_reports(stored_document(store, run_id), out / run_id, formats)
