@@ -10,6 +10,7 @@ import click
 from auditor import __version__
 from auditor.aws import AwsSettings
 from auditor.config import FAIL_ON, Config, load_config, require_environment
+from auditor.audit import Interrupted
 from auditor.errors import AuditorError, BadInput
 from auditor.rules.pack import PackFileSet, load_pack
 from auditor.reporting.summary import gate_exit_code
@@ -226,6 +227,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except KeyboardInterrupt:
         click.echo("auditor: interrupted", err=True)
         code = 130
+    except Interrupted as exc:
+        click.echo(f"auditor: stopped: {exc}", err=True)
+        code = 143
     sys.exit(code or 0)
 
 
