@@ -18,7 +18,7 @@ from auditor.scan import ScanRequest
 
 DEMO_PACKS = ["ecommerce-platform", "baseline"]
 DEMO_ENV = "production"
-DEMO_FORMATS = ["json", "csv"]
+DEMO_FORMATS = ["html", "json", "csv", "sarif", "junit"]
 
 
 @contextmanager

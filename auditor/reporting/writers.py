@@ -9,6 +9,9 @@ from typing import Callable, Optional
 from auditor import __version__
 from auditor.errors import BadInput
 from auditor.findings import Finding, RunInfo
+from auditor.reporting.html import write_html
+from auditor.reporting.junit import write_junit
+from auditor.reporting.sarif import write_sarif
 from auditor.reporting.summary import summarize
 
 SCHEMA_VERSION = 1
@@ -58,6 +61,9 @@ def _cell(value: object) -> str:
 WRITERS: dict[str, tuple[str, Callable[[dict, Path], None]]] = {
     "json": ("report.json", write_json),
     "csv": ("report.csv", write_csv),
+    "sarif": ("report.sarif", write_sarif),
+    "junit": ("report.junit.xml", write_junit),
+    "html": ("report.html", write_html),
 }
 
 

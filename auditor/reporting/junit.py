@@ -1,0 +1,49 @@
+"""JUnit XML for CI test tabs: a suite per pack, a test case per (rule, resource); fail and error as such."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+
+def junit_tree(document: dict) -> ET.ElementTree:
+    by_pack: dict[str, list[dict]] = defaultdict(list)
+    for f in document["findings"]:
+        by_pack[f["pack"]].append(f)
+    run = document["run"]
+    root = ET.Element("testsuites", name=f"auditor {run['target']} {run['id']}")
+    totals = defaultdict(int)
+    for pack, findings in sorted(by_pack.items()):
+        suite = ET.SubElement(root, "testsuite", name=pack, timestamp=run["started_at"])
+        counts = defaultdict(int)
+        for f in findings:
+            resource = f["resource"]
+            case = ET.SubElement(suite, "testcase", classname=f"{pack}.{f['rule_id']}",
+                                 name=f"{resource['type']} {resource['name']} ({resource['region']})")
+            detail = (f"{f['message']}\nexpected: {json.dumps(f['expected'], default=str)}\n"
+                      f"actual: {json.dumps(f['actual'], default=str)}\nspec: {f['spec_ref']}\nfix: {f['remediation']}")
+            if f["status"] == "fail":
+                ET.SubElement(case, "failure", message=f["message"], type=f["severity"]).text = detail
+                counts["failures"] += 1
+            elif f["status"] == "error":
+                ET.SubElement(case, "error", message=f["message"], type="could-not-check").text = detail
+                counts["errors"] += 1
+            elif f["status"] == "waived":
+                reason = (f.get("waiver") or {}).get("reason", "waived")
+                ET.SubElement(case, "skipped", message=f"waived: {reason}")
+                counts["skipped"] += 1
+        suite.set("tests", str(len(findings)))
+        for key in ("failures", "errors", "skipped"):
+            suite.set(key, str(counts[key]))
+            totals[key] += counts[key]
+        totals["tests"] += len(findings)
+    for key in ("tests", "failures", "errors", "skipped"):
+        root.set(key, str(totals[key]))
+    return ET.ElementTree(root)
+
+
+def write_junit(document: dict, path: Path) -> None:
+    tree = junit_tree(document)
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,86 @@
+"""SARIF 2.1.0: one reporting descriptor per rule (with its help text), one result per failed or unverified
+finding, so code scanning annotates IaC lines and lists live drift by resource."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from auditor import __version__
+
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+def sarif_document(document: dict) -> dict:
+    rules: dict[str, dict] = {}
+    results = []
+    for f in document["findings"]:
+        if f["rule_id"] not in rules:
+            rules[f["rule_id"]] = _descriptor(f)
+        if f["status"] not in ("fail", "error", "waived"):
+            continue
+        results.append(_result(f, list(rules).index(f["rule_id"])))
+    run = document["run"]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "auditor", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": "https://github.com/auditor/auditor", "rules": list(rules.values())}},
+            "automationDetails": {"id": f"auditor/{run['target']}/{run['id']}"},
+            "invocations": [{"executionSuccessful": run["status"] != "failed",
+                             "startTimeUtc": run["started_at"], "endTimeUtc": run.get("finished_at") or run["started_at"]}],
+            "results": results,
+            "properties": {"environment": run["environment"], "packs": run["packs"], "score": document["summary"]["score"]},
+        }],
+    }
+
+
+def _descriptor(f: dict) -> dict:
+    return {
+        "id": f["rule_id"],
+        "name": f["rule_id"].replace("-", ""),
+        "shortDescription": {"text": f.get("title") or f["rule_id"]},
+        "fullDescription": {"text": f"{f.get('title') or f['rule_id']} ({f['spec_ref']})"},
+        "help": {"text": f"{f['remediation']}\n\nSpec: {f['spec_ref']}",
+                 "markdown": f"**Fix:** {f['remediation']}\n\n**Spec:** {f['spec_ref']}"},
+        "defaultConfiguration": {"level": LEVEL[f["severity"]]},
+        "properties": {"tags": [f["control"], f["pack"], "aws"], "precision": "very-high",
+                       "security-severity": SECURITY_SEVERITY[f["severity"]], "control": f["control"]},
+    }
+
+
+def _result(f: dict, index: int) -> dict:
+    resource = f["resource"]
+    result = {
+        "ruleId": f["rule_id"],
+        "ruleIndex": index,
+        "level": LEVEL[f["severity"]] if f["status"] == "fail" else "note",
+        "kind": "fail" if f["status"] in ("fail", "waived") else "review",
+        "message": {"text": f"{resource['type']} {resource['name']}: {f['message']}"},
+        "partialFingerprints": {"auditorFinding/v1": hashlib.sha256(
+            f"{f['rule_id']}|{resource['type']}|{resource['region']}|{resource['id']}".encode()).hexdigest()},
+        "properties": {"status": f["status"], "change": f["change"], "expected": f["expected"],
+                       "actual": f["actual"], "resource": resource},
+    }
+    source = f.get("source")
+    if source:
+        region = {"startLine": source.get("line") or 1}
+        result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": source["file"]}, "region": region},
+                                "logicalLocations": [_logical(resource)]}]
+    else:
+        result["locations"] = [{"logicalLocations": [_logical(resource)]}]
+    if f["status"] == "waived":
+        waiver = f.get("waiver") or {}
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": str(waiver.get("reason", "waived"))}]
+    return result
+
+
+def _logical(resource: dict) -> dict:
+    return {"name": resource["name"], "fullyQualifiedName": resource.get("arn") or resource["id"], "kind": "resource"}
+
+
+def write_sarif(document: dict, path: Path) -> None:
+    path.write_text(json.dumps(sarif_document(document), indent=1, default=str) + "\n", encoding="utf-8")
