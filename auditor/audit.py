@@ -60,8 +60,8 @@ def audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: lis
         with sigterm_interrupts():
             result = run_scan(request, run)
             previous = store.previous_complete(run)
-            previous_findings = store.findings_at_run(previous) if previous else None
-            findings = annotate_changes(result.findings, previous_findings, run.started_at)
+            findings = annotate_changes(result.findings, store.priors_at(previous) if previous else None,
+                                        run.started_at, store.findings_by_state_ids)
             stored = [f for f in findings if not (f.change == "resolved" and f.actual == "absent")]
             summary = summarize(findings)
             store.finish_run(run, stored, result.inventory.resources, summary)

@@ -2,33 +2,46 @@
 ``first_seen``, and the failures that disappeared (``resolved``)."""
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 from auditor.findings import Finding
 
 
-def annotate_changes(current: list[Finding], previous: Optional[list[Finding]], now: str) -> list[Finding]:
+@dataclass(frozen=True)
+class Prior:
+    """What the previous run said of a finding: enough to name the change without loading it whole."""
+
+    status: str
+    first_seen: Optional[str]
+    state_id: int = 0
+
+
+def annotate_changes(current: list[Finding], priors: Optional[dict[str, Prior]], now: str,
+                     load_gone: Callable[[list[int]], list[Finding]] = lambda ids: []) -> list[Finding]:
     """Set ``change`` and ``first_seen`` on ``current``; return it plus a ``resolved`` entry for each previous
-    failure whose finding is gone (its resource deleted, say).
+    failure whose finding is gone (its resource deleted, say), loaded with ``load_gone``.
 
     first_seen is when the finding's current status was first seen without interruption, so for a failure it
     answers "since when has this been failing?".
     """
-    before = {f.key: f for f in previous or []}
+    priors = priors or {}
     for finding in current:
-        old = before.get(finding.key)
+        old = priors.get(finding.key)
         finding.change = _change(old.status if old else None, finding.status)
         same = old is not None and old.status == finding.status
         finding.first_seen = (old.first_seen or now) if same else now
     seen = {f.key for f in current}
-    gone = []
-    for old in previous or []:
-        if old.key not in seen and old.status == "fail":
-            gone.append(old.model_copy(update={
-                "status": "pass", "change": "resolved", "first_seen": now, "actual": "absent",
-                "message": f"no longer present in this run (was: {old.message})",
-            }))
+    gone_ids = [p.state_id for key, p in priors.items() if key not in seen and p.status == "fail"]
+    gone = [old.model_copy(update={
+        "status": "pass", "change": "resolved", "first_seen": now, "actual": "absent",
+        "message": f"no longer present in this run (was: {old.message})",
+    }) for old in load_gone(gone_ids)] if gone_ids else []
     return current + gone
+
+
+def priors_of(findings: list[Finding]) -> dict[str, Prior]:
+    return {f.key: Prior(f.status, f.first_seen) for f in findings}
 
 
 def _change(before: Optional[str], now: str) -> str:

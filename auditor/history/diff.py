@@ -1,6 +1,11 @@
-"""``auditor diff``: what failed anew, what was fixed, what regressed, and what changed in configuration."""
+"""``auditor diff``: what failed anew, what was fixed, what regressed, and what changed in configuration.
+
+Only the states that differ between the two runs are read (see HistoryStore.differing_states), so diffing two
+runs of 100,000 findings costs what changed between them.
+"""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from auditor.history.store import HistoryStore
@@ -16,36 +21,65 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: value}
 
 
+def _brief(row: dict, before: dict | None = None) -> dict:
+    item = {"rule_id": row["rule_id"], "status": row["status"],
+            "resource": {"type": row["resource_type"], "id": row["resource_id"], "name": row["resource_name"],
+                         "region": row["resource_region"], "arn": row["resource_arn"]},
+            "property": row["property"], "expected": _load(row["expected"]), "actual": _load(row["actual"]),
+            "message": row["message"]}
+    if before is not None:
+        item["before"] = {"status": before["status"], "actual": _load(before["actual"])}
+    return item
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
 def diff_runs(store: HistoryStore, run_a: str, run_b: str) -> dict:
     a_run, b_run = store.run(run_a), store.run(run_b)
-    a = {f.key: f for f in store.findings(run_a)}
-    b = {f.key: f for f in store.findings(run_b)}
+    only_a, only_b, both_failing = store.differing_states("finding_states", run_a, run_b)
+    a = {r["key"]: r for r in only_a}
+    b = {r["key"]: r for r in only_b}
+    severities = {r[0]: (r[1], r[2]) for r in store.db.execute("SELECT ref, severity, control FROM rules")}
 
-    def brief(f, before=None) -> dict:
-        item = {"rule_id": f.rule_id, "severity": f.severity, "control": f.control, "status": f.status,
-                "resource": f.resource.model_dump(), "expected": f.expected, "actual": f.actual, "message": f.message}
-        if before is not None:
-            item["before"] = {"status": before.status, "actual": before.actual}
+    def brief(row: dict, before: dict | None = None) -> dict:
+        item = _brief(row, before)
+        item["severity"], item["control"] = severities.get(row["rule_ref"], ("info", "configuration"))
         return item
 
-    new_failures = [brief(f) for k, f in b.items() if f.status == "fail" and k not in a]
-    regressed = [brief(f, a[k]) for k, f in b.items() if f.status == "fail" and k in a and a[k].status != "fail"]
-    fixed = [brief(b[k], f) if k in b else {**brief(f), "status": "absent", "before": {"status": "fail", "actual": f.actual}}
-             for k, f in a.items() if f.status == "fail" and (k not in b or b[k].status != "fail")]
-    still = sum(1 for k, f in b.items() if f.status == "fail" and k in a and a[k].status == "fail")
+    new_failures, regressed, fixed, still = [], [], [], both_failing
+    for key, row in b.items():
+        old = a.get(key)
+        if row["status"] == "fail":
+            if old is None:
+                new_failures.append(brief(row))
+            elif old["status"] == "fail":
+                still += 1
+            else:
+                regressed.append(brief(row, old))
+    for key, old in a.items():
+        if old["status"] == "fail" and (key not in b or b[key]["status"] != "fail"):
+            if key in b:
+                fixed.append(brief(b[key], old))
+            else:
+                fixed.append({**brief(old, old), "status": "absent"})
 
-    ra, rb = store.resources(run_a), store.resources(run_b)
+    ra, rb, _ = store.differing_states("resource_states", run_a, run_b)
+    res_a = {(r["type"], r["region"], r["resource_id"]): r for r in ra}
+    res_b = {(r["type"], r["region"], r["resource_id"]): r for r in rb}
     changes = []
-    for key in sorted(set(ra) & set(rb)):
-        before, after = flatten(ra[key]["config"]), flatten(rb[key]["config"])
+    for key in sorted(set(res_a) & set(res_b)):
+        before, after = flatten(json.loads(res_a[key]["config"])), flatten(json.loads(res_b[key]["config"]))
         for prop in sorted(set(before) | set(after)):
             if before.get(prop) != after.get(prop):
-                changes.append({"resource": {"type": key[0], "region": key[1], "id": key[2], "name": rb[key]["name"]},
+                changes.append({"resource": {"type": key[0], "region": key[1], "id": key[2],
+                                             "name": res_b[key]["name"]},
                                 "property": prop, "before": before.get(prop), "after": after.get(prop)})
     return {
         "run_a": a_run.model_dump(mode="json"), "run_b": b_run.model_dump(mode="json"),
         "new_failures": new_failures, "regressed": regressed, "fixed": fixed, "still_failing": still,
         "configuration_changes": changes,
-        "resources_added": [{"type": k[0], "region": k[1], "id": k[2]} for k in sorted(set(rb) - set(ra))],
-        "resources_removed": [{"type": k[0], "region": k[1], "id": k[2]} for k in sorted(set(ra) - set(rb))],
+        "resources_added": [{"type": k[0], "region": k[1], "id": k[2]} for k in sorted(set(res_b) - set(res_a))],
+        "resources_removed": [{"type": k[0], "region": k[1], "id": k[2]} for k in sorted(set(res_a) - set(res_b))],
     }

@@ -8,19 +8,24 @@ the history intact.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import sqlite3
 from pathlib import Path
+from functools import lru_cache
 from typing import Any, Iterable, Optional
 
 import sqlite_utils
 
 from auditor.errors import BadInput
 from auditor.findings import Finding, ResourceRef, RunInfo
+from auditor.history.changes import Prior
 from auditor.history.migrations import migrate
 from auditor.resources import Resource, SourceLocation
 
+_FINDING_FIELDS = set(Finding.model_fields)
+_REF_FIELDS = set(ResourceRef.model_fields)
 RULE_FIELDS = ("rule_id", "pack", "title", "control", "severity", "spec_ref", "remediation")
 
 
@@ -209,23 +214,61 @@ class HistoryStore:
         return self._findings_at(row["target"], row["seq"])
 
     def _findings_at(self, target: str, seq: int) -> list[Finding]:
-        sql = """SELECT f.*, r.pack, r.title, r.control, r.severity, r.spec_ref, r.remediation
-                 FROM finding_states f JOIN rules r ON r.ref = f.rule_ref
-                 WHERE f.target = ? AND f.from_seq <= ? AND f.to_seq >= ? ORDER BY f.id"""
+        return self._findings_where("f.target = ? AND f.from_seq <= ? AND f.to_seq >= ?", [target, seq, seq])
+
+    def _findings_where(self, where: str, params: list) -> list[Finding]:
+        sql = f"""SELECT f.*, r.pack, r.title, r.control, r.severity, r.spec_ref, r.remediation
+                 FROM finding_states f JOIN rules r ON r.ref = f.rule_ref WHERE {where} ORDER BY f.id"""
         out = []
-        for row in self.db.query(sql, [target, seq, seq]):
-            finding = Finding(
-                rule_id=row["rule_id"], pack=row["pack"], title=row["title"], control=row["control"],
+        # Rows were validated when written: model_construct skips re-validating 100,000 of them.
+        for row in self.db.query(sql, params):
+            out.append(Finding.model_construct(
+                _fields_set=_FINDING_FIELDS, rule_id=row["rule_id"], pack=row["pack"], title=row["title"], control=row["control"],
                 severity=row["severity"], status=row["status"],
-                resource=ResourceRef(type=row["resource_type"], id=row["resource_id"], arn=row["resource_arn"],
-                                     name=row["resource_name"], region=row["resource_region"]),
+                resource=ResourceRef.model_construct(_fields_set=_REF_FIELDS, type=row["resource_type"], id=row["resource_id"],
+                                                     arn=row["resource_arn"], name=row["resource_name"],
+                                                     region=row["resource_region"]),
                 property=row["property"], expected=_load(row["expected"]), actual=_load(row["actual"]),
-                message=row["message"], spec_ref=row["spec_ref"], remediation=row["remediation"],
+                message=row["message"], spec_ref=row["spec_ref"], remediation=row["remediation"], change="new",
                 first_seen=row["first_seen"],
                 source=SourceLocation(**json.loads(row["source"])) if row["source"] else None,
                 waiver=_load(row["waiver"]),
-            )
-            out.append(finding)
+            ))
+        return out
+
+    def differing_states(self, table: str, run_a: str, run_b: str) -> tuple[list[dict], list[dict], int]:
+        """Rows of ``finding_states`` or ``resource_states`` valid at exactly one of two runs of a target, and
+        the number of failing findings valid at both. Unchanged states are never read, so a diff costs what
+        changed, not the size of the runs."""
+        a, b = self.run_row(run_a), self.run_row(run_b)
+        if a["target"] != b["target"]:
+            raise BadInput(f"runs {run_a} and {run_b} audit different targets ({a['target']}, {b['target']})")
+        sa, sb = a["seq"], b["seq"]
+        low, high = min(sa, sb), max(sa, sb)
+        sql = (f"SELECT * FROM {table} WHERE target = ? AND from_seq <= ? AND to_seq >= ? "
+               "AND ((from_seq <= ? AND to_seq >= ?) + (from_seq <= ? AND to_seq >= ?)) = 1")
+        only_a, only_b = [], []
+        for row in self.db.query(sql, [a["target"], high, low, sa, sa, sb, sb]):
+            (only_a if row["from_seq"] <= sa <= row["to_seq"] else only_b).append(row)
+        both_failing = 0
+        if table == "finding_states":
+            both_failing = self.db.execute(
+                "SELECT count(*) FROM finding_states WHERE target = ? AND status = 'fail' "
+                "AND from_seq <= ? AND to_seq >= ?", [a["target"], low, high]).fetchone()[0]
+        return only_a, only_b, both_failing
+
+    def priors_at(self, run: RunInfo) -> dict[str, Prior]:
+        """Status and first_seen of each finding of a run, keyed like Finding.key, without loading them whole."""
+        seq = self._seq(run.id)
+        sql = ("SELECT id, key, status, first_seen FROM finding_states "
+               "WHERE target = ? AND from_seq <= ? AND to_seq >= ?")
+        return {row[1]: Prior(row[2], row[3], row[0]) for row in self.db.execute(sql, [run.target, seq, seq])}
+
+    def findings_by_state_ids(self, ids: list[int]) -> list[Finding]:
+        out: list[Finding] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            out.extend(self._findings_where(f"f.id IN ({','.join('?' * len(chunk))})", chunk))
         return out
 
     def findings_at_run(self, run: RunInfo) -> list[Finding]:
@@ -263,5 +306,14 @@ class HistoryStore:
         return len(doomed)
 
 
+@lru_cache(maxsize=65536)
+def _load_cached(text: str) -> Any:
+    return json.loads(text)
+
+
 def _load(text: Optional[str]) -> Any:
-    return None if text is None else json.loads(text)
+    """JSON values repeat across findings ("Enabled", true, ...): decode each distinct one once."""
+    if text is None:
+        return None
+    value = _load_cached(text)
+    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value

@@ -12,8 +12,8 @@ from auditor.reporting.writers import check_formats, report_document, write_repo
 def stored_document(store: HistoryStore, run_id: str) -> dict:
     run = store.run(run_id)
     previous = store.previous_complete(run)
-    findings = annotate_changes(store.findings(run_id), store.findings_at_run(previous) if previous else None,
-                                run.started_at)
+    findings = annotate_changes(store.findings(run_id), store.priors_at(previous) if previous else None,
+                                run.started_at, store.findings_by_state_ids)
     return report_document(run, findings, history_context(store, run))
 
 

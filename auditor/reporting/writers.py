@@ -31,7 +31,10 @@ def report_document(run: RunInfo, findings: list[Finding], history: Optional[dic
 
 
 def write_json(document: dict, path: Path) -> None:
-    path.write_text(json.dumps(document, indent=1, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    """Indented for people when small; compact when large, where indentation only costs time and size."""
+    large = len(document["findings"]) > 10_000
+    text = json.dumps(document, indent=None if large else 1, separators=(",", ":") if large else None, default=str)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 CSV_COLUMNS = ("rule_id", "pack", "control", "severity", "status", "change", "first_seen", "resource_type",
