@@ -42,6 +42,8 @@ class Alarm(Model):
     description: Optional[str] = None
     uses_metric_math: bool = False
     metric_math_expression: Optional[str] = None
+    # Every metric the alarm reads: its own, or each MetricStat of its metric math (e.g. 4xxErrors, AllRequests).
+    metric_names: list[str] = Field(default_factory=list)
 
 
 class Resource(Model):

@@ -22,13 +22,17 @@ def list_alarms(calls: AwsCalls, region: str) -> Iterable[Resource]:
 
 
 def alarm_from(raw: dict) -> Alarm:
-    """Normalize a metric alarm; for metric math, the first metric with a MetricStat stands for the metric."""
+    """Normalize a metric alarm. For metric math, the first MetricStat gives namespace, dimensions and period,
+    and ``metric_names`` lists every metric the expression reads."""
     namespace, metric_name = raw.get("Namespace"), raw.get("MetricName")
     dimensions = {d["Name"]: d["Value"] for d in raw.get("Dimensions", [])}
     statistic, extended, period = raw.get("Statistic"), raw.get("ExtendedStatistic"), raw.get("Period")
     expression = None
     metrics = raw.get("Metrics") or []
+    names = [metric_name] if metric_name else []
     for query in metrics:
+        if query.get("MetricStat"):
+            names.append(query["MetricStat"]["Metric"].get("MetricName"))
         if query.get("Expression") and query.get("ReturnData", True):
             expression = query["Expression"]
         stat = query.get("MetricStat")
@@ -60,6 +64,7 @@ def alarm_from(raw: dict) -> Alarm:
         description=raw.get("AlarmDescription"),
         uses_metric_math=bool(metrics),
         metric_math_expression=expression,
+        metric_names=[n for n in names if n],
     )
 
 
