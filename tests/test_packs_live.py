@@ -1,0 +1,55 @@
+"""Each pack against a moto account built to its spec: no failure; then each requirement broken in turn fails
+exactly the rules that encode it."""
+from __future__ import annotations
+
+import pytest
+
+from tests.accounts import PACKS, spelled
+from tests.conftest import run_cli
+
+COMPLIANT = [("serverless-app", "production"), ("serverless-app", "development"), ("co2-storagestack", "production"),
+             ("co2-storagestack", "staging"), ("co2-storagestack", "development"), ("pointf", "production"),
+             ("officeless", "production")]
+BREAKS = [(pack, name) for pack, (_, breaks, _) in PACKS.items() for name in breaks]
+
+
+def scan(aws, tmp_path, pack, env):
+    result = run_cli("scan", "--pack", pack, "--env", env, "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
+                     "--db", str(tmp_path / "h.db"), "--format", "json", endpoint=aws.endpoint)
+    return result, result.report()
+
+
+def failing(document):
+    return {(f["rule_id"], f["resource"]["name"]) for f in document["findings"] if f["status"] == "fail"}
+
+
+@pytest.mark.parametrize("pack, env", COMPLIANT)
+def test_account_built_to_spec_passes(aws, tmp_path, pack, env):
+    build, _, _ = PACKS[pack]
+    build(aws, env)
+    result, document = scan(aws, tmp_path, pack, env)
+    assert failing(document) == set()
+    assert not [f for f in document["findings"] if f["status"] == "error"], document["findings"]
+    assert result.code == 0, result.stderr
+    assert document["summary"]["by_status"]["pass"] >= 8
+
+
+@pytest.mark.parametrize("pack, name", BREAKS)
+def test_each_broken_requirement_fails_its_rule_only(aws, tmp_path, pack, name):
+    build, breaks, spelling = PACKS[pack]
+    build(aws, "production", skip=breaks[name].skip)
+    breaks[name].apply(aws, "production")
+    _, document = scan(aws, tmp_path, pack, "production")
+    expected = {(rule, spelled(resource, "production", spelling)) for rule, resource in breaks[name].fails}
+    assert failing(document) == expected
+    for rule_id, _ in expected:
+        finding = next(f for f in document["findings"] if f["rule_id"] == rule_id and f["status"] == "fail")
+        assert finding["spec_ref"] and finding["remediation"] and finding["message"]
+
+
+def test_rules_list_shows_six_packs_with_counts_per_control():
+    listed = run_cli("rules", "list")
+    assert listed.code == 0
+    for pack in ("baseline", "co2-storagestack", "ecommerce-platform", "officeless", "pointf", "serverless-app"):
+        assert pack in listed.stdout
+    assert "existence" in listed.stdout and "alarm" in listed.stdout
