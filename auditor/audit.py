@@ -64,14 +64,15 @@ def audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: lis
                                         run.started_at, store.findings_by_state_ids)
             stored = [f for f in findings if not (f.change == "resolved" and f.actual == "absent")]
             summary = summarize(findings)
-            store.finish_run(run, stored, result.inventory.resources, summary)
+            summary_with_waivers = {**summary, "waivers": result.waivers}
+            store.finish_run(run, stored, result.inventory.resources, summary_with_waivers)
     except (AuditorError, Exception, KeyboardInterrupt, Interrupted) as exc:
         run.finished_at = utc_now()
         store.fail_run(run, str(exc) or type(exc).__name__)
         raise
     if keep_runs:
         store.keep_last(run.target, keep_runs)
-    document = report_document(run, findings, history_context(store, run))
+    document = report_document(run, findings, history_context(store, run), result.waivers)
     paths = write_reports(document, out_dir / run.id, formats)
     return AuditOutcome(run, findings, paths, document)
 

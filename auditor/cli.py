@@ -57,11 +57,12 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
 @click.option("--max-workers", type=click.IntRange(1, 256), help="Concurrent API calls (default 16).")
 @click.option("--db", type=click.Path(path_type=Path), help="SQLite history file (default: config db, auditor.db).")
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: config waivers).")
 @click.pass_context
 def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
          regions: tuple[str, ...], profile: Optional[str], role_arn: Optional[str], external_id: Optional[str],
          endpoint_url: Optional[str], out: Optional[Path], formats: Optional[str], fail_on: Optional[str],
-         max_workers: Optional[int], db: Optional[Path]) -> None:
+         max_workers: Optional[int], db: Optional[Path], waivers_path: Optional[Path]) -> None:
     """Audit a live account against rule packs and write the reports.
 
     Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate; 2 bad input; 3 the audit
@@ -71,6 +72,7 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     from auditor.console import console, print_scan_summary
     from auditor.history.store import HistoryStore
     from auditor.reporting.writers import check_formats
+    from auditor.waivers import load_waivers
 
     config = _load(ctx)
     chosen = config.target(target)
@@ -85,10 +87,11 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
         endpoint_url=endpoint_url or chosen.endpoint_url,
         max_workers=max_workers or config.max_workers,
     )
+    waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
     store = HistoryStore(db or config.db)
-    outcome = audit(ScanRequest(chosen.name, env, pack_set, settings, config.parameters), store,
+    outcome = audit(ScanRequest(chosen.name, env, pack_set, settings, config.parameters, waivers), store,
                     out or config.out, report_formats, keep_runs=config.keep_runs)
-    print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths)
+    print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
     ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
 
 
@@ -179,7 +182,9 @@ def rules_show(ctx: click.Context, rule_id: str) -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.pass_context
 def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
-    """Validate a pack file or folder (default: every pack in rules_dir). Errors name file, line, rule and field."""
+    """Validate a pack file or folder (default: every pack in rules_dir). Errors name file, line, rule and field
+    (exit 2); warnings name rules that follow a spec into what AWS refuses, or where the spec contradicts itself
+    (exit 0)."""
     config = _load(ctx)
     if path is None:
         packs = PackFileSet(config.rules_dir).load_all()
@@ -189,8 +194,12 @@ def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
         if not path.exists():
             raise BadInput(f"{path}: no such file")
         packs = [load_pack(path)]
+    from auditor.rules.lint import lint_pack
+
     for pack in packs:
         click.echo(f"{pack.id}: {len(pack.rules)} rules OK ({', '.join(str(f) for f in pack.files)})")
+        for warning in lint_pack(pack):
+            click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()

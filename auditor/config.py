@@ -59,6 +59,7 @@ class Config(Strict):
     fail_on: Literal[FAIL_ON] = "high"  # type: ignore[valid-type]
     max_workers: int = Field(default=16, ge=1, le=256)
     keep_runs: int = Field(default=400, ge=0)  # per target; 0 keeps every run
+    waivers: Optional[Path] = None
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=lambda: [Target()])
     path: Optional[Path] = Field(default=None, exclude=True)
@@ -73,9 +74,9 @@ class Config(Strict):
         raise BadInput(f"unknown target {name!r} in {self.path or 'config'} (targets: {known})")
 
     def resolve(self, base: Path) -> "Config":
-        for attr in ("rules_dir", "db", "out"):
+        for attr in ("rules_dir", "db", "out", "waivers"):
             value = getattr(self, attr)
-            if not value.is_absolute():
+            if value is not None and not value.is_absolute():
                 setattr(self, attr, base / value)
         if not self.rules_dir.exists() and REPO_RULES.exists() and self.rules_dir.name == "rules":
             self.rules_dir = REPO_RULES

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Optional
 
 import click
 from rich.console import Console
@@ -22,7 +23,8 @@ def console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], paths: list[Path], limit: int = 40) -> None:
+def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], paths: list[Path],
+                       waivers: Optional[dict] = None, limit: int = 40) -> None:
     out.print(
         f"[bold]Run {run.id}[/bold]  target {escape(run.target)}  account {run.account_id}  env {run.environment}  "
         f"regions {', '.join(run.regions)}  packs {', '.join(run.packs)}"
@@ -53,6 +55,13 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
         out.print(table)
         if len(failed) > limit:
             out.print(f"... and {len(failed) - limit} more in the report")
+    waivers = waivers or {}
+    if waivers.get("waived_findings") or waivers.get("expired") or waivers.get("stale"):
+        out.print(f"waivers: {waivers.get('waived_findings', 0)} findings waived by {waivers.get('active', 0)} active waivers")
+        for w in waivers.get("expired", []):
+            out.print(Text(f"  expired on {w['expires']}: {w['id']} (owner {w['owner']}): no longer applied"))
+        for w in waivers.get("stale", []):
+            out.print(Text(f"  stale: {w['id']} (owner {w['owner']}) matches no finding: remove it"))
     for path in paths:
         out.print(f"report: {path}")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,6 +14,7 @@ from auditor.evaluate import Inventory, evaluate_rules
 from auditor.findings import Finding, RunInfo, utc_now
 from auditor.rules.conditions import Context
 from auditor.rules.pack import Pack, iter_rules
+from auditor.waivers import apply_waivers
 
 
 @dataclass
@@ -23,6 +24,7 @@ class ScanRequest:
     packs: list[Pack]
     settings: AwsSettings
     parameters: dict[str, dict[str, Any]]
+    waivers: list = field(default_factory=list)
 
 
 @dataclass
@@ -30,6 +32,7 @@ class ScanResult:
     run: RunInfo
     findings: list[Finding]
     inventory: Inventory
+    waivers: dict = field(default_factory=dict)
 
 
 def new_run_id() -> str:
@@ -63,6 +66,7 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     except FatalAwsError as exc:
         raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
     findings = evaluate_rules(rules, request.environment, contexts, inventory)
+    waiver_summary = apply_waivers(findings, request.waivers, request.target)
     run.finished_at = utc_now()
     run.api_calls = pool.stats.total_calls
     run.http_requests = pool.stats.total_requests
@@ -70,4 +74,4 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     run.api_calls_by_service = pool.stats.by_service()
     run.errors = [f"{rtype} in {region}: {reason}" for (rtype, region), reason in inventory.listing_errors.items()]
     run.status = "partial" if inventory.listing_errors or any(f.status == "error" for f in findings) else "complete"
-    return ScanResult(run=run, findings=findings, inventory=inventory)
+    return ScanResult(run=run, findings=findings, inventory=inventory, waivers=waiver_summary)

@@ -1,6 +1,7 @@
 """``auditor demo``: moto in process, a drifted ecommerce-platform account, a scan, the reports."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +16,14 @@ from auditor.demo.mockaws import FAKE_CREDENTIALS, REGION, MockAccount, moto_ser
 from auditor.history.store import HistoryStore
 from auditor.rules.pack import PackFileSet
 from auditor.scan import ScanRequest
+from auditor.waivers import Waiver
 
 DEMO_PACKS = ["ecommerce-platform", "baseline"]
 DEMO_ENV = "production"
+# The static-assets bucket is public by design (spec 002 §6.2): the baseline's public-access rule is waived.
+DEMO_WAIVERS = [Waiver(id="W-STATIC-PUBLIC", rule="BASE-S3-002", resource="ecommerce-static-assets-*",
+                       reason="static assets are public by design (spec 002 §6.2)", owner="platform-team",
+                       expires=dt.date(2099, 12, 31))]
 DEMO_FORMATS = ["html", "json", "csv", "sarif", "junit"]
 
 
@@ -53,7 +59,7 @@ def run_demo(config: Config, out: Path) -> Path:
         for name in DEMO_DRIFTS:
             out_console.print(f"  drift: {DRIFTS[name].description}")
         settings = AwsSettings(regions=[REGION], endpoint_url=endpoint, max_workers=config.max_workers)
-        request = ScanRequest("demo", DEMO_ENV, packs, settings, {})
+        request = ScanRequest("demo", DEMO_ENV, packs, settings, {}, DEMO_WAIVERS)
         first = audit(request, store, out, DEMO_FORMATS)
         out_console.print(f"first audit: run {first.run.id}, score {first.document['summary']['score']}")
         out_console.print("between the audits: order-documents versioning is resumed (a fix); "
@@ -62,7 +68,7 @@ def run_demo(config: Config, out: Path) -> Path:
                                      VersioningConfiguration={"Status": "Enabled"})
         DRIFTS["public-backups"].apply(aws, DEMO_ENV)
         second = audit(request, store, out, DEMO_FORMATS)
-    print_scan_summary(out_console, second.run, second.findings, second.paths)
+    print_scan_summary(out_console, second.run, second.findings, second.paths, second.document["waivers"])
     out_console.print(f"history: {db_path}  (auditor history --db {db_path}; "
                       f"auditor diff {first.run.id} {second.run.id} --db {db_path})")
     return db_path

@@ -1,6 +1,7 @@
 """``auditor report RUN_ID``: a stored run rendered again, exactly as its scan reported it."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from auditor.audit import history_context
@@ -14,7 +15,8 @@ def stored_document(store: HistoryStore, run_id: str) -> dict:
     previous = store.previous_complete(run)
     findings = annotate_changes(store.findings(run_id), store.priors_at(previous) if previous else None,
                                 run.started_at, store.findings_by_state_ids)
-    return report_document(run, findings, history_context(store, run))
+    stored_summary = json.loads(store.run_row(run_id).get("summary") or "{}")
+    return report_document(run, findings, history_context(store, run), stored_summary.get("waivers"))
 
 
 def render_stored_run(store: HistoryStore, run_id: str, out: Path, formats: list[str]) -> list[Path]:

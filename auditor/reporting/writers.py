@@ -18,14 +18,17 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.v1.json"
 
 
-def report_document(run: RunInfo, findings: list[Finding], history: Optional[dict] = None) -> dict:
-    """The report.json contract (schema version 1); ``history`` adds the previous run and the score trend."""
+def report_document(run: RunInfo, findings: list[Finding], history: Optional[dict] = None,
+                    waivers: Optional[dict] = None) -> dict:
+    """The report.json contract (schema version 1); ``history`` adds the previous run and the score trend,
+    ``waivers`` what the waivers file did (active count, expired and stale waivers)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool_version": __version__,
         "run": run.model_dump(mode="json"),
         "summary": summarize(findings),
         "history": history or {"previous_run": None, "trend": []},
+        "waivers": waivers or {"active": 0, "expired": [], "stale": [], "waived_findings": 0},
         "findings": [f.model_dump(mode="json") for f in findings],
     }
 

@@ -65,11 +65,14 @@ class Rule(Strict):
     spec_ref: str
     remediation: str
     description: str = ""
+    # Where the spec contradicts itself on this rule: the pack follows the prose, validate warns.
+    spec_conflict: Optional[str] = None
     environments: Optional[list[str]] = None
     resource: Selector
     check: Any = None
     condition: Any = Field(default=None, exclude=True)
     pack: str = ""
+    where: str = Field(default="", exclude=True)
 
     @field_validator("id")
     @classmethod
@@ -236,6 +239,7 @@ def _load_rules(doc: YamlDocument, header: PackHeader) -> list[Rule]:
         except ValidationError as exc:
             raise explain_validation(doc, exc, loc, f"rule {rule_id}: " if rule_id else "") from None
         rule.pack = header.id
+        rule.where = doc.where(loc)
         rules.append(_with_condition(doc, loc, rule, header))
     return rules
 
