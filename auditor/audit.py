@@ -17,6 +17,7 @@ from auditor.errors import AuditorError
 from auditor.findings import Finding, RunInfo, utc_now
 from auditor.history.changes import annotate_changes
 from auditor.history.store import HistoryStore
+from auditor.locking import target_lock
 from auditor.reporting.summary import summarize
 from auditor.reporting.writers import report_document, write_reports
 from auditor.scan import ScanRequest, new_run_id, run_scan
@@ -28,6 +29,11 @@ class AuditOutcome:
     findings: list[Finding]
     paths: list[Path]
     document: dict
+
+
+# Runs being audited in this process, so a scheduler forced to stop can mark them failed with a reason.
+IN_PROGRESS: dict[str, tuple[HistoryStore, RunInfo]] = {}
+_IN_PROGRESS_LOCK = threading.Lock()
 
 
 class Interrupted(BaseException):
@@ -52,10 +58,19 @@ def sigterm_interrupts() -> Iterator[None]:
 
 def audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: list[str],
           keep_runs: Optional[int] = None) -> AuditOutcome:
+    """Audit one target, holding its lock: never two audits of one target at once."""
+    with target_lock(store.path, request.target):
+        return _audit(request, store, out_dir, formats, keep_runs)
+
+
+def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: list[str],
+           keep_runs: Optional[int]) -> AuditOutcome:
     run = RunInfo(id=new_run_id(), target=request.target, regions=request.settings.regions,
                   environment=request.environment, packs=[p.id for p in request.packs], started_at=utc_now(),
                   endpoint_url=request.settings.endpoint_url)
     store.begin_run(run)
+    with _IN_PROGRESS_LOCK:
+        IN_PROGRESS[run.id] = (store, run)
     try:
         with sigterm_interrupts():
             result = run_scan(request, run)
@@ -65,11 +80,14 @@ def audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: lis
             stored = [f for f in findings if not (f.change == "resolved" and f.actual == "absent")]
             summary = summarize(findings)
             summary_with_waivers = {**summary, "waivers": result.waivers}
-            store.finish_run(run, stored, result.inventory.resources, summary_with_waivers)
+            store.finish_run(run, stored, result.inventory.resources, summary_with_waivers, request.packs)
     except (AuditorError, Exception, KeyboardInterrupt, Interrupted) as exc:
         run.finished_at = utc_now()
         store.fail_run(run, str(exc) or type(exc).__name__)
         raise
+    finally:
+        with _IN_PROGRESS_LOCK:
+            IN_PROGRESS.pop(run.id, None)
     if keep_runs:
         store.keep_last(run.target, keep_runs)
     document = report_document(run, findings, history_context(store, run), result.waivers)
@@ -88,3 +106,22 @@ def history_context(store: HistoryStore, run: RunInfo, limit: int = 30) -> dict:
         trend.append({"run_id": row["id"], "started_at": row["started_at"], "score": row["score"],
                       "fail": counts.get("fail", 0), "error": counts.get("error", 0)})
     return {"previous_run": previous.id if previous else None, "trend": trend}
+
+
+def abandon_runs_in_progress(reason: str) -> list[str]:
+    """Mark every run this process is still auditing as failed (used when a stop cannot wait any longer).
+
+    Each run's own thread holds its SQLite connection, so a fresh connection to the same file writes the mark.
+    """
+    with _IN_PROGRESS_LOCK:
+        pending = list(IN_PROGRESS.values())
+    marked = []
+    for store, run in pending:
+        other = HistoryStore(store.path)
+        try:
+            run.finished_at = utc_now()
+            other.fail_run(run, reason)
+            marked.append(run.id)
+        finally:
+            other.close()
+    return marked

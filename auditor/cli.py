@@ -203,6 +203,27 @@ def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
 
 
 @cli.command()
+@click.option("--once", is_flag=True, help="Run every scheduled target once, then exit (for a CronJob or timer).")
+@click.pass_context
+def schedule(ctx: click.Context, once: bool) -> None:
+    """Run the nightly audits of config.yaml (targets[].schedule) in the foreground with APScheduler.
+
+    Jobs persist beside the history, coalesce missed runs into one catch-up audit, and never audit one target
+    twice at once. SIGTERM or SIGINT lets running audits finish, then exits. With --once: exit 0 when clean,
+    1 when findings fail the gate, 3 when an audit could not complete.
+    """
+    import logging
+
+    from auditor.scheduler import run_forever, run_once
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    config = _load(ctx)
+    ctx.exit(run_once(config) if once else run_forever(config))
+
+
+@cli.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Directory for the reports.")
 @click.pass_context

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput
@@ -23,6 +25,53 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def cron_trigger(expression: str, timezone: str):
+    """APScheduler trigger for a crontab line (5 fields) or, for tests and fine schedules, 6 fields with the
+    seconds first. Raises ValueError with the reason."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(expression, timezone=timezone)
+    if len(fields) == 6:
+        second, minute, hour, day, month, day_of_week = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
+                           timezone=timezone)
+    raise ValueError(f"cron {expression!r} must have 5 fields (minute hour day month weekday) or 6 (seconds first)")
+
+
+class TargetSchedule(Strict):
+    timezone: str = "UTC"
+    cron: str
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def valid_cron(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            cron_trigger(value, info.data.get("timezone", "UTC"))
+        except ValueError as exc:
+            raise ValueError(f"invalid schedule: {exc}") from None
+        return value
+
+
+class SchedulerSettings(Strict):
+    jobstore: Optional[Path] = None  # default: scheduler.sqlite beside the history
+    misfire_grace_seconds: int = Field(default=6 * 3600, ge=1)
+    max_parallel_audits: int = Field(default=2, ge=1, le=32)
+    stop_timeout_seconds: float = Field(default=300, ge=0)  # how long SIGTERM waits for running audits
+    webhook_url: Optional[str] = None
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+
+
 class Target(Strict):
     """One account (and its regions) audited against packs for one environment."""
 
@@ -34,6 +83,7 @@ class Target(Strict):
     role_arn: Optional[str] = None
     external_id: Optional[str] = None
     endpoint_url: Optional[str] = None
+    schedule: Optional[TargetSchedule] = None
 
     @field_validator("environment")
     @classmethod
@@ -60,6 +110,7 @@ class Config(Strict):
     max_workers: int = Field(default=16, ge=1, le=256)
     keep_runs: int = Field(default=400, ge=0)  # per target; 0 keeps every run
     waivers: Optional[Path] = None
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=lambda: [Target()])
     path: Optional[Path] = Field(default=None, exclude=True)
@@ -78,6 +129,10 @@ class Config(Strict):
             value = getattr(self, attr)
             if value is not None and not value.is_absolute():
                 setattr(self, attr, base / value)
+        if self.scheduler.jobstore is None:
+            self.scheduler.jobstore = self.db.with_name("scheduler.sqlite")
+        elif not self.scheduler.jobstore.is_absolute():
+            self.scheduler.jobstore = base / self.scheduler.jobstore
         if not self.rules_dir.exists() and REPO_RULES.exists() and self.rules_dir.name == "rules":
             self.rules_dir = REPO_RULES
         return self

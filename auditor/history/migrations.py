@@ -75,7 +75,18 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Keep the exact packs each run used, so an evidence bundle can hand them over with their SHA-256."""
+    _script(
+        db,
+        """
+        CREATE TABLE pack_versions (sha256 TEXT PRIMARY KEY, pack_id TEXT NOT NULL, files TEXT NOT NULL);
+        ALTER TABLE runs ADD COLUMN packs_used TEXT
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

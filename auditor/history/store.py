@@ -67,16 +67,36 @@ class HistoryStore:
                                       "errors": _json(list(run.errors) + [reason])})
 
     def finish_run(self, run: RunInfo, findings: list[Finding], resources: Iterable[Resource],
-                   summary: dict) -> None:
+                   summary: dict, packs: Iterable[Any] = ()) -> None:
         """Write a run's findings and resources and mark it complete or partial, all in one transaction."""
         with self.db.atomic():
+            packs_used = [self._pack_version(pack) for pack in packs]
             seq = self._seq(run.id)
             prev = self._previous_seq(run.target, seq, statuses=("complete", "partial"))
             self._write_findings(run.target, seq, prev, findings)
             self._write_resources(run.target, seq, prev, resources)
             row = self._run_row(run)
-            row.update(summary=_json(summary), score=summary.get("score"))
+            row.update(summary=_json(summary), score=summary.get("score"), packs_used=_json(packs_used))
             self._update_run(run.id, row)
+
+    def _pack_version(self, pack: Any) -> dict:
+        """Store the pack's files (once per content) and return its id and SHA-256."""
+        files = {}
+        for path in pack.files:
+            files[Path(path).name] = Path(path).read_text(encoding="utf-8")
+        digest = hashlib.sha256(_json(files).encode()).hexdigest()
+        self.db["pack_versions"].insert({"sha256": digest, "pack_id": pack.id, "files": _json(files)},
+                                        pk="sha256", ignore=True)
+        return {"id": pack.id, "sha256": digest}
+
+    def pack_files(self, run_id: str) -> list[dict]:
+        """The packs a run used, each with its files' text, as stored when the run was made."""
+        used = json.loads(self.run_row(run_id).get("packs_used") or "[]")
+        out = []
+        for entry in used:
+            row = self.db.execute("SELECT files FROM pack_versions WHERE sha256 = ?", [entry["sha256"]]).fetchone()
+            out.append({**entry, "files": json.loads(row[0]) if row else {}})
+        return out
 
     def _update_run(self, run_id: str, values: dict) -> None:
         columns = [k for k in values if k != "id"]

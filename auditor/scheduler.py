@@ -1,0 +1,171 @@
+"""``auditor schedule``: nightly audits with APScheduler 3, per config.yaml.
+
+Jobs live in a persistent SQLAlchemy job store beside the history, with coalescing and a misfire grace time:
+a machine that was down runs one catch-up audit per target, never a burst. ``max_instances=1`` and a per-target
+file lock keep two audits of one target apart, even across processes. SIGTERM or SIGINT lets a running audit
+finish and store its run, then stops; one failing target never stops the others.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+from auditor.aws import AwsSettings
+from auditor.config import Config, Target, cron_trigger, load_config
+from auditor.errors import AuditorError, BadInput
+from auditor.locking import TargetBusy, exclusive, lock_path
+from auditor.reporting.summary import gate_exit_code
+
+log = logging.getLogger("auditor.schedule")
+
+
+def scheduled_targets(config: Config) -> list[Target]:
+    targets = [t for t in config.targets if t.schedule]
+    if not targets:
+        raise BadInput(f"{config.path or 'config'}: no target has a schedule (targets[].schedule.cron)")
+    return targets
+
+
+def audit_target(config_path: Optional[str], target_name: str) -> int:
+    """One scheduled audit, from a fresh read of config.yaml; returns the gate's exit code. Never raises, so
+    one target's failure cannot stop the scheduler or the other targets."""
+    from auditor.audit import audit
+    from auditor.history.store import HistoryStore
+    from auditor.rules.pack import PackFileSet
+    from auditor.scan import ScanRequest
+    from auditor.waivers import load_waivers
+
+    try:
+        config = load_config(Path(config_path) if config_path else None)
+        target = config.target(target_name)
+        packs = PackFileSet(config.rules_dir).load(target.packs)
+        settings = AwsSettings(regions=target.regions, profile=target.profile, role_arn=target.role_arn,
+                               external_id=target.external_id, endpoint_url=target.endpoint_url,
+                               max_workers=config.max_workers)
+        waivers = load_waivers(config.waivers) if config.waivers else []
+        store = HistoryStore(config.db)
+        try:
+            outcome = audit(ScanRequest(target.name, target.environment, packs, settings, config.parameters, waivers),
+                            store, config.out, config.formats, keep_runs=config.keep_runs)
+        finally:
+            store.close()
+    except TargetBusy as exc:
+        log.warning("audit %s skipped: %s", target_name, exc)
+        return 3
+    except AuditorError as exc:
+        log.error("audit %s failed: %s", target_name, exc)
+        return exc.exit_code
+    except Exception as exc:  # a bug in one target's audit must not take the scheduler down; it is logged whole
+        log.exception("audit %s failed unexpectedly: %s", target_name, exc)
+        return 3
+    counts = outcome.document["summary"]["by_status"]
+    report = next((str(p) for p in outcome.paths if p.suffix == ".html"), str(outcome.paths[0]) if outcome.paths else "")
+    new_failures = [f for f in outcome.findings if f.status == "fail" and f.change in ("new", "regressed")]
+    log.info("audit %s: run %s %s, %d pass %d fail %d error %d waived, score %s, %d new failures, report %s",
+             target_name, outcome.run.id, outcome.run.status, counts["pass"], counts["fail"], counts["error"],
+             counts["waived"], outcome.document["summary"]["score"], len(new_failures), report)
+    if new_failures and config.scheduler.webhook_url:
+        notify(config, outcome, new_failures, report)
+    return gate_exit_code(outcome.findings, config.fail_on, outcome.run.status)
+
+
+def notify(config: Config, outcome, new_failures: list, report: str) -> None:
+    """POST the new failures to the webhook; a webhook that is down is logged, never fatal."""
+    body = {
+        "target": outcome.run.target, "run_id": outcome.run.id, "status": outcome.run.status,
+        "score": outcome.document["summary"]["score"], "new_failures": len(new_failures), "report": report,
+        "failures": [{"rule_id": f.rule_id, "severity": f.severity, "control": f.control, "change": f.change,
+                      "resource": f.resource.name, "message": f.message} for f in new_failures[:50]],
+    }
+    request = urllib.request.Request(config.scheduler.webhook_url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": "auditor"})
+    try:
+        with urllib.request.urlopen(request, timeout=config.scheduler.webhook_timeout_seconds) as answer:
+            log.info("webhook: %d new failures of %s sent (HTTP %s)", len(new_failures), outcome.run.target,
+                     answer.status)
+    except OSError as exc:
+        log.warning("webhook %s failed: %s", config.scheduler.webhook_url, exc)
+
+
+def run_once(config: Config) -> int:
+    """Every scheduled target once, in turn (for a Kubernetes CronJob or a systemd timer)."""
+    codes = [audit_target(str(config.path) if config.path else None, t.name) for t in scheduled_targets(config)]
+    if any(code in (2, 3) for code in codes):
+        return 3
+    return 1 if 1 in codes else 0
+
+
+def run_forever(config: Config) -> int:
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    targets = scheduled_targets(config)
+    if config.path is None:
+        raise BadInput("auditor schedule needs a config file (--config or ./config.yaml) listing scheduled targets")
+    config_path = str(Path(config.path).resolve())
+    with exclusive(lock_path(config.db, "scheduler"), "auditor schedule for this history"):
+        scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{config.scheduler.jobstore}")},
+            executors={"default": ThreadPoolExecutor(config.scheduler.max_parallel_audits)},
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": config.scheduler.misfire_grace_seconds},
+            timezone="UTC",
+        )
+        scheduler.start(paused=True)
+        sync_jobs(scheduler, targets, config_path)
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        scheduler.resume()
+        for job in scheduler.get_jobs():
+            log.info("scheduled %s: next run %s", job.id, job.next_run_time)
+        while not stop.wait(0.5):
+            pass
+        return stop_gracefully(scheduler, config.scheduler.stop_timeout_seconds)
+
+
+def stop_gracefully(scheduler, timeout: float) -> int:
+    """No new audits; running ones get ``timeout`` seconds to finish and store their run. Past that, their runs
+    are marked failed and the process ends at once (SQLite rolls back any write in flight)."""
+    from auditor.audit import IN_PROGRESS, abandon_runs_in_progress
+
+    scheduler.pause()
+    log.info("stopping: waiting up to %ss for %d running audit(s)", timeout, len(IN_PROGRESS))
+    waited = 0.0
+    while IN_PROGRESS and waited < timeout:
+        threading.Event().wait(0.2)
+        waited += 0.2
+    if IN_PROGRESS:
+        marked = abandon_runs_in_progress("stopped: the scheduler received SIGTERM before the audit finished")
+        log.warning("stopped with audits still running; runs %s marked failed", ", ".join(marked))
+        logging.shutdown()
+        os._exit(143)
+    scheduler.shutdown(wait=True)
+    log.info("stopped")
+    return 0
+
+
+def sync_jobs(scheduler, targets: list[Target], config_path: str) -> None:
+    """Make the stored jobs match config.yaml, keeping unchanged ones so their missed runs still catch up."""
+    wanted = {}
+    for target in targets:
+        trigger = cron_trigger(target.schedule.cron, target.schedule.timezone)
+        wanted[f"audit:{target.name}"] = (target, trigger)
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            log.info("removing %s: no longer scheduled in config.yaml", job.id)
+            job.remove()
+    for job_id, (target, trigger) in wanted.items():
+        args = [config_path, target.name]
+        existing = scheduler.get_job(job_id)
+        if existing and str(existing.trigger) == str(trigger) and list(existing.args) == args:
+            continue
+        scheduler.add_job(audit_target, trigger, args=args, id=job_id, name=f"audit {target.name}",
+                          replace_existing=True)
