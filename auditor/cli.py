@@ -224,6 +224,23 @@ def schedule(ctx: click.Context, once: bool) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@db_option
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, db: Optional[Path]) -> None:
+    """Serve the history read-only: targets and runs, each report (HTML, JSON, CSV, SARIF, JUnit), diffs,
+    evidence bundles and a JSON API. Every route but /healthz needs the token of AUDITOR_TOKEN (bearer header,
+    or the cookie /login?token= sets); with none set, one is made and a login URL printed."""
+    import os
+
+    from auditor.server.app import serve as run_server
+
+    config = _load(ctx)
+    run_server(Path(db or config.db), host, port, os.environ.get("AUDITOR_TOKEN"), lambda line: click.echo(line))
+
+
+@cli.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Directory for the reports.")
 @click.pass_context
