@@ -95,6 +95,48 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--target", help="Target from config.yaml whose packs, environment and region apply (default: first).")
+@click.option("--pack", "packs", multiple=True, help="Rule pack id; repeat for several (default: the target's).")
+@click.option("--env", "environment", help="production, staging or development.")
+@click.option("--region", help="Region the IaC deploys to (default: the target's first).")
+@click.option("--account-id", help="Account the IaC deploys to; unset, {account_id} patterns match any.")
+@click.option("--var-file", "var_files", multiple=True, type=click.Path(path_type=Path), help="Extra .tfvars file.")
+@click.option("--no-checkov", is_flag=True, help="Leave out checkov's own checks (the checkov pack).")
+@click.option("--out", type=click.Path(path_type=Path), help="Directory for the reports (default: config out).")
+@click.option("--format", "formats", help="Comma-separated report formats: json, html, csv, sarif, junit.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: config waivers).")
+@click.pass_context
+def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
+        region: Optional[str], account_id: Optional[str], var_files: tuple[Path, ...], no_checkov: bool,
+        out: Optional[Path], formats: Optional[str], fail_on: Optional[str], waivers_path: Optional[Path]) -> None:
+    """Judge Terraform (HCL directories, `terraform show -json` plans) and CloudFormation (YAML, JSON, CDK synth
+    output) with the same packs as the live account; checkov parses and adds its own checks.
+
+    Exit codes as scan: 0 clean, 1 findings fail the gate, 2 bad input (IaC that cannot be parsed, with file and
+    line), 3 some checks could not be made while nothing failed.
+    """
+    from auditor.console import print_iac_summary
+    from auditor.iac.gate import iac_audit
+    from auditor.reporting.writers import check_formats, report_document, write_reports
+    from auditor.waivers import load_waivers
+
+    config = _load(ctx)
+    chosen = config.target(target)
+    env = require_environment(environment) if environment else chosen.environment
+    report_formats = check_formats(_formats(formats) or config.formats)
+    pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
+    waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
+    result = iac_audit(path, pack_set, env, config.parameters, waivers, region or chosen.regions[0], account_id,
+                       not no_checkov, list(var_files))
+    document = report_document(result.run, result.findings, None, result.waivers)
+    paths = write_reports(document, (out or config.out) / result.run.id, report_formats)
+    print_iac_summary(result.findings, paths, document)
+    ctx.exit(gate_exit_code(result.findings, fail_on or config.fail_on, result.run.status))
+
+
 def _store(config: Config, db: Optional[Path]):
     from auditor.history.store import HistoryStore
 

@@ -110,3 +110,23 @@ def print_diff(diff: dict, as_json: bool) -> None:
             out.print(f"[bold]{title}: {len(diff[key])}[/bold]")
             for r in diff[key]:
                 out.print(Text(f"  {r['type']} {r['id']} ({r['region']})"))
+
+
+def print_iac_summary(findings: list[Finding], paths: list[Path], document: dict) -> None:
+    """For people reading a CI log: what fails, grouped by file and line, then the counts and the reports."""
+    out = console()
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.status in ("fail", "error"):
+            by_file.setdefault(f.source.file if f.source else "(not declared anywhere)", []).append(f)
+    for file in sorted(by_file):
+        out.print(Text(file, style="bold"))
+        for f in sorted(by_file[file], key=lambda f: ((f.source.line or 0) if f.source else 0, f.rule_id)):
+            line = f":{f.source.line}" if f.source and f.source.line else ""
+            out.print(Text(f"  {line:6} {f.status.upper():5} {f.severity:8} {f.rule_id:14} {f.resource.name}: {f.message}",
+                           style=STATUS_STYLE[f.status]))
+    counts = document["summary"]["by_status"]
+    out.print(f"{counts['fail']} failed, {counts['error']} could not be checked, {counts['pass']} passed, "
+              f"{counts['waived']} waived; score {document['summary']['score']}")
+    for path in paths:
+        out.print(f"report: {path}")

@@ -59,6 +59,8 @@ class Resource(Model):
     alarms: list[Alarm] = Field(default_factory=list)
     unknown: dict[str, str] = Field(default_factory=dict)
     source: Optional[SourceLocation] = None
+    # IaC only: properties the template leaves unset, filled with the value AWS documents as default.
+    defaults: dict[str, str] = Field(default_factory=dict)
 
     def mark_unknown(self, family: str, reason: str) -> None:
         self.unknown[family] = reason

@@ -1,0 +1,512 @@
+"""Terraform (as checkov parsed and rendered it) -> the normalized resources the live collectors produce.
+
+AWS provider v4+ splits a bucket across aws_s3_bucket_versioning, _server_side_encryption_configuration,
+_public_access_block, _lifecycle_configuration, _policy, ...: they are joined to their bucket by reference or
+name. Alarms are joined to what they watch afterwards, as for a live scan. Unset properties take the AWS
+default (and say so); unresolvable ones are unknown.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from auditor.collectors.s3 import parse_policy, summarize_lifecycle
+from auditor.iac.values import TF_REF, Declared, blocks, clean, get, is_unresolved, one, pick
+from auditor.resources import (
+    Alarm, BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
+    DynamoDBTable, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule,
+    LifecycleTransition, ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSInstance, Resource, S3Bucket,
+    SecondaryIndex, SourceLocation, SSMParameter, TablePitr, TableSse, TableStream, TableTtl,
+)
+
+
+@dataclass
+class TfBlock:
+    type: str
+    address: str
+    attrs: dict
+    file: str
+    line: int
+
+
+@dataclass
+class TfModel:
+    """Every resource block, indexed by address and by (type, name attribute) for joins."""
+
+    blocks: list[TfBlock]
+    region: str
+    by_address: dict[str, TfBlock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_address = {b.address: b for b in self.blocks}
+
+    def of_type(self, rtype: str) -> list[TfBlock]:
+        return [b for b in self.blocks if b.type == rtype]
+
+    def points_to(self, value: Any, target: TfBlock, name: Optional[str]) -> bool:
+        """Does an attribute (a reference such as aws_s3_bucket.logs.id, or a literal name) designate target?"""
+        value = one(value)
+        if not isinstance(value, str):
+            return False
+        match = TF_REF.match(value.removeprefix("${").removesuffix("}"))
+        if match:
+            return match.group("address") == target.address or match.group("address").endswith("." + target.address)
+        return name is not None and value == name
+
+    def name_of(self, value: Any) -> Any:
+        """A reference to another resource's id or name, replaced by that resource's name when known."""
+        value = one(value)
+        if isinstance(value, str):
+            match = TF_REF.match(value.removeprefix("${").removesuffix("}"))
+            if match and match.group("address") in self.by_address:
+                block = self.by_address[match.group("address")]
+                for key in NAME_ATTRIBUTE.get(block.type, ()):
+                    name = get(block.attrs, key)
+                    if isinstance(name, str) and not is_unresolved(name):
+                        return name
+        return value
+
+
+NAME_ATTRIBUTE = {
+    "aws_s3_bucket": ("bucket",), "aws_dynamodb_table": ("name",), "aws_db_instance": ("identifier",),
+    "aws_elasticache_replication_group": ("replication_group_id",), "aws_opensearch_domain": ("domain_name",),
+    "aws_elasticsearch_domain": ("domain_name",), "aws_ssm_parameter": ("name",),
+    "aws_cloudwatch_metric_alarm": ("alarm_name",), "aws_efs_file_system": ("creation_token",),
+    "aws_elasticache_parameter_group": ("name",),
+}
+
+
+def blocks_from_definitions(definitions: dict, root: str) -> list[TfBlock]:
+    out = []
+    for key, definition in definitions.items():
+        path = getattr(key, "file_path", key)
+        for entry in definition.get("resource", []):
+            for rtype, named in entry.items():
+                for name, attrs in named.items():
+                    if not isinstance(attrs, dict):
+                        continue
+                    address = attrs.get("__address__") or f"{rtype}.{name}"
+                    line = one(attrs.get("__start_line__") or attrs.get("__startline__") or 1)
+                    out.append(TfBlock(rtype, address, attrs, relative(str(path), root), int(line)))
+    return out
+
+
+def relative(path: str, root: str) -> str:
+    root = root.rstrip("/")
+    return path[len(root) + 1:] if path.startswith(root + "/") else path.lstrip("/")
+
+
+def _base(model: TfModel, block: TfBlock, cls: type[Resource], name: Any, declared: Declared) -> Resource:
+    resolved = name if isinstance(name, str) and name else block.address
+    tags = get(block.attrs, "tags", default={})
+    resource = cls(id=resolved, name=resolved, region=model.region, arn=None,
+                   tags={str(k): str(v) for k, v in clean(tags).items()} if isinstance(tags, dict) else {},
+                   source=SourceLocation(file=block.file, line=block.line))
+    if is_unresolved(resolved):
+        resource.name = resource.id = resolved
+    return resource
+
+
+# --- S3 ---------------------------------------------------------------------------------------------------
+
+
+def _companions(model: TfModel, bucket: TfBlock, name: Optional[str], rtype: str) -> list[TfBlock]:
+    return [b for b in model.of_type(rtype) if model.points_to(get(b.attrs, "bucket"), bucket, name)]
+
+
+def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
+    d = Declared()
+    name = get(block.attrs, "bucket")
+    bucket = _base(model, block, S3Bucket, name, d)
+    name = name if isinstance(name, str) else None
+
+    versioning = _companions(model, block, name, "aws_s3_bucket_versioning")
+    inline_versioning = get(block.attrs, "versioning", "enabled")
+    if versioning:
+        status = get(versioning[0].attrs, "versioning_configuration", "status")
+        bucket.versioning = BucketVersioning(status=pick(d, "versioning", status, "str") or "Disabled")
+    elif inline_versioning is not None:
+        bucket.versioning = BucketVersioning(status="Enabled" if pick(d, "versioning", inline_versioning, "bool")
+                                             else "Suspended")
+    else:
+        bucket.versioning = BucketVersioning(status="Disabled")
+        d.default("versioning", "versioning is off until configured")
+
+    sse = _companions(model, block, name, "aws_s3_bucket_server_side_encryption_configuration")
+    rule = get(sse[0].attrs, "rule") if sse else get(block.attrs, "server_side_encryption_configuration", "rule")
+    if rule:
+        default = get(rule, "apply_server_side_encryption_by_default") or {}
+        algorithm = pick(d, "encryption", get(default, "sse_algorithm"), "str")
+        bucket.encryption = BucketEncryption(enabled=bool(algorithm), algorithm=algorithm,
+                                             kms_key_id=model.name_of(get(default, "kms_master_key_id")),
+                                             bucket_key_enabled=get(rule, "bucket_key_enabled"))
+    else:
+        bucket.encryption = BucketEncryption(enabled=True, algorithm="AES256")
+        d.default("encryption", "SSE-S3 (AES256) applies to every new bucket since January 2023")
+
+    pab = _companions(model, block, name, "aws_s3_bucket_public_access_block")
+    if pab:
+        values = {k: bool(pick(d, "public_access_block", get(pab[0].attrs, k), "bool", default=False))
+                  for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
+        bucket.public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+    else:
+        bucket.public_access_block = PublicAccessBlock(block_public_acls=True, ignore_public_acls=True,
+                                                       block_public_policy=True, restrict_public_buckets=True,
+                                                       all_blocked=True)
+        d.default("public_access_block", "new buckets block all public access since April 2023")
+    account = model.of_type("aws_s3_account_public_access_block")
+    if account:
+        values = {k: bool(get(account[0].attrs, k, default=False)) for k in
+                  ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
+        bucket.account_public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+    else:
+        bucket.account_public_access_block = PublicAccessBlock()
+        d.default("account_public_access_block", "no account-level block unless configured")
+    merged = {k: getattr(bucket.public_access_block, k) or getattr(bucket.account_public_access_block, k)
+              for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
+    bucket.effective_public_access_block = PublicAccessBlock(**merged, all_blocked=all(merged.values()))
+    if "public_access_block" in d.defaults:
+        d.defaults["effective_public_access_block"] = d.defaults["public_access_block"]
+
+    lifecycle = _companions(model, block, name, "aws_s3_bucket_lifecycle_configuration")
+    raw_rules = blocks(lifecycle[0].attrs, "rule") if lifecycle else blocks(block.attrs, "lifecycle_rule")
+    rules = []
+    for raw in raw_rules:
+        enabled = get(raw, "status") or ("Enabled" if get(raw, "enabled") in (True, "true") else "Disabled")
+        rules.append(LifecycleRule(
+            id=get(raw, "id"), status=str(enabled), prefix=str(get(raw, "filter", "prefix") or get(raw, "prefix") or ""),
+            transitions=[LifecycleTransition(days=pick(d, "lifecycle", get(t, "days"), "int"),
+                                             storage_class=str(get(t, "storage_class")))
+                         for t in blocks(raw, "transition") if get(t, "storage_class")],
+            expiration_days=pick(d, "lifecycle", get(raw, "expiration", "days"), "int")))
+    bucket.lifecycle = summarize_lifecycle(rules)
+    if not raw_rules:
+        d.default("lifecycle", "no lifecycle rules unless configured")
+
+    policies = _companions(model, block, name, "aws_s3_bucket_policy")
+    if policies:
+        document = get(policies[0].attrs, "policy")
+        if isinstance(document, dict):
+            bucket.policy = parse_policy(json.dumps(clean(document)))
+        elif isinstance(document, str) and document.strip().startswith("{"):
+            bucket.policy = parse_policy(document)
+        else:
+            d.unresolved("policy", document)
+    else:
+        bucket.policy = BucketPolicy()
+        d.default("policy", "no bucket policy unless configured")
+
+    cors = _companions(model, block, name, "aws_s3_bucket_cors_configuration")
+    cors_rules = blocks(cors[0].attrs, "cors_rule") if cors else blocks(block.attrs, "cors_rule")
+    origins = sorted({str(o) for r in cors_rules for o in (r.get("allowed_origins") or [[]])[0] or []})
+    bucket.cors = BucketCors(configured=bool(cors_rules), rule_count=len(cors_rules), allowed_origins=origins)
+    if not cors_rules:
+        d.default("cors", "no CORS rules unless configured")
+
+    logging = _companions(model, block, name, "aws_s3_bucket_logging")
+    bucket.logging = BucketLogging(enabled=bool(logging or get(block.attrs, "logging")),
+                                   target_bucket=model.name_of(get(logging[0].attrs, "target_bucket")) if logging else None)
+
+    lock = _companions(model, block, name, "aws_s3_bucket_object_lock_configuration")
+    lock_enabled = bool(lock) or get(block.attrs, "object_lock_enabled") in (True, "true")
+    retention = get(lock[0].attrs, "rule", "default_retention") if lock else None
+    years = pick(d, "object_lock", get(retention, "years"), "int") if retention else None
+    bucket.object_lock = ObjectLock(enabled=lock_enabled, mode=get(retention, "mode") if retention else None,
+                                    retention_days=(pick(d, "object_lock", get(retention, "days"), "int") or
+                                                    (years * 365 if years else None)) if retention else None)
+    d.apply(bucket)
+    return bucket
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------------------
+
+
+def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
+    d = Declared()
+    a = block.attrs
+    table = _base(model, block, DynamoDBTable, get(a, "name"), d)
+    types = {str(get(x, "name")): str(get(x, "type")) for x in blocks(a, "attribute")}
+    hash_key, range_key = get(a, "hash_key"), get(a, "range_key")
+    table.attribute_types = types
+    table.key_schema = KeySchema(partition_key=hash_key, partition_key_type=types.get(hash_key),
+                                 sort_key=range_key, sort_key_type=types.get(range_key) if range_key else None)
+    billing = get(a, "billing_mode")
+    table.billing_mode = pick(d, "billing_mode", billing, "str", default="PROVISIONED",
+                              note="PROVISIONED unless billing_mode says otherwise")
+    if table.billing_mode == "PROVISIONED":
+        table.read_capacity = pick(d, "read_capacity", get(a, "read_capacity"), "int")
+        table.write_capacity = pick(d, "write_capacity", get(a, "write_capacity"), "int")
+    table.gsis = [SecondaryIndex(name=str(get(g, "name")), partition_key=get(g, "hash_key"), sort_key=get(g, "range_key"),
+                                 projection_type=get(g, "projection_type"), read_capacity=get(g, "read_capacity"),
+                                 write_capacity=get(g, "write_capacity")) for g in blocks(a, "global_secondary_index")]
+    table.gsi_names = [g.name for g in table.gsis]
+    table.lsis = [SecondaryIndex(name=str(get(g, "name")), partition_key=hash_key, sort_key=get(g, "range_key"),
+                                 projection_type=get(g, "projection_type")) for g in blocks(a, "local_secondary_index")]
+    sse = get(a, "server_side_encryption")
+    if sse and pick(d, "sse", get(sse, "enabled"), "bool"):
+        table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=model.name_of(get(sse, "kms_key_arn")))
+    else:
+        table.sse = TableSse(enabled=True, type="AWS_OWNED")
+        if not sse:
+            d.default("sse", "encrypted with an AWS owned key unless server_side_encryption is enabled")
+    stream_enabled = pick(d, "stream", get(a, "stream_enabled"), "bool", default=False,
+                          note="no stream unless stream_enabled")
+    table.stream = TableStream(enabled=bool(stream_enabled), view_type=get(a, "stream_view_type"))
+    ttl = get(a, "ttl")
+    if ttl:
+        enabled = pick(d, "ttl", get(ttl, "enabled"), "bool", default=True)
+        table.ttl = TableTtl(status="ENABLED" if enabled else "DISABLED", attribute=get(ttl, "attribute_name"))
+    else:
+        table.ttl = TableTtl()
+        d.default("ttl", "TTL is off unless configured")
+    pitr = get(a, "point_in_time_recovery")
+    if pitr:
+        enabled = pick(d, "pitr", get(pitr, "enabled"), "bool")
+        table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED") if enabled is not None else None
+    else:
+        table.pitr = TablePitr()
+        d.default("pitr", "point-in-time recovery is off unless configured")
+    table.deletion_protection = pick(d, "deletion_protection", get(a, "deletion_protection_enabled"), "bool",
+                                     default=False, note="deletion protection is off unless configured")
+    table.table_class = get(a, "table_class") or "STANDARD"
+    d.apply(table)
+    return table
+
+
+# --- RDS --------------------------------------------------------------------------------------------------
+
+
+def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
+    d = Declared()
+    a = block.attrs
+    db = _base(model, block, RDSInstance, get(a, "identifier"), d)
+    version = pick(d, "engine_version", get(a, "engine_version"), "str")
+    db.engine = pick(d, "engine", get(a, "engine"), "str")
+    db.engine_version = version
+    db.engine_major_version = version.split(".")[0] if version else None
+    db.instance_class = pick(d, "instance_class", get(a, "instance_class"), "str")
+    db.storage_type = pick(d, "storage_type", get(a, "storage_type"), "str", default="gp2",
+                           note="gp2 unless storage_type says otherwise")
+    db.allocated_storage_gb = pick(d, "allocated_storage_gb", get(a, "allocated_storage"), "int")
+    db.multi_az = pick(d, "multi_az", get(a, "multi_az"), "bool", default=False, note="single-AZ unless multi_az")
+    db.backup_retention_days = pick(d, "backup_retention_days", get(a, "backup_retention_period"), "int", default=1,
+                                    note="1 day of automated backups")
+    db.storage_encrypted = pick(d, "storage_encrypted", get(a, "storage_encrypted"), "bool", default=False,
+                                note="unencrypted unless storage_encrypted")
+    db.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    if db.storage_encrypted and not db.kms_key_id:
+        db.kms_key_id = "alias/aws/rds"
+        d.default("kms_key_id", "the AWS managed key aws/rds")
+    db.performance_insights_enabled = pick(d, "performance_insights_enabled", get(a, "performance_insights_enabled"),
+                                           "bool", default=False, note="Performance Insights off unless enabled")
+    retention = get(a, "performance_insights_retention_period")
+    db.performance_insights_retention_days = pick(d, "performance_insights_retention_days", retention, "int") \
+        if retention is not None else (7 if db.performance_insights_enabled else None)
+    db.deletion_protection = pick(d, "deletion_protection", get(a, "deletion_protection"), "bool", default=False,
+                                  note="deletion protection off unless configured")
+    db.publicly_accessible = pick(d, "publicly_accessible", get(a, "publicly_accessible"), "bool", default=False,
+                                  note="not publicly accessible unless configured")
+    db.iam_auth_enabled = pick(d, "iam_auth_enabled", get(a, "iam_database_authentication_enabled"), "bool",
+                               default=False, note="IAM authentication off unless enabled")
+    group = model.name_of(get(a, "parameter_group_name"))
+    db.parameter_groups = [str(group)] if group else []
+    exports = a.get("enabled_cloudwatch_logs_exports") or []
+    db.cloudwatch_logs_exports = [str(x) for x in (one(exports) if isinstance(one(exports), list) else exports)]
+    source = get(a, "replicate_source_db")
+    db.replica_source = model.name_of(source) if source else None
+    db.is_read_replica = bool(source)
+    replicas = [b for b in model.of_type("aws_db_instance")
+                if b is not block and model.points_to(get(b.attrs, "replicate_source_db"), block, db.name)]
+    db.read_replica_ids = [str(get(b.attrs, "identifier") or b.address) for b in replicas]
+    db.read_replica_count = len(replicas)
+    d.apply(db)
+    return db
+
+
+# --- ElastiCache, OpenSearch, EFS, EBS, SSM ----------------------------------------------------------------
+
+
+def replication_group(model: TfModel, block: TfBlock) -> ElastiCacheReplicationGroup:
+    d = Declared()
+    a = block.attrs
+    group = _base(model, block, ElastiCacheReplicationGroup, get(a, "replication_group_id"), d)
+    group.engine = pick(d, "engine", get(a, "engine"), "str", default="redis", note="redis unless engine says otherwise")
+    group.engine_version = get(a, "engine_version")
+    group.node_type = pick(d, "node_type", get(a, "node_type"), "str")
+    clusters = get(a, "num_cache_clusters")
+    if clusters is not None:
+        group.node_count = pick(d, "node_count", clusters, "int")
+        group.node_group_count = 1
+    else:
+        shards = pick(d, "node_count", get(a, "num_node_groups"), "int", default=1)
+        replicas = pick(d, "node_count", get(a, "replicas_per_node_group"), "int", default=0)
+        group.node_count = (shards or 1) * ((replicas or 0) + 1)
+        group.node_group_count = shards
+    group.multi_az = pick(d, "multi_az", get(a, "multi_az_enabled"), "bool", default=False, note="Multi-AZ off")
+    group.automatic_failover = pick(d, "automatic_failover", get(a, "automatic_failover_enabled"), "bool",
+                                    default=False, note="automatic failover off")
+    group.at_rest_encryption = pick(d, "at_rest_encryption", get(a, "at_rest_encryption_enabled"), "bool",
+                                    default=False, note="no encryption at rest unless enabled")
+    group.transit_encryption = pick(d, "transit_encryption", get(a, "transit_encryption_enabled"), "bool",
+                                    default=False, note="no encryption in transit unless enabled")
+    group.snapshot_retention_days = pick(d, "snapshot_retention_days", get(a, "snapshot_retention_limit"), "int",
+                                         default=0, note="no automatic snapshots")
+    group.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    group.parameter_group = model.name_of(get(a, "parameter_group_name"))
+    declared = [b for b in model.of_type("aws_elasticache_parameter_group")
+                if model.points_to(get(a, "parameter_group_name"), b, get(b.attrs, "name"))]
+    if declared:
+        group.parameters = {str(get(p, "name")): str(get(p, "value")) for p in blocks(declared[0].attrs, "parameter")}
+    else:
+        d.unknown["parameters"] = "the parameter group is not declared in this IaC, so its values are unknown"
+    d.apply(group)
+    return group
+
+
+def opensearch_domain(model: TfModel, block: TfBlock) -> OpenSearchDomain:
+    d = Declared()
+    a = block.attrs
+    domain = _base(model, block, OpenSearchDomain, get(a, "domain_name"), d)
+    cluster = get(a, "cluster_config") or {}
+    ebs = get(a, "ebs_options") or {}
+    domain.engine_version = get(a, "engine_version") or get(a, "elasticsearch_version")
+    domain.instance_type = get(cluster, "instance_type")
+    domain.instance_count = pick(d, "instance_count", get(cluster, "instance_count"), "int", default=1,
+                                 note="one data node")
+    domain.dedicated_master_enabled = pick(d, "dedicated_master_enabled", get(cluster, "dedicated_master_enabled"),
+                                           "bool", default=False, note="no dedicated masters")
+    domain.dedicated_master_type = get(cluster, "dedicated_master_type")
+    domain.dedicated_master_count = pick(d, "dedicated_master_count", get(cluster, "dedicated_master_count"), "int")
+    domain.zone_awareness_enabled = pick(d, "zone_awareness_enabled", get(cluster, "zone_awareness_enabled"), "bool",
+                                         default=False, note="zone awareness off")
+    azs = get(cluster, "zone_awareness_config", "availability_zone_count")
+    domain.availability_zone_count = (pick(d, "availability_zone_count", azs, "int", default=2)
+                                      if domain.zone_awareness_enabled else 1)
+    domain.warm_enabled = pick(d, "warm_enabled", get(cluster, "warm_enabled"), "bool", default=False,
+                               note="UltraWarm off")
+    domain.warm_type = get(cluster, "warm_type")
+    domain.warm_count = pick(d, "warm_count", get(cluster, "warm_count"), "int")
+    domain.ebs_enabled = pick(d, "ebs_enabled", get(ebs, "ebs_enabled"), "bool")
+    domain.volume_type = get(ebs, "volume_type")
+    domain.volume_size_gb = pick(d, "volume_size_gb", get(ebs, "volume_size"), "int")
+    domain.encryption_at_rest = pick(d, "encryption_at_rest", get(a, "encrypt_at_rest", "enabled"), "bool",
+                                     default=False, note="no encryption at rest unless enabled")
+    domain.node_to_node_encryption = pick(d, "node_to_node_encryption", get(a, "node_to_node_encryption", "enabled"),
+                                          "bool", default=False, note="node-to-node encryption off")
+    domain.enforce_https = pick(d, "enforce_https", get(a, "domain_endpoint_options", "enforce_https"), "bool",
+                                default=False, note="HTTPS not enforced")
+    domain.tls_security_policy = get(a, "domain_endpoint_options", "tls_security_policy")
+    d.apply(domain)
+    return domain
+
+
+def efs_file_system(model: TfModel, block: TfBlock) -> EFSFileSystem:
+    d = Declared()
+    a = block.attrs
+    tags = clean(get(a, "tags", default={}))
+    fs = _base(model, block, EFSFileSystem, (tags or {}).get("Name") or get(a, "creation_token"), d)
+    fs.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool", default=False, note="unencrypted unless encrypted")
+    fs.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    fs.performance_mode = pick(d, "performance_mode", get(a, "performance_mode"), "str", default="generalPurpose",
+                               note="generalPurpose")
+    fs.throughput_mode = pick(d, "throughput_mode", get(a, "throughput_mode"), "str", default="bursting",
+                              note="bursting")
+    fs.mount_target_count = sum(1 for b in model.of_type("aws_efs_mount_target")
+                                if model.points_to(get(b.attrs, "file_system_id"), block, None))
+    policy = [b for b in model.of_type("aws_efs_backup_policy")
+              if model.points_to(get(b.attrs, "file_system_id"), block, None)]
+    fs.backup_policy = str(get(policy[0].attrs, "backup_policy", "status")) if policy else "DISABLED"
+    d.apply(fs)
+    return fs
+
+
+def ebs_volume(model: TfModel, block: TfBlock) -> EBSVolume:
+    d = Declared()
+    a = block.attrs
+    tags = clean(get(a, "tags", default={})) or {}
+    volume = _base(model, block, EBSVolume, tags.get("Name") or block.address, d)
+    volume.volume_type = pick(d, "volume_type", get(a, "type"), "str", default="gp2", note="gp2 unless type says otherwise")
+    volume.size_gb = pick(d, "size_gb", get(a, "size"), "int")
+    volume.iops = pick(d, "iops", get(a, "iops"), "int", default=3000 if volume.volume_type == "gp3" else None,
+                       note="3000 IOPS on gp3" if volume.volume_type == "gp3" else "")
+    volume.throughput_mbps = pick(d, "throughput_mbps", get(a, "throughput"), "int",
+                                  default=125 if volume.volume_type == "gp3" else None,
+                                  note="125 MB/s on gp3" if volume.volume_type == "gp3" else "")
+    by_default = model.of_type("aws_ebs_encryption_by_default")
+    volume.region_encryption_by_default = bool(get(by_default[0].attrs, "enabled", default=True)) if by_default else None
+    if not by_default:
+        d.unknown["region_encryption_by_default"] = "the region's EBS encryption default is not declared in this IaC"
+    volume.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool",
+                            default=bool(volume.region_encryption_by_default),
+                            note="unencrypted unless encrypted (or the region encrypts by default)")
+    volume.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    volume.availability_zone = get(a, "availability_zone")
+    d.apply(volume)
+    return volume
+
+
+def ssm_parameter(model: TfModel, block: TfBlock) -> SSMParameter:
+    """Names and types only: the value attribute is never read."""
+    d = Declared()
+    a = block.attrs
+    param = _base(model, block, SSMParameter, get(a, "name"), d)
+    param.parameter_type = pick(d, "parameter_type", get(a, "type"), "str")
+    param.tier = pick(d, "tier", get(a, "tier"), "str", default="Standard", note="Standard tier")
+    param.data_type = get(a, "data_type") or "text"
+    param.kms_key_id = model.name_of(get(a, "key_id"))
+    param.description = get(a, "description")
+    d.apply(param)
+    return param
+
+
+def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
+    d = Declared()
+    a = block.attrs
+    alarm = _base(model, block, CloudWatchAlarm, get(a, "alarm_name"), d)
+    metrics = []
+    for query in blocks(a, "metric_query"):
+        entry = {"Id": get(query, "id"), "ReturnData": get(query, "return_data", default=False)}
+        if get(query, "expression"):
+            entry["Expression"] = get(query, "expression")
+        metric = get(query, "metric")
+        if metric:
+            dims = clean(get(metric, "dimensions", default={})) or {}
+            entry["MetricStat"] = {"Metric": {"Namespace": get(metric, "namespace"), "MetricName": get(metric, "metric_name"),
+                                              "Dimensions": [{"Name": k, "Value": model.name_of(v)} for k, v in dims.items()]},
+                                   "Period": get(metric, "period"), "Stat": get(metric, "stat")}
+        metrics.append(entry)
+    dims = clean(get(a, "dimensions", default={})) or {}
+    from auditor.collectors.cloudwatch import alarm_from
+
+    alarm.alarm = alarm_from({
+        "AlarmName": alarm.name, "Namespace": get(a, "namespace"), "MetricName": get(a, "metric_name"),
+        "Dimensions": [{"Name": k, "Value": str(model.name_of(v))} for k, v in dims.items()],
+        "Statistic": get(a, "statistic"), "ExtendedStatistic": get(a, "extended_statistic"),
+        "Period": pick(d, "alarm", get(a, "period"), "int"), "EvaluationPeriods": pick(d, "alarm", get(a, "evaluation_periods"), "int"),
+        "DatapointsToAlarm": get(a, "datapoints_to_alarm"), "Threshold": pick(d, "alarm", get(a, "threshold"), "float"),
+        "ComparisonOperator": get(a, "comparison_operator"), "TreatMissingData": get(a, "treat_missing_data"),
+        "ActionsEnabled": get(a, "actions_enabled", default=True), "AlarmActions": [],
+        "AlarmDescription": get(a, "alarm_description"), "Metrics": metrics,
+    })
+    d.apply(alarm)
+    return alarm
+
+
+MAPPERS: dict[str, Callable[[TfModel, TfBlock], Resource]] = {
+    "aws_s3_bucket": s3_bucket,
+    "aws_dynamodb_table": dynamodb_table,
+    "aws_db_instance": db_instance,
+    "aws_elasticache_replication_group": replication_group,
+    "aws_opensearch_domain": opensearch_domain,
+    "aws_elasticsearch_domain": opensearch_domain,
+    "aws_efs_file_system": efs_file_system,
+    "aws_ebs_volume": ebs_volume,
+    "aws_ssm_parameter": ssm_parameter,
+    "aws_cloudwatch_metric_alarm": metric_alarm,
+}
+
+
+def terraform_resources(definitions: dict, root: str, region: str) -> list[Resource]:
+    model = TfModel(blocks_from_definitions(definitions, root), region)
+    return [MAPPERS[b.type](model, b) for b in model.blocks if b.type in MAPPERS]

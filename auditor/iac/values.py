@@ -1,0 +1,120 @@
+"""Reading values out of what checkov parsed: HCL wraps every value in a list, references stay strings when
+they cannot be resolved, and CloudFormation keeps intrinsic functions as dicts."""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+UNRESOLVED = re.compile(r"\$\{|^(module\.[\w-]+\.)*(aws_[a-z0-9_]+|data\.[a-z0-9_.]+|var\.|local\.)")
+TF_REF = re.compile(r"^(?P<address>(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+)(?:\[\d+\])?\.(?P<attr>[a-z_]+)$")
+
+
+def one(value: Any) -> Any:
+    """HCL's ``["x"]`` -> ``"x"``; a block list of one -> the block."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value
+
+
+def get(attrs: dict, *path: str, default: Any = None) -> Any:
+    """attrs["a"][0]["b"][0] for HCL; attrs["a"]["b"] for CloudFormation: both read the same way."""
+    value: Any = attrs
+    for key in path:
+        value = one(value)
+        if not isinstance(value, dict) or key not in value:
+            return default
+        value = value[key]
+    value = one(value)
+    return default if value is None else value
+
+
+def blocks(attrs: dict, key: str) -> list[dict]:
+    """Repeated HCL blocks (transition, rule, global_secondary_index): always a list of dicts."""
+    value = attrs.get(key) or []
+    if isinstance(value, dict):
+        return [value]
+    out = []
+    for item in value:
+        item = one(item)
+        if isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+def is_unresolved(value: Any) -> bool:
+    return isinstance(value, dict) or (isinstance(value, str) and bool(UNRESOLVED.search(value)))
+
+
+def as_bool(value: Any) -> Optional[bool]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def as_int(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.0+)?", value.strip()):
+        return int(float(value))
+    return None
+
+
+def as_float(value: Any) -> Optional[float]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def clean(value: Any) -> Any:
+    """Drop checkov's position keys (__startline__, __file__, ...) from a parsed value."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items() if not (k.startswith("__") and k.endswith("__"))}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+class Declared:
+    """Collects, for one resource, what the template leaves unset and what it sets but cannot be resolved."""
+
+    def __init__(self) -> None:
+        self.defaults: dict[str, str] = {}
+        self.unknown: dict[str, str] = {}
+
+    def default(self, prop: str, note: str) -> None:
+        self.defaults[prop] = f"AWS default: {note}"
+
+    def unresolved(self, prop: str, value: Any) -> None:
+        self.unknown[prop] = f"not resolvable statically: {str(value)[:120]}"
+
+    def apply(self, resource) -> None:
+        resource.defaults.update(self.defaults)
+        resource.unknown.update(self.unknown)
+
+
+def pick(declared: Declared, prop: str, value: Any, kind: str, default: Any = None, note: str = "") -> Any:
+    """A declared value of the wanted kind; the AWS default (noted) when unset; unknown when unresolvable."""
+    if value is None:
+        if note:
+            declared.default(prop, note)
+        return default
+    if kind == "bool":
+        converted = as_bool(value)
+    elif kind == "int":
+        converted = as_int(value)
+    elif kind == "float":
+        converted = as_float(value)
+    else:
+        converted = None if is_unresolved(value) else str(value)
+    if converted is None:
+        declared.unresolved(prop, value)
+    return converted
