@@ -26,7 +26,7 @@ class Inventory:
     def data_of(self, resource: Resource) -> dict:
         key = id(resource)
         if key not in self._dumps:
-            self._dumps[key] = resource.model_dump(mode="json", exclude={"unknown", "source", "defaults"})
+            self._dumps[key] = resource.model_dump(mode="json", exclude={"unknown", "source", "defaults", "locations"})
         return self._dumps[key]
 
 
@@ -70,7 +70,10 @@ def judge(rule: Rule, ctx: Context, resource: Resource, data: dict) -> Finding |
     top = (outcome.property or "").split(".")[0].split("[")[0]
     if top in resource.defaults:
         message += f" (not set in the IaC: {resource.defaults[top]})"
-    return _finding(rule, ref, outcome.status, outcome.property, outcome.expected, outcome.actual, message, resource)
+    finding = _finding(rule, ref, outcome.status, outcome.property, outcome.expected, outcome.actual, message, resource)
+    if top in resource.locations:
+        finding.source = resource.locations[top]
+    return finding
 
 
 def _missing(rule: Rule, ctx: Context, inventory: Inventory, selected: list[Resource]) -> list[Finding]:

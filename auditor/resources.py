@@ -61,6 +61,8 @@ class Resource(Model):
     source: Optional[SourceLocation] = None
     # IaC only: properties the template leaves unset, filled with the value AWS documents as default.
     defaults: dict[str, str] = Field(default_factory=dict)
+    # IaC only: where a property is declared, when not in the resource's own block (a companion resource).
+    locations: dict[str, SourceLocation] = Field(default_factory=dict)
 
     def mark_unknown(self, family: str, reason: str) -> None:
         self.unknown[family] = reason

@@ -173,7 +173,7 @@ class HistoryStore:
         extend, new_rows = [], []
         for resource in resources:
             config = resource.model_dump(mode="json", exclude={"id", "name", "arn", "region", "account_id", "unknown",
-                                                               "source", "defaults"})
+                                                               "source", "defaults", "locations"})
             row = {"target": target, "type": resource.type, "region": resource.region, "resource_id": resource.id,
                    "name": resource.name, "arn": resource.arn, "config": _json(config),
                    "unknown": _json(resource.unknown)}

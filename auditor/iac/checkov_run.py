@@ -48,18 +48,18 @@ def is_plan(path: Path) -> bool:
     return isinstance(data, dict) and ("planned_values" in data or "resource_changes" in data)
 
 
-def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> CheckovOutput:
-    """Parse everything under ``path`` (a directory or one file) and run checkov's checks on it."""
+def run_checkov(path: Path, var_files: list[Path]) -> CheckovOutput:
+    """Parse everything under ``path`` (a directory or one file) and run checkov's checks on it. The checks
+    always run: checkov renders variables, Fn::Sub and references while it builds the graph they need."""
     TfRunner, PlanRunner, CfnRunner, RunnerFilter = _import_checkov()
     path = path.resolve()
     if not path.exists():
         raise BadInput(f"{path}: no such file or directory")
     root = str(path if path.is_dir() else path.parent)
     out = CheckovOutput(root=root)
-    checks = None if with_checks else ["NONE"]
 
     def report_of(runner, framework: str, **kwargs):
-        runner_filter = RunnerFilter(framework=[framework], checks=checks, download_external_modules=False,
+        runner_filter = RunnerFilter(framework=[framework], download_external_modules=False,
                                      var_files=[str(v) for v in var_files] or None, show_progress_bar=False)
         report = runner.run(runner_filter=runner_filter, **kwargs)
         return report[0] if isinstance(report, list) else report

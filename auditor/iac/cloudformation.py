@@ -7,6 +7,7 @@ their names; other intrinsic functions that checkov could not resolve leave the 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
@@ -28,6 +29,43 @@ PAB_KEYS = (("BlockPublicAcls", "block_public_acls"), ("IgnorePublicAcls", "igno
             ("BlockPublicPolicy", "block_public_policy"), ("RestrictPublicBuckets", "restrict_public_buckets"))
 
 
+def render(value: Any, params: dict[str, Any], region: str) -> Any:
+    """Resolve what needs no deployment: Ref to parameters with defaults and pseudo parameters, Fn::Sub and
+    Fn::Join over them. Refs to resources stay, for joins; ${AWS::AccountId} stays, and matches {account_id}."""
+    if isinstance(value, list):
+        return [render(v, params, region) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len([k for k in value if not k.startswith("__")]) == 1:
+        fn = next(k for k in value if not k.startswith("__"))
+        arg = value[fn]
+        if fn == "Ref" and isinstance(arg, str) and (arg in params or arg == "AWS::Region"):
+            return region if arg == "AWS::Region" else params[arg]
+        if fn == "Fn::Sub":
+            text, local = (arg[0], render(arg[1], params, region)) if isinstance(arg, list) else (arg, {})
+            if isinstance(text, str):
+                def sub(match):
+                    key = match.group(1)
+                    found = local.get(key, params.get(key, region if key == "AWS::Region" else None))
+                    return str(found) if isinstance(found, (str, int, float)) else match.group(0)
+                return re.sub(r"\$\{([A-Za-z0-9:._-]+)\}", sub, text)
+        if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+            parts = render(arg[1], params, region)
+            if isinstance(parts, list) and all(isinstance(p, (str, int, float)) for p in parts):
+                return str(arg[0]).join(str(p) for p in parts)
+    return {k: render(v, params, region) for k, v in value.items()}
+
+
+def _line_of(path: str, logical_id: str) -> int:
+    """The line declaring a resource, where the parser did not keep it (YAML ``Id:`` or JSON ``"Id":``)."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError:
+        return 1
+    pattern = re.compile(rf'^\s*"?{re.escape(logical_id)}"?\s*:')
+    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), 1)
+
+
 class Template:
     """All resources of the scanned templates, by logical id, to resolve Ref and GetAtt between them."""
 
@@ -35,11 +73,18 @@ class Template:
         self.region = region
         self.resources: dict[str, tuple[str, dict, str, int]] = {}
         for path, template in definitions.items():
+            params = {}
+            for name, param in (template.get("Parameters") or {}).items():
+                if isinstance(param, dict):  # checkov nests a parameter's fields under Properties
+                    default = param.get("Default", (param.get("Properties") or {}).get("Default"))
+                    if default is not None:
+                        params[name] = default
             for logical_id, body in (template.get("Resources") or {}).items():
                 if isinstance(body, dict) and isinstance(body.get("Type"), str):
                     file = str(path)[len(root.rstrip("/")) + 1:] if str(path).startswith(root.rstrip("/") + "/") else str(path)
-                    self.resources[logical_id] = (body["Type"], body.get("Properties") or {}, file,
-                                                  int(body.get("__startline__") or 1))
+                    line = body.get("__startline__") or _line_of(str(path), logical_id)
+                    self.resources[logical_id] = (body["Type"], render(body.get("Properties") or {}, params, region),
+                                                  file, int(line))
 
     def name(self, logical_id: str) -> str:
         rtype, props, _, _ = self.resources[logical_id]
@@ -72,12 +117,29 @@ class Template:
         return [(lid, props) for lid, (t, props, _, _) in self.resources.items() if t == rtype]
 
 
+# Which template property a normalized property comes from, to point a finding at its line.
+PROPERTY_LINES = {
+    "versioning": "VersioningConfiguration", "encryption": "BucketEncryption",
+    "public_access_block": "PublicAccessBlockConfiguration", "effective_public_access_block": "PublicAccessBlockConfiguration",
+    "lifecycle": "LifecycleConfiguration", "cors": "CorsConfiguration", "object_lock": "ObjectLockConfiguration",
+    "ttl": "TimeToLiveSpecification", "pitr": "PointInTimeRecoverySpecification", "sse": "SSESpecification",
+    "stream": "StreamSpecification", "key_schema": "KeySchema", "gsis": "GlobalSecondaryIndexes",
+    "gsi_names": "GlobalSecondaryIndexes",
+}
+
+
 def _base(template: Template, logical_id: str, cls: type[Resource]) -> Resource:
     _, props, file, line = template.resources[logical_id]
     name = template.name(logical_id)
     tags = {t.get("Key"): t.get("Value") for t in props.get("Tags") or [] if isinstance(t, dict)}
-    return cls(id=name, name=name, region=template.region, tags={str(k): str(v) for k, v in tags.items()},
-               source=SourceLocation(file=file, line=line))
+    resource = cls(id=name, name=name, region=template.region, tags={str(k): str(v) for k, v in tags.items()},
+                   source=SourceLocation(file=file, line=line))
+    for prop, key in PROPERTY_LINES.items():
+        value = props.get(key)
+        first = value[0] if isinstance(value, list) and value else value
+        if isinstance(first, dict) and first.get("__startline__"):
+            resource.locations[prop] = SourceLocation(file=file, line=int(first["__startline__"]))
+    return resource
 
 
 def s3_bucket(t: Template, lid: str) -> S3Bucket:

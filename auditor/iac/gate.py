@@ -55,7 +55,7 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     run = RunInfo(id=new_run_id(), target=target or f"iac:{path}", account_id=account_id, regions=[region],
                   environment=environment, packs=[p.id for p in packs] + (["checkov"] if with_checkov else []),
                   started_at=utc_now())
-    out = run_checkov(path, var_files, with_checks=with_checkov)
+    out = run_checkov(path, var_files)
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)

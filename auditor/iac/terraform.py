@@ -121,7 +121,12 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     bucket = _base(model, block, S3Bucket, name, d)
     name = name if isinstance(name, str) else None
 
-    versioning = _companions(model, block, name, "aws_s3_bucket_versioning")
+    def located(prop: str, found: list[TfBlock]) -> list[TfBlock]:
+        if found:
+            bucket.locations[prop] = SourceLocation(file=found[0].file, line=found[0].line)
+        return found
+
+    versioning = located("versioning", _companions(model, block, name, "aws_s3_bucket_versioning"))
     inline_versioning = get(block.attrs, "versioning", "enabled")
     if versioning:
         status = get(versioning[0].attrs, "versioning_configuration", "status")
@@ -133,7 +138,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         bucket.versioning = BucketVersioning(status="Disabled")
         d.default("versioning", "versioning is off until configured")
 
-    sse = _companions(model, block, name, "aws_s3_bucket_server_side_encryption_configuration")
+    sse = located("encryption", _companions(model, block, name, "aws_s3_bucket_server_side_encryption_configuration"))
     rule = get(sse[0].attrs, "rule") if sse else get(block.attrs, "server_side_encryption_configuration", "rule")
     if rule:
         default = get(rule, "apply_server_side_encryption_by_default") or {}
@@ -145,8 +150,9 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         bucket.encryption = BucketEncryption(enabled=True, algorithm="AES256")
         d.default("encryption", "SSE-S3 (AES256) applies to every new bucket since January 2023")
 
-    pab = _companions(model, block, name, "aws_s3_bucket_public_access_block")
+    pab = located("public_access_block", _companions(model, block, name, "aws_s3_bucket_public_access_block"))
     if pab:
+        bucket.locations["effective_public_access_block"] = bucket.locations["public_access_block"]
         values = {k: bool(pick(d, "public_access_block", get(pab[0].attrs, k), "bool", default=False))
                   for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
         bucket.public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
@@ -169,7 +175,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     if "public_access_block" in d.defaults:
         d.defaults["effective_public_access_block"] = d.defaults["public_access_block"]
 
-    lifecycle = _companions(model, block, name, "aws_s3_bucket_lifecycle_configuration")
+    lifecycle = located("lifecycle", _companions(model, block, name, "aws_s3_bucket_lifecycle_configuration"))
     raw_rules = blocks(lifecycle[0].attrs, "rule") if lifecycle else blocks(block.attrs, "lifecycle_rule")
     rules = []
     for raw in raw_rules:
@@ -184,7 +190,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     if not raw_rules:
         d.default("lifecycle", "no lifecycle rules unless configured")
 
-    policies = _companions(model, block, name, "aws_s3_bucket_policy")
+    policies = located("policy", _companions(model, block, name, "aws_s3_bucket_policy"))
     if policies:
         document = get(policies[0].attrs, "policy")
         if isinstance(document, dict):
@@ -197,18 +203,18 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         bucket.policy = BucketPolicy()
         d.default("policy", "no bucket policy unless configured")
 
-    cors = _companions(model, block, name, "aws_s3_bucket_cors_configuration")
+    cors = located("cors", _companions(model, block, name, "aws_s3_bucket_cors_configuration"))
     cors_rules = blocks(cors[0].attrs, "cors_rule") if cors else blocks(block.attrs, "cors_rule")
     origins = sorted({str(o) for r in cors_rules for o in (r.get("allowed_origins") or [[]])[0] or []})
     bucket.cors = BucketCors(configured=bool(cors_rules), rule_count=len(cors_rules), allowed_origins=origins)
     if not cors_rules:
         d.default("cors", "no CORS rules unless configured")
 
-    logging = _companions(model, block, name, "aws_s3_bucket_logging")
+    logging = located("logging", _companions(model, block, name, "aws_s3_bucket_logging"))
     bucket.logging = BucketLogging(enabled=bool(logging or get(block.attrs, "logging")),
                                    target_bucket=model.name_of(get(logging[0].attrs, "target_bucket")) if logging else None)
 
-    lock = _companions(model, block, name, "aws_s3_bucket_object_lock_configuration")
+    lock = located("object_lock", _companions(model, block, name, "aws_s3_bucket_object_lock_configuration"))
     lock_enabled = bool(lock) or get(block.attrs, "object_lock_enabled") in (True, "true")
     retention = get(lock[0].attrs, "rule", "default_retention") if lock else None
     years = pick(d, "object_lock", get(retention, "years"), "int") if retention else None
