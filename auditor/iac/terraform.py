@@ -97,11 +97,16 @@ def relative(path: str, root: str) -> str:
     return path[len(root) + 1:] if path.startswith(root + "/") else path.lstrip("/")
 
 
+def _tag(value: Any) -> str:
+    """HCL turns the tag value "true" into a boolean; AWS keeps tags as strings."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _base(model: TfModel, block: TfBlock, cls: type[Resource], name: Any, declared: Declared) -> Resource:
     resolved = name if isinstance(name, str) and name else block.address
     tags = get(block.attrs, "tags", default={})
     resource = cls(id=resolved, name=resolved, region=model.region, arn=None,
-                   tags={str(k): str(v) for k, v in clean(tags).items()} if isinstance(tags, dict) else {},
+                   tags={str(k): _tag(v) for k, v in clean(tags).items()} if isinstance(tags, dict) else {},
                    source=SourceLocation(file=block.file, line=block.line))
     if is_unresolved(resolved):
         resource.name = resource.id = resolved
@@ -432,6 +437,7 @@ def ebs_volume(model: TfModel, block: TfBlock) -> EBSVolume:
     a = block.attrs
     tags = clean(get(a, "tags", default={})) or {}
     volume = _base(model, block, EBSVolume, tags.get("Name") or block.address, d)
+    volume.id = block.address
     volume.volume_type = pick(d, "volume_type", get(a, "type"), "str", default="gp2", note="gp2 unless type says otherwise")
     volume.size_gb = pick(d, "size_gb", get(a, "size"), "int")
     volume.iops = pick(d, "iops", get(a, "iops"), "int", default=3000 if volume.volume_type == "gp3" else None,

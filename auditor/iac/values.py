@@ -6,7 +6,7 @@ import re
 from typing import Any, Optional
 
 UNRESOLVED = re.compile(r"\$\{|^(module\.[\w-]+\.)*(aws_[a-z0-9_]+|data\.[a-z0-9_.]+|var\.|local\.)")
-TF_REF = re.compile(r"^(?P<address>(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+)(?:\[\d+\])?\.(?P<attr>[a-z_]+)$")
+TF_REF = re.compile(r'^(?P<address>(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+(?:\[(?:\d+|"[^"]*")\])?)\.(?P<attr>[a-z_]+)$')
 
 
 def one(value: Any) -> Any:
