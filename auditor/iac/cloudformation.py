@@ -92,10 +92,12 @@ class Template:
         value = props.get(key) if key else None
         if rtype == "AWS::EFS::FileSystem":
             value = {t.get("Key"): t.get("Value") for t in props.get("FileSystemTags") or []}.get("Name")
-        return value if isinstance(value, str) and not is_unresolved(value) else logical_id
+        # A name with ${AWS::AccountId} left in it still matches {account_id} patterns.
+        return value if isinstance(value, str) and value else logical_id
 
     def resolve(self, value: Any) -> Any:
         """Ref / GetAtt to a resource of the templates -> its name (or the logical id when it has none)."""
+        value = clean(value)
         if isinstance(value, dict) and len(value) == 1:
             (fn, arg), = value.items()
             if fn == "Ref" and isinstance(arg, str) and arg in self.resources:
@@ -107,6 +109,7 @@ class Template:
         return value
 
     def refers_to(self, value: Any, logical_id: str) -> bool:
+        value = clean(value)
         if isinstance(value, dict) and len(value) == 1:
             (fn, arg), = value.items()
             target = arg[0] if isinstance(arg, list) else str(arg).split(".")[0] if fn == "Fn::GetAtt" else arg
