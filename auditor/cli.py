@@ -58,11 +58,14 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 @click.option("--max-workers", type=click.IntRange(1, 256), help="Concurrent API calls (default 16).")
 @click.option("--db", type=click.Path(path_type=Path), help="SQLite history file (default: config db, auditor.db).")
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: config waivers).")
+@click.option("--iac", "iac_path", type=click.Path(path_type=Path),
+              help="Terraform/CloudFormation that builds this account: also report IaC-vs-live drift.")
 @click.pass_context
 def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
          regions: tuple[str, ...], profile: Optional[str], role_arn: Optional[str], external_id: Optional[str],
          endpoint_url: Optional[str], out: Optional[Path], formats: Optional[str], fail_on: Optional[str],
-         max_workers: Optional[int], db: Optional[Path], waivers_path: Optional[Path]) -> None:
+         max_workers: Optional[int], db: Optional[Path], waivers_path: Optional[Path],
+         iac_path: Optional[Path]) -> None:
     """Audit a live account against rule packs and write the reports.
 
     Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate; 2 bad input; 3 the audit
@@ -89,8 +92,8 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     )
     waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
     store = HistoryStore(db or config.db)
-    outcome = audit(ScanRequest(chosen.name, env, pack_set, settings, config.parameters, waivers), store,
-                    out or config.out, report_formats, keep_runs=config.keep_runs)
+    request = ScanRequest(chosen.name, env, pack_set, settings, config.parameters, waivers, iac_path=iac_path)
+    outcome = audit(request, store, out or config.out, report_formats, keep_runs=config.keep_runs)
     print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
     ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
 

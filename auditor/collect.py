@@ -43,8 +43,9 @@ def plan_needs(rules: list[Rule], contexts: dict[str, Context]) -> list[Need]:
 
 
 def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], regions: list[str],
-            max_workers: int) -> Inventory:
-    needs = plan_needs(rules, contexts)
+            max_workers: int, extra_needs: tuple[Need, ...] = ()) -> Inventory:
+    """``extra_needs`` asks for more than the rules read (e.g. every property of resources an IaC declares)."""
+    needs = plan_needs(rules, contexts) + list(extra_needs)
     types = {n.rule.resource.type for n in needs}
     wants_alarms = any("alarms" in n.properties for n in needs)
     if wants_alarms:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 from auditor.aws import AwsSettings, ClientPool, FatalAwsError
 from auditor.collect import collect
@@ -25,6 +26,8 @@ class ScanRequest:
     settings: AwsSettings
     parameters: dict[str, dict[str, Any]]
     waivers: list = field(default_factory=list)
+    iac_path: Optional[Path] = None  # also report IaC-vs-live drift for what this IaC declares
+    iac_var_files: list = field(default_factory=list)
 
 
 @dataclass
@@ -51,6 +54,27 @@ def contexts_for(packs: list[Pack], environment: str, account_id: str, parameter
     }
 
 
+def iac_scope(request: ScanRequest, contexts: dict[str, Context]):
+    """The resources the IaC declares, and what the collector must read to compare them property by property."""
+    from auditor.collect import Need
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.drift import all_properties, scope_rules
+    from auditor.iac.gate import iac_resources
+
+    declared = iac_resources(run_checkov(request.iac_path, request.iac_var_files), request.settings.regions[0])
+    ctx = next(iter(contexts.values())) if contexts else Context(request.environment, request.environment)
+    return declared, tuple(Need(rule, ctx, all_properties(rule.resource.type)) for rule in scope_rules(declared))
+
+
+def drift_findings(request: ScanRequest, rules, contexts, inventory: Inventory, declared) -> list[Finding]:
+    from auditor.iac.drift import iac_drift
+    from auditor.selection import selects
+
+    live = [r for r in inventory.resources if r.type in {d.type for d in declared}]
+    covered = [r for r in live if any(selects(rule, contexts[rule.pack], r, inventory.regions) for rule in rules)]
+    return iac_drift(declared, live, covered, str(request.iac_path))
+
+
 def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     """Audit one target, filling ``run``. Raises AuditIncomplete when the audit cannot be made at all."""
     # Parameters are checked before any call: a typo in config.yaml is bad input, not a failed audit.
@@ -60,12 +84,15 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     run.account_id = account_id
     contexts = contexts_for(request.packs, request.environment, account_id, request.parameters)
     rules = iter_rules(request.packs)
+    declared, extra = iac_scope(request, contexts) if request.iac_path else ([], ())
     try:
         inventory = collect(AwsCalls(pool, account_id), rules, contexts, request.settings.regions,
-                            request.settings.max_workers)
+                            request.settings.max_workers, extra)
     except FatalAwsError as exc:
         raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
     findings = evaluate_rules(rules, request.environment, contexts, inventory)
+    if request.iac_path:
+        findings.extend(drift_findings(request, rules, contexts, inventory, declared))
     waiver_summary = apply_waivers(findings, request.waivers, request.target)
     run.finished_at = utc_now()
     run.api_calls = pool.stats.total_calls
