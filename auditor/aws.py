@@ -216,7 +216,8 @@ def why_unreadable(exc: Exception, operation: str) -> str:
     if isinstance(exc, ResponseParserError):
         return f"{operation} is not served by this endpoint (unparseable answer)"
     if isinstance(exc, UNREACHABLE):
-        return f"{operation}: endpoint did not answer ({type(exc).__name__})"
+        # Retried already: the endpoint is gone (or the network is), and the rest of the run would only wait.
+        raise FatalAwsError(f"the endpoint stopped answering during {operation} ({type(exc).__name__})")
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
         raise FatalAwsError(f"credentials vanished during {operation}")
     if isinstance(exc, BotoCoreError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -43,7 +44,8 @@ def plan_needs(rules: list[Rule], contexts: dict[str, Context]) -> list[Need]:
 
 
 def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], regions: list[str],
-            max_workers: int, extra_needs: tuple[Need, ...] = ()) -> Inventory:
+            max_workers: int, extra_needs: tuple[Need, ...] = (),
+            on_progress: Optional[Callable[[int, int], None]] = None) -> Inventory:
     """``extra_needs`` asks for more than the rules read (e.g. every property of resources an IaC declares)."""
     needs = plan_needs(rules, contexts) + list(extra_needs)
     types = {n.rule.resource.type for n in needs}
@@ -61,8 +63,12 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
             inventory.resources.extend(resources)
 
         plans = _plan_fetches(inventory, needs, regions)
-        _run(pool, [(calls, c.locate, r) for r, c, _ in plans if c.locate and not r.region])
-        _run(pool, [(calls, c.families[f], r) for r, c, families in plans for f in sorted(families)])
+        jobs = [(calls, c.locate, r) for r, c, _ in plans if c.locate and not r.region]
+        located = len(jobs)
+        fetches = [(calls, c.families[f], r) for r, c, families in plans for f in sorted(families)]
+        tick = _ticker(on_progress, located + len(fetches))
+        _run(pool, jobs, tick)
+        _run(pool, fetches, tick)
         for resource, collector, _ in plans:
             _finish(collector, resource)
     alarms = [r for r in inventory.resources if isinstance(r, CloudWatchAlarm)]
@@ -97,9 +103,22 @@ def _plan_fetches(inventory: Inventory, needs: list[Need], regions: list[str]) -
     return plans
 
 
-def _run(pool: ThreadPoolExecutor, jobs: list[tuple[AwsCalls, Family, Resource]]) -> None:
+def _ticker(on_progress: Optional[Callable[[int, int], None]], total: int) -> Callable[[], None]:
+    done = [0]
+    if on_progress:
+        on_progress(0, total)
+
+    def tick() -> None:
+        done[0] += 1
+        if on_progress:
+            on_progress(done[0], total)
+
+    return tick
+
+
+def _run(pool: ThreadPoolExecutor, jobs: list[tuple[AwsCalls, Family, Resource]], tick: Callable[[], None]) -> None:
     for _ in pool.map(lambda job: fetch_family(*job), jobs):
-        pass
+        tick()
 
 
 def fetch_family(calls: AwsCalls, family: Family, resource: Resource) -> None:

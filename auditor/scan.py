@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from auditor.aws import AwsSettings, ClientPool, FatalAwsError
 from auditor.collect import collect
@@ -28,6 +28,7 @@ class ScanRequest:
     waivers: list = field(default_factory=list)
     iac_path: Optional[Path] = None  # also report IaC-vs-live drift for what this IaC declares
     iac_var_files: list = field(default_factory=list)
+    on_progress: Optional[Callable[[int, int], None]] = None  # property reads done, planned
 
 
 @dataclass
@@ -87,7 +88,7 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     declared, extra = iac_scope(request, contexts) if request.iac_path else ([], ())
     try:
         inventory = collect(AwsCalls(pool, account_id), rules, contexts, request.settings.regions,
-                            request.settings.max_workers, extra)
+                            request.settings.max_workers, extra, request.on_progress)
     except FatalAwsError as exc:
         raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
     findings = evaluate_rules(rules, request.environment, contexts, inventory)

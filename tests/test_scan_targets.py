@@ -69,3 +69,29 @@ def test_assumed_role_is_used_for_the_scan(aws, tmp_path):
     document = result.report()
     assert findings_by(document, resource="orders")[0]["status"] == "fail"
     assert "x-1" not in result.stdout
+
+
+def test_all_targets_run_concurrently_and_one_failure_does_not_stop_the_others(aws, tmp_path):
+    from auditor.demo.mockaws import free_port
+    from auditor.history.store import HistoryStore
+
+    make_table(aws.dynamodb, "orders")
+    config = write_pack(tmp_path)
+    dead = f"http://127.0.0.1:{free_port()}"
+    config.write_text(config.read_text() + textwrap.dedent(f"""\
+        db: {tmp_path / 'fleet.db'}
+        out: {tmp_path / 'reports'}
+        targets:
+          - {{name: shop-a, packs: [pitr-only], endpoint_url: {aws.endpoint}}}
+          - {{name: shop-b, packs: [pitr-only], endpoint_url: {aws.endpoint},
+              role_arn: "arn:aws:iam::123456789012:role/auditor", external_id: ext-1}}
+          - {{name: gone, packs: [pitr-only], endpoint_url: {dead}}}
+        """))
+    result = run_cli("--config", str(config), "scan", "--all-targets", "--parallel", "3", endpoint=aws.endpoint)
+    assert result.code == 3, result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert "1 fail" in lines["shop-a"] and "1 fail" in lines["shop-b"]
+    assert lines["gone"].startswith("could not audit: endpoint unreachable")
+    runs = {r["target"]: r["status"] for r in HistoryStore(tmp_path / "fleet.db").runs()}
+    assert runs == {"shop-a": "complete", "shop-b": "complete", "gone": "failed"}
+    assert "ext-1" not in (tmp_path / "fleet.db").read_bytes().decode("latin-1")

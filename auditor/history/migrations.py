@@ -91,13 +91,21 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(db: sqlite_utils.Database) -> None:
-    """Bring the file up to SCHEMA_VERSION, one transaction per step."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise BadInput(f"history database has schema version {version}, newer than this auditor ({SCHEMA_VERSION})")
-    if version == 0 and db.table_names():
-        raise BadInput("file is an SQLite database but not an auditor history")
-    for number in range(version, SCHEMA_VERSION):
-        with db.atomic():
+    """Bring the file up to SCHEMA_VERSION. Under BEGIN IMMEDIATE, so two processes (or threads) opening a new
+    history at once migrate it once: the second waits, then finds it current."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise BadInput(f"history database has schema version {version}, newer than this auditor ({SCHEMA_VERSION})")
+        if version == 0 and db.table_names():
+            raise BadInput("file is an SQLite database but not an auditor history")
+        for number in range(version, SCHEMA_VERSION):
             MIGRATIONS[number](db)
             db.execute(f"PRAGMA user_version = {number + 1}")
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,138 @@
+"""A fault-injecting HTTP proxy for the tests: between auditor and the moto server, it answers a share of the
+requests with throttling, 5xx errors or a dropped connection, denies chosen operations, or dies after N."""
+from __future__ import annotations
+
+import http.client
+import random
+import re
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
+from urllib.parse import urlsplit
+
+SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+
+
+def service_of(headers) -> str:
+    match = SERVICE.search(headers.get("Authorization", ""))
+    return match.group(1) if match else "unknown"
+
+
+def operation_of(headers, body: bytes) -> str:
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    match = re.search(rb"Action=([A-Za-z]+)", body or b"")
+    return match.group(1).decode() if match else ""
+
+
+def throttle(service: str) -> tuple[int, dict, bytes]:
+    """A throttling answer in the error format of the service's protocol."""
+    if service in ("dynamodb",):
+        return 400, {"Content-Type": "application/x-amz-json-1.0"}, \
+            b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}'
+    if service in ("s3", "s3control"):
+        return 503, {"Content-Type": "application/xml"}, \
+            b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+    if service == "ec2":
+        return 503, {"Content-Type": "text/xml"}, (b"<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+                                                   b"<Message>Request limit exceeded.</Message></Error></Errors></Response>")
+    if service in ("rds", "elasticache", "monitoring", "sts", "ssm"):
+        if service == "ssm":
+            return 400, {"Content-Type": "application/x-amz-json-1.1"}, \
+                b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+        return 400, {"Content-Type": "text/xml"}, (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                                                   b"<Message>Rate exceeded</Message></Error></ErrorResponse>")
+    return 503, {"Content-Type": "application/json"}, b""
+
+
+def denied(service: str) -> tuple[int, dict, bytes]:
+    if service == "dynamodb":
+        return 400, {"Content-Type": "application/x-amz-json-1.0"}, \
+            b'{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized"}'
+    if service == "s3":
+        return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>denied</Message></Error>"
+    return 403, {"Content-Type": "text/xml"}, (b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                                               b"<Message>denied</Message></Error></ErrorResponse>")
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, rate: float = 0.0, seed: int = 7,
+                 deny: Optional[Callable[[str, str], bool]] = None, die_after: Optional[int] = None):
+        self.upstream = urlsplit(upstream)
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.deny = deny
+        self.die_after = die_after
+        self.faults: Counter = Counter()
+        self.requests = 0
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_):
+                pass
+
+            def handle_one(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                service, operation = service_of(self.headers), operation_of(self.headers, body)
+                with proxy.lock:
+                    proxy.requests += 1
+                    if proxy.die_after is not None and proxy.requests > proxy.die_after:
+                        threading.Thread(target=proxy.server.shutdown, daemon=True).start()
+                        proxy.server.socket.close()
+                        self.close_connection = True
+                        return
+                    roll = proxy.random.random()
+                    kind = proxy.random.choice(("throttle", "error", "drop"))
+                if proxy.deny and proxy.deny(service, operation):
+                    proxy.faults["denied"] += 1
+                    return self.answer(*denied(service))
+                if service != "sts" and roll < proxy.rate:
+                    proxy.faults[kind] += 1
+                    if kind == "drop":
+                        self.close_connection = True
+                        return
+                    return self.answer(*(throttle(service) if kind == "throttle" else (500, {}, b"")))
+                connection = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                connection.request(self.command, self.path, body=body or None, headers=headers)
+                answer = connection.getresponse()
+                data = answer.read()
+                connection.close()
+                passed = {k: v for k, v in answer.getheaders()
+                          if k.lower() not in ("transfer-encoding", "connection", "content-length")}
+                self.answer(answer.status, passed, data)
+
+            def answer(self, status: int, headers: dict, body: bytes):
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> "FaultProxy":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        try:
+            self.server.shutdown()
+        finally:
+            self.server.server_close()
