@@ -1,6 +1,7 @@
 """The command line: parses, calls the library, prints. Every docstring here is the command's --help."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -338,6 +339,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Interrupted as exc:
         click.echo(f"auditor: stopped: {exc}", err=True)
         code = 143
+    except sqlite3.Error as exc:
+        click.echo(f"auditor: history database error: {exc}", err=True)
+        code = 3
     sys.exit(code or 0)
 
 

@@ -2,6 +2,7 @@
 within one bounded pool; one failing target does not stop the others, and each is its own run."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ def audit_one(config: Config, target: Target, out: Path, formats: list[str], fai
             store.close()
     except AuditorError as exc:
         return TargetResult(target.name, exc.exit_code, f"{target.name}: could not audit: {exc}")
+    except sqlite3.Error as exc:
+        return TargetResult(target.name, 3, f"{target.name}: could not record the run: {exc}")
     counts = outcome.document["summary"]["by_status"]
     code = gate_exit_code(outcome.findings, fail_on, outcome.run.status)
     report = outcome.paths[0] if outcome.paths else ""

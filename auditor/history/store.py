@@ -13,8 +13,9 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
 
@@ -52,24 +53,36 @@ class HistoryStore:
     def close(self) -> None:
         self.db.close()
 
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE: take the write lock first, so a writer waits for another (busy_timeout) rather
+        than failing when its read snapshot turns stale under WAL."""
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.execute("ROLLBACK")
+            raise
+        self.db.conn.execute("COMMIT")
+
     # --- writing -------------------------------------------------------------------------------------------
 
     def begin_run(self, run: RunInfo) -> None:
         """Record the run as ``failed`` until it completes: an interrupted scan stays failed."""
         row = self._run_row(run)
         row["status"] = "failed"
-        with self.db.atomic():
+        with self._write():
             self.db["runs"].insert(row)
 
     def fail_run(self, run: RunInfo, reason: str) -> None:
-        with self.db.atomic():
+        with self._write():
             self._update_run(run.id, {"status": "failed", "finished_at": run.finished_at,
                                       "errors": _json(list(run.errors) + [reason])})
 
     def finish_run(self, run: RunInfo, findings: list[Finding], resources: Iterable[Resource],
                    summary: dict, packs: Iterable[Any] = ()) -> None:
         """Write a run's findings and resources and mark it complete or partial, all in one transaction."""
-        with self.db.atomic():
+        with self._write():
             packs_used = [self._pack_version(pack) for pack in packs]
             seq = self._seq(run.id)
             prev = self._previous_seq(run.target, seq, statuses=("complete", "partial"))
@@ -314,7 +327,7 @@ class HistoryStore:
         if not doomed:
             return 0
         oldest_kept = rows[keep - 1][0] if keep > 0 else None
-        with self.db.atomic():
+        with self._write():
             marks = ",".join("?" * len(doomed))
             self.db.execute(f"DELETE FROM runs WHERE seq IN ({marks})", doomed)
             if oldest_kept is None:
