@@ -54,14 +54,14 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
         types.add(ALARM_TYPE)
     inventory = Inventory(resources=[], regions=regions)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="collect") as pool:
-        listings = [(COLLECTORS[t], region) for t in sorted(types)
-                    for region in (regions[:1] if COLLECTORS[t].global_listing else regions)]
+        listings = [(COLLECTORS[t], region) for t in sorted(types) for region in regions]
         for (collector, region), result in zip(listings, pool.map(lambda job: _list(calls, *job), listings)):
             resources, reason = result
             if reason:
                 inventory.listing_errors[(collector.resource_type.type, region)] = reason
             inventory.resources.extend(resources)
 
+        _unlocate_duplicates(inventory)
         plans = _plan_fetches(inventory, needs, regions)
         jobs = [(calls, c.locate, r) for r, c, _ in plans if c.locate and not r.region]
         located = len(jobs)
@@ -77,6 +77,23 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     if ALARM_TYPE not in {n.rule.resource.type for n in needs}:
         inventory.resources = [r for r in inventory.resources if not isinstance(r, CloudWatchAlarm)]
     return inventory
+
+
+def _unlocate_duplicates(inventory: Inventory) -> None:
+    """A global resource (a bucket) listed in several regions came from an endpoint that ignored the region
+    filter: keep one, with its region unknown, so that its collector locates it."""
+    seen: dict[tuple[str, str], Resource] = {}
+    kept = []
+    for resource in inventory.resources:
+        key = (resource.type, resource.id)
+        if COLLECTORS[resource.type].locate is None:
+            kept.append(resource)
+        elif key in seen:
+            seen[key].region = ""
+        else:
+            seen[key] = resource
+            kept.append(resource)
+    inventory.resources = kept
 
 
 def _list(calls: AwsCalls, collector: Collector, region: str) -> tuple[list[Resource], str | None]:

@@ -95,3 +95,24 @@ def test_all_targets_run_concurrently_and_one_failure_does_not_stop_the_others(a
     runs = {r["target"]: r["status"] for r in HistoryStore(tmp_path / "fleet.db").runs()}
     assert runs == {"shop-a": "complete", "shop-b": "complete", "gone": "failed"}
     assert "ext-1" not in (tmp_path / "fleet.db").read_bytes().decode("latin-1")
+
+
+def test_s3_costs_one_listing_per_region_and_one_call_per_bucket_and_property(aws, tmp_path):
+    import boto3
+
+    west = boto3.client("s3", region_name="eu-west-1", endpoint_url=aws.endpoint, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+    for name in ("logs-a", "logs-b"):
+        aws.s3.create_bucket(Bucket=name)
+    west.create_bucket(Bucket="logs-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    aws.s3.put_bucket_versioning(Bucket="logs-a", VersioningConfiguration={"Status": "Enabled"})
+    result = run_cli("scan", "--pack", "baseline", "--region", "us-east-1", "--region", "eu-west-1", "--endpoint-url",
+                     aws.endpoint, "--out", str(tmp_path), "--db", str(tmp_path / "h.db"), "--format", "json",
+                     endpoint=aws.endpoint)
+    document = result.report()
+    regions = {f["resource"]["name"]: f["resource"]["region"] for f in document["findings"]}
+    assert regions == {"logs-a": "us-east-1", "logs-b": "us-east-1", "logs-eu": "eu-west-1"}
+    # baseline reads 5 S3 property families (versioning, encryption, public access block and the account's,
+    # policy): 2 listings + 3 buckets x 4 bucket families + 1 account-level read, and nothing else
+    assert document["run"]["api_calls_by_service"]["s3"] == 2 + 3 * 4
+    assert document["run"]["api_calls_by_service"]["s3control"] == 1

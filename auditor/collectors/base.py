@@ -74,8 +74,6 @@ class Collector:
     # Properties computed from others: property -> the properties it needs.
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
     finish: Optional[Callable[[Resource], None]] = None
-    # One listing for the whole account (S3), rather than one per region.
-    global_listing: bool = False
     # Runs before the families, e.g. to find a bucket's region.
     locate: Optional[Family] = None
 

@@ -22,15 +22,17 @@ from auditor.resources import (
 
 
 def list_buckets(calls: AwsCalls, region: str) -> Iterable[Resource]:
+    """The buckets of one region: ListBuckets filtered by BucketRegion, so no call per bucket to locate it.
+    An endpoint that ignores the filter lists a bucket in every region; collect() then locates those."""
     client = calls.client("s3", region)
-    for page in client.get_paginator("list_buckets").paginate():
+    for page in client.get_paginator("list_buckets").paginate(BucketRegion=region):
         for entry in page.get("Buckets", []):
             name = entry["Name"]
             yield S3Bucket(
                 id=name,
                 name=name,
                 arn=f"arn:aws:s3:::{name}",
-                region=entry.get("BucketRegion") or "",
+                region=entry.get("BucketRegion") or region,
                 account_id=calls.account_id,
             )
 
@@ -228,7 +230,6 @@ COLLECTOR = Collector(
     resource_type=S3Bucket,
     list_operation="ListBuckets",
     list_resources=list_buckets,
-    global_listing=True,
     locate=Family("region", "GetBucketLocation", ("region",), locate_bucket),
     families={
         f.name: f
