@@ -55,7 +55,7 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     inventory = Inventory(resources=[], regions=regions)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="collect") as pool:
         listings = [(COLLECTORS[t], region) for t in sorted(types) for region in regions]
-        for (collector, region), result in zip(listings, pool.map(lambda job: _list(calls, *job), listings)):
+        for (collector, region), result in zip(listings, pool.map(lambda job: _list(calls, *job), listings), strict=True):
             resources, reason = result
             if reason:
                 inventory.listing_errors[(collector.resource_type.type, region)] = reason

@@ -12,7 +12,6 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from auditor.errors import BadInput
 from auditor.findings import Finding
 from auditor.yamlfile import explain_validation, load_yaml
 

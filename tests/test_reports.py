@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from auditor.demo.ecommerce import DRIFTS, build_drifted
+from auditor.demo.ecommerce import build_drifted
 from tests.conftest import run_cli
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'

@@ -149,8 +149,7 @@ class HistoryStore:
             ):
                 open_states[row[1]] = (row[0], row[2])
         rule_refs: dict[str, str] = {}
-        extend: list[int] = []
-        new_rows = []
+        rows: list[tuple[Any, dict]] = []
         for f in findings:
             rule_key = _digest({k: getattr(f, k) for k in RULE_FIELDS})
             if rule_key not in rule_refs:
@@ -164,16 +163,8 @@ class HistoryStore:
                 "first_seen": f.first_seen, "waiver": _json(f.waiver),
             }
             row["digest"] = _digest({k: v for k, v in row.items() if k not in ("target", "key")})
-            state = open_states.get(f.key)
-            if state and state[1] == row["digest"]:
-                extend.append(state[0])
-            else:
-                new_rows.append({**row, "from_seq": seq, "to_seq": seq})
-        for start in range(0, len(extend), 500):
-            chunk = extend[start:start + 500]
-            self.db.execute(f"UPDATE finding_states SET to_seq = ? WHERE id IN ({','.join('?' * len(chunk))})",
-                            [seq, *chunk])
-        self.db["finding_states"].insert_all(new_rows, batch_size=1000)
+            rows.append((f.key, row))
+        self._store_states("finding_states", seq, open_states, rows)
 
     def _write_resources(self, target: str, seq: int, prev: Optional[int], resources: Iterable[Resource]) -> None:
         open_states: dict[tuple, tuple[int, str]] = {}
@@ -183,7 +174,7 @@ class HistoryStore:
                 [target, prev],
             ):
                 open_states[(row[1], row[2], row[3])] = (row[0], row[4])
-        extend, new_rows = [], []
+        rows: list[tuple[Any, dict]] = []
         for resource in resources:
             config = resource.model_dump(mode="json", exclude={"id", "name", "arn", "region", "account_id", "unknown",
                                                                "source", "defaults", "locations"})
@@ -191,16 +182,22 @@ class HistoryStore:
                    "name": resource.name, "arn": resource.arn, "config": _json(config),
                    "unknown": _json(resource.unknown)}
             row["digest"] = _digest(row["name"], row["arn"], row["config"], row["unknown"])
-            state = open_states.get((resource.type, resource.region, resource.id))
+            rows.append(((resource.type, resource.region, resource.id), row))
+        self._store_states("resource_states", seq, open_states, rows)
+
+    def _store_states(self, table: str, seq: int, open_states: dict, rows: list[tuple[Any, dict]]) -> None:
+        """A state unchanged since the previous run has its range extended; a new or changed one gets a row."""
+        extend, new_rows = [], []
+        for key, row in rows:
+            state = open_states.get(key)
             if state and state[1] == row["digest"]:
                 extend.append(state[0])
             else:
                 new_rows.append({**row, "from_seq": seq, "to_seq": seq})
         for start in range(0, len(extend), 500):
             chunk = extend[start:start + 500]
-            self.db.execute(f"UPDATE resource_states SET to_seq = ? WHERE id IN ({','.join('?' * len(chunk))})",
-                            [seq, *chunk])
-        self.db["resource_states"].insert_all(new_rows, batch_size=1000)
+            self.db.execute(f"UPDATE {table} SET to_seq = ? WHERE id IN ({','.join('?' * len(chunk))})", [seq, *chunk])
+        self.db[table].insert_all(new_rows, batch_size=1000)
 
     # --- reading -------------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import Declared, as_bool, clean, is_unresolved, pick
+from auditor.iac.values import Declared, as_bool, clean, pick
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, DynamoDBTable,
     EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule, LifecycleTransition,

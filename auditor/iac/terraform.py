@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
 from auditor.iac.values import TF_REF, Declared, blocks, clean, get, is_unresolved, one, pick
 from auditor.resources import (
-    Alarm, BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
+    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
     DynamoDBTable, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule,
     LifecycleTransition, ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSInstance, Resource, S3Bucket,
     SecondaryIndex, SourceLocation, SSMParameter, TablePitr, TableSse, TableStream, TableTtl,

@@ -53,7 +53,7 @@ def lint_rule(rule: Rule) -> list[str]:
     warnings = []
     where = f"{rule.where}: rule {rule.id} ({rule.spec_ref})"
     seen: set[str] = set()
-    for env, days in transition_days(rule).items():
+    for days in transition_days(rule).values():
         for ia in IA_CLASSES:
             if ia in days and days[ia] < MIN_DAYS_BEFORE_IA:
                 seen.add(f"{where}: transition to {ia} after {days[ia]} days; AWS refuses a transition to {ia} "

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput
 from auditor.resources import RESOURCE_MODELS
-from auditor.rules.conditions import Condition, ConditionError, parse_condition
+from auditor.rules.conditions import ConditionError, parse_condition
 from auditor.rules.properties import UnknownProperty, check_condition_paths
 from auditor.yamlfile import YamlDocument, explain_validation, load_yaml
 
