@@ -4,7 +4,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
 import click
 
@@ -110,7 +111,9 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
     store = HistoryStore(db or config.db)
     request = ScanRequest(chosen.name, env, pack_set, settings, config.parameters, waivers, iac_path=iac_path)
-    outcome = audit(request, store, out or config.out, report_formats, keep_runs=config.keep_runs)
+    with terminal_progress(chosen.name) as on_progress:
+        request.on_progress = on_progress
+        outcome = audit(request, store, out or config.out, report_formats, keep_runs=config.keep_runs)
     print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
     ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
 
@@ -155,6 +158,20 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     paths = write_reports(document, (out or config.out) / result.run.id, report_formats)
     print_iac_summary(result.findings, paths, document)
     ctx.exit(gate_exit_code(result.findings, fail_on or config.fail_on, result.run.status))
+
+
+@contextmanager
+def terminal_progress(label: str) -> Iterator[Optional[Callable[[int, int], None]]]:
+    """A progress bar of property reads on a terminal; nothing when the output is a file or a CI log."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from auditor.fleet import progress_display
+
+    display = progress_display()
+    task = display.add_task(label, total=None)
+    with display:
+        yield lambda done, total: display.update(task, completed=done, total=total)
 
 
 def _store(config: Config, db: Optional[Path]):

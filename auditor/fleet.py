@@ -56,7 +56,7 @@ def audit_all(config: Config, out: Path, formats: list[str], fail_on: str, db: P
               parallel: int) -> list[TargetResult]:
     """Targets run ``parallel`` at a time; API calls are shared out so the whole run stays within max_workers."""
     workers = max(2, config.max_workers // max(1, min(parallel, len(config.targets))))
-    progress = _progress_display() if sys.stdout.isatty() else None
+    progress = progress_display() if sys.stdout.isatty() else None
     tasks: dict[str, int] = {}
 
     def on_progress(name: str, done: int, total: int) -> None:
@@ -77,7 +77,7 @@ def audit_all(config: Config, out: Path, formats: list[str], fail_on: str, db: P
                 progress.stop()
 
 
-def _progress_display():
+def progress_display():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
