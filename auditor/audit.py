@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from auditor.errors import AuditorError
 from auditor.findings import Finding, RunInfo, utc_now
 from auditor.history.changes import annotate_changes
 from auditor.history.store import HistoryStore
@@ -81,7 +80,9 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
             summary = summarize(findings)
             summary_with_waivers = {**summary, "waivers": result.waivers}
             store.finish_run(run, stored, result.inventory.resources, summary_with_waivers, request.packs)
-    except (AuditorError, Exception, KeyboardInterrupt, Interrupted) as exc:
+            result.inventory.resources.clear()  # stored; the reports need only the findings
+            del stored
+    except (Exception, KeyboardInterrupt, Interrupted) as exc:
         run.finished_at = utc_now()
         store.fail_run(run, str(exc) or type(exc).__name__)
         raise

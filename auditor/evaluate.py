@@ -23,6 +23,10 @@ class Inventory:
     listing_errors: dict[tuple[str, str], str] = field(default_factory=dict)
     _dumps: dict[int, dict] = field(default_factory=dict, repr=False)
 
+    def forget_dumps(self) -> None:
+        """The dicts rules read are needed only while evaluating; a large account should not keep them."""
+        self._dumps.clear()
+
     def data_of(self, resource: Resource) -> dict:
         key = id(resource)
         if key not in self._dumps:

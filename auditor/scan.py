@@ -92,6 +92,7 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     except FatalAwsError as exc:
         raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
     findings = evaluate_rules(rules, request.environment, contexts, inventory)
+    inventory.forget_dumps()
     if request.iac_path:
         findings.extend(drift_findings(request, rules, contexts, inventory, declared))
     waiver_summary = apply_waivers(findings, request.waivers, request.target)

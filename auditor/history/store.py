@@ -148,8 +148,10 @@ class HistoryStore:
                 "SELECT id, key, digest FROM finding_states WHERE target = ? AND to_seq = ?", [target, prev]
             ):
                 open_states[row[1]] = (row[0], row[2])
+        self._store_states("finding_states", seq, open_states, self._finding_rows(target, findings))
+
+    def _finding_rows(self, target: str, findings: list[Finding]) -> Iterator[tuple[str, dict]]:
         rule_refs: dict[str, str] = {}
-        rows: list[tuple[Any, dict]] = []
         for f in findings:
             rule_key = _digest({k: getattr(f, k) for k in RULE_FIELDS})
             if rule_key not in rule_refs:
@@ -163,8 +165,7 @@ class HistoryStore:
                 "first_seen": f.first_seen, "waiver": _json(f.waiver),
             }
             row["digest"] = _digest({k: v for k, v in row.items() if k not in ("target", "key")})
-            rows.append((f.key, row))
-        self._store_states("finding_states", seq, open_states, rows)
+            yield f.key, row
 
     def _write_resources(self, target: str, seq: int, prev: Optional[int], resources: Iterable[Resource]) -> None:
         open_states: dict[tuple, tuple[int, str]] = {}
@@ -174,7 +175,9 @@ class HistoryStore:
                 [target, prev],
             ):
                 open_states[(row[1], row[2], row[3])] = (row[0], row[4])
-        rows: list[tuple[Any, dict]] = []
+        self._store_states("resource_states", seq, open_states, self._resource_rows(target, resources))
+
+    def _resource_rows(self, target: str, resources: Iterable[Resource]) -> Iterator[tuple[tuple, dict]]:
         for resource in resources:
             config = resource.model_dump(mode="json", exclude={"id", "name", "arn", "region", "account_id", "unknown",
                                                                "source", "defaults", "locations"})
@@ -182,22 +185,31 @@ class HistoryStore:
                    "name": resource.name, "arn": resource.arn, "config": _json(config),
                    "unknown": _json(resource.unknown)}
             row["digest"] = _digest(row["name"], row["arn"], row["config"], row["unknown"])
-            rows.append(((resource.type, resource.region, resource.id), row))
-        self._store_states("resource_states", seq, open_states, rows)
+            yield (resource.type, resource.region, resource.id), row
 
-    def _store_states(self, table: str, seq: int, open_states: dict, rows: list[tuple[Any, dict]]) -> None:
-        """A state unchanged since the previous run has its range extended; a new or changed one gets a row."""
+    def _store_states(self, table: str, seq: int, open_states: dict, rows: Iterable[tuple[Any, dict]]) -> None:
+        """A state unchanged since the previous run has its range extended; a new or changed one gets a row.
+        Rows arrive as a stream and are written in batches, so a large run is never held whole."""
         extend, new_rows = [], []
+
+        def flush() -> None:
+            if extend:
+                marks = ",".join("?" * len(extend))
+                self.db.execute(f"UPDATE {table} SET to_seq = ? WHERE id IN ({marks})", [seq, *extend])
+                extend.clear()
+            if new_rows:
+                self.db[table].insert_all(new_rows, batch_size=1000)
+                new_rows.clear()
+
         for key, row in rows:
             state = open_states.get(key)
             if state and state[1] == row["digest"]:
                 extend.append(state[0])
             else:
                 new_rows.append({**row, "from_seq": seq, "to_seq": seq})
-        for start in range(0, len(extend), 500):
-            chunk = extend[start:start + 500]
-            self.db.execute(f"UPDATE {table} SET to_seq = ? WHERE id IN ({','.join('?' * len(chunk))})", [seq, *chunk])
-        self.db[table].insert_all(new_rows, batch_size=1000)
+            if len(extend) >= 500 or len(new_rows) >= 1000:
+                flush()
+        flush()
 
     # --- reading -------------------------------------------------------------------------------------------
 

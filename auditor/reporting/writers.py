@@ -34,10 +34,12 @@ def report_document(run: RunInfo, findings: list[Finding], history: Optional[dic
 
 
 def write_json(document: dict, path: Path) -> None:
-    """Indented for people when small; compact when large, where indentation only costs time and size."""
+    """Indented for people when small; compact when large, where indentation only costs time and size.
+    Streamed to the file, so a large report never sits in memory twice."""
     large = len(document["findings"]) > 10_000
-    text = json.dumps(document, indent=None if large else 1, separators=(",", ":") if large else None, default=str)
-    path.write_text(text + "\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=None if large else 1, separators=(",", ":") if large else None, default=str)
+        handle.write("\n")
 
 
 CSV_COLUMNS = ("rule_id", "pack", "control", "severity", "status", "change", "first_seen", "resource_type",
