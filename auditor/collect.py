@@ -111,11 +111,9 @@ def _plan_fetches(inventory: Inventory, needs: list[Need], regions: list[str]) -
     plans = []
     for resource in inventory.resources:
         collector = COLLECTORS[resource.type]
-        wanted: set[str] = set()
-        for need in by_type.get(resource.type, []):
-            if matches_name(need.rule, need.ctx, resource, regions):
-                wanted |= need.properties
-        if resource.type in by_type and any(matches_name(n.rule, n.ctx, resource, regions) for n in by_type[resource.type]):
+        selecting = [n for n in by_type.get(resource.type, []) if matches_name(n.rule, n.ctx, resource, regions)]
+        if selecting:
+            wanted = set().union(*(n.properties for n in selecting))
             plans.append((resource, collector, collector.families_for(wanted - set(collector.listed_properties))))
     return plans
 

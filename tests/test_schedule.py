@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -114,7 +115,7 @@ def test_scheduler_runs_jobs_persists_them_and_stops_on_sigterm(aws, tmp_path):
     assert "stopped" in stderr and "Traceback" not in stderr
     statuses = [r["status"] for r in HistoryStore(db).runs()]
     assert statuses and all(s in ("complete", "partial") for s in statuses)
-    jobs = __import__("sqlite3").connect(tmp_path / "scheduler.sqlite").execute(
+    jobs = sqlite3.connect(tmp_path / "scheduler.sqlite").execute(
         "SELECT id FROM apscheduler_jobs").fetchall()
     assert jobs == [("audit:shop",)]
 

@@ -94,9 +94,3 @@ class Collector:
                 if prop in family.properties:
                     wanted.add(family.name)
         return wanted
-
-    def family_of(self, prop: str) -> Optional[Family]:
-        for family in self.families.values():
-            if prop in family.properties:
-                return family
-        return None

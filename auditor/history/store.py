@@ -313,9 +313,6 @@ class HistoryStore:
             out.extend(self._findings_where(f"f.id IN ({','.join('?' * len(chunk))})", chunk))
         return out
 
-    def findings_at_run(self, run: RunInfo) -> list[Finding]:
-        return self._findings_at(run.target, self._seq(run.id))
-
     def resources(self, run_id: str) -> dict[tuple[str, str, str], dict]:
         row = self.run_row(run_id)
         sql = ("SELECT * FROM resource_states WHERE target = ? AND from_seq <= ? AND to_seq >= ?")
