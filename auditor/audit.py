@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -19,7 +19,8 @@ from auditor.history.store import HistoryStore
 from auditor.locking import target_lock
 from auditor.reporting.summary import summarize
 from auditor.reporting.writers import report_document, write_reports
-from auditor.scan import ScanRequest, new_run_id, run_scan
+from auditor.aws import ClientPool
+from auditor.scan import ScanRequest, adhoc_target, new_run_id, run_scan
 
 
 @dataclass
@@ -28,6 +29,7 @@ class AuditOutcome:
     findings: list[Finding]
     paths: list[Path]
     document: dict
+    warnings: list[str] = field(default_factory=list)
 
 
 # Runs being audited in this process, so a scheduler forced to stop can mark them failed with a reason.
@@ -57,27 +59,57 @@ def sigterm_interrupts() -> Iterator[None]:
 
 def audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: list[str],
           keep_runs: Optional[int] = None) -> AuditOutcome:
-    """Audit one target, holding its lock: never two audits of one target at once."""
+    """Audit one target, holding its lock: never two audits of one target at once. An ad-hoc scan (no target)
+    takes the lock of the identity it finds once it knows the account."""
+    if request.target is None:
+        return _audit(request, store, out_dir, formats, keep_runs)
     with target_lock(store.path, request.target):
         return _audit(request, store, out_dir, formats, keep_runs)
 
 
+def identify(request: ScanRequest, run: RunInfo, store: HistoryStore, stack: ExitStack) -> None:
+    """Name an ad-hoc run after the account it reaches (one STS call, which the scan then reuses). Until then it
+    is recorded under an unknown account, and stays there, failed, if the account cannot be identified."""
+    request.pool = ClientPool(request.settings)
+    account_id = request.pool.account_id()
+    run.target = request.target = adhoc_target(account_id, request.environment, request.settings.endpoint_url)
+    stack.enter_context(target_lock(store.path, run.target))
+    store.retarget_run(run)
+
+
+def pack_change_warning(store: HistoryStore, run: RunInfo) -> list[str]:
+    """Changing a target's packs is legal, but its diffs then compare only the rules both runs ran: say so once,
+    on the run that changes them."""
+    previous = [r for r in store.runs(run.target, limit=2) if r["id"] != run.id][:1]
+    if not previous:
+        return []
+    before = json.loads(previous[0].get("packs") or "[]")
+    if sorted(before) == sorted(run.packs):
+        return []
+    return [f"target {run.target} was last audited with packs {', '.join(before)}; this run uses "
+            f"{', '.join(run.packs)}: rules outside this run are neither compared nor resolved"]
+
+
 def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: list[str],
            keep_runs: Optional[int]) -> AuditOutcome:
-    run = RunInfo(id=new_run_id(), target=request.target, regions=request.settings.regions,
-                  environment=request.environment, packs=[p.id for p in request.packs], started_at=utc_now(),
-                  endpoint_url=request.settings.endpoint_url)
+    adhoc = request.target is None
+    run = RunInfo(id=new_run_id(), target=request.target or adhoc_target(None, request.environment,
+                                                                          request.settings.endpoint_url),
+                  regions=request.settings.regions, environment=request.environment,
+                  packs=[p.id for p in request.packs], started_at=utc_now(), endpoint_url=request.settings.endpoint_url)
     store.begin_run(run)
     with _IN_PROGRESS_LOCK:
         IN_PROGRESS[run.id] = (store, run)
     try:
-        with sigterm_interrupts():
+        with sigterm_interrupts(), ExitStack() as stack:
+            if adhoc:
+                identify(request, run, store, stack)
+            warnings = pack_change_warning(store, run)
             result = run_scan(request, run)
-            previous = store.previous_complete(run)
-            findings = annotate_changes(result.findings, store.priors_at(previous) if previous else None,
-                                        run.started_at, store.findings_by_state_ids)
+            findings = annotate_changes(result.findings, store.priors_for(run), run.started_at,
+                                        store.findings_by_state_ids, run.sight())
             stored = [f for f in findings if not (f.change == "resolved" and f.actual == "absent")]
-            summary = summarize(findings)
+            summary = summarize(findings, run.status)
             summary_with_waivers = {**summary, "waivers": result.waivers}
             store.finish_run(run, stored, result.inventory.resources, summary_with_waivers, request.packs)
             result.inventory.resources.clear()  # stored; the reports need only the findings
@@ -93,7 +125,7 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
         store.keep_last(run.target, keep_runs)
     document = report_document(run, findings, history_context(store, run), result.waivers)
     paths = write_reports(document, out_dir / run.id, formats)
-    return AuditOutcome(run, findings, paths, document)
+    return AuditOutcome(run, findings, paths, document, warnings)
 
 
 def history_context(store: HistoryStore, run: RunInfo, limit: int = 30) -> dict:

@@ -41,6 +41,25 @@ EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "Inv
 UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
 
+def known_regions() -> set[str]:
+    """Every region botocore's partition data names (aws, aws-cn, aws-us-gov, ...): no call needed."""
+    session = boto3.Session()
+    known: set[str] = set()
+    for partition in session.get_available_partitions():
+        for service in ("ec2", "s3", "dynamodb", "sts"):
+            known.update(session.get_available_regions(service, partition))
+    return known
+
+
+def check_regions(regions: list[str], where: str = "--region") -> list[str]:
+    """An unknown region is bad input (exit 2) before any call, not eight retries and a partial run."""
+    known = known_regions()
+    unknown = [r for r in regions if r not in known]
+    if unknown:
+        raise BadInput(f"{where}: unknown AWS region {unknown[0]!r}; valid regions: {', '.join(sorted(known))}")
+    return regions
+
+
 @dataclass
 class AwsSettings:
     """How to reach a target's account: never holds a secret, only where to find one."""
@@ -169,7 +188,18 @@ class ClientPool:
         return client
 
     def account_id(self) -> str:
-        """Who we are: the first call of a scan, so that missing credentials fail fast and clearly."""
+        """Who we are: the first call of a scan, so that missing credentials fail fast and clearly. Asked once
+        per pool: the answer (or the failure) is kept, so naming an ad-hoc run does not cost a second call."""
+        if not hasattr(self, "_identity"):
+            try:
+                self._identity: Any = self._ask_account_id()
+            except AuditIncomplete as exc:
+                self._identity = exc
+        if isinstance(self._identity, AuditIncomplete):
+            raise AuditIncomplete(str(self._identity))
+        return self._identity
+
+    def _ask_account_id(self) -> str:
         region = self.settings.regions[0]
         quick = self._config.merge(Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3))
         try:

@@ -13,7 +13,7 @@ from auditor import __version__
 from auditor.aws import AwsSettings
 from auditor.config import FAIL_ON, Config, load_config, require_environment
 from auditor.audit import Interrupted
-from auditor.errors import AuditorError, BadInput
+from auditor.errors import AuditorError, BadInput, BadInputs
 from auditor.rules.pack import PackFileSet, load_pack
 from auditor.reporting.summary import gate_exit_code
 from auditor.scan import ScanRequest
@@ -46,7 +46,8 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 
 
 @cli.command()
-@click.option("--target", help="Target name from config.yaml (default: the first).")
+@click.option("--target", help="Target name from config.yaml, whose history the run joins. Without it the scan is "
+              "ad hoc: the first target's settings, recorded as adhoc:ACCOUNT/ENV.")
 @click.option("--pack", "packs", multiple=True, help="Rule pack id; repeat for several (default: the target's).")
 @click.option("--env", "environment", help="production, staging or development (prod, stg, dev accepted).")
 @click.option("--region", "regions", multiple=True, help="AWS region; repeat for several.")
@@ -80,7 +81,8 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     from auditor.console import console, print_scan_summary
     from auditor.history.store import HistoryStore
     from auditor.reporting.writers import check_formats
-    from auditor.waivers import load_waivers
+    from auditor.aws import check_regions
+    from auditor.waivers import load_configured_waivers
 
     config = _load(ctx)
     report_formats = check_formats(_formats(formats) or config.formats)
@@ -91,7 +93,7 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
             raise BadInput("--all-targets takes each target's packs, environment and regions from config.yaml")
         for pack_id in {p for t in config.targets for p in t.packs}:
             PackFileSet(config.rules_dir).path_of(pack_id)  # an unknown pack is bad input before any call
-        waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
+        waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
         results = audit_all(config, out or config.out, report_formats, fail_on or config.fail_on,
                             Path(db or config.db), waivers, parallel)
         for result in results:
@@ -101,19 +103,23 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     env = require_environment(environment) if environment else chosen.environment
     pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
     settings = AwsSettings(
-        regions=list(regions) or chosen.regions,
+        regions=check_regions(list(regions)) or chosen.regions,
         profile=profile or chosen.profile,
         role_arn=role_arn or chosen.role_arn,
         external_id=external_id or chosen.external_id,
         endpoint_url=endpoint_url or chosen.endpoint_url,
         max_workers=max_workers or config.max_workers,
     )
-    waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
+    waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
     store = HistoryStore(db or config.db)
-    request = ScanRequest(chosen.name, env, pack_set, settings, config.parameters, waivers, iac_path=iac_path)
-    with terminal_progress(chosen.name) as on_progress:
+    # Without --target the scan is ad hoc: it starts from the first target's settings but is recorded under
+    # what it scanned (adhoc:ACCOUNT/ENV), never in a configured target's history.
+    request = ScanRequest(target, env, pack_set, settings, config.parameters, waivers, iac_path=iac_path)
+    with terminal_progress(target or "scan") as on_progress:
         request.on_progress = on_progress
         outcome = audit(request, store, out or config.out, report_formats, keep_runs=config.keep_runs)
+    for warning in outcome.warnings:
+        click.echo(f"auditor: warning: {warning}", err=True)
     print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
     ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
 
@@ -144,14 +150,14 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     from auditor.console import print_iac_summary
     from auditor.iac.gate import iac_audit
     from auditor.reporting.writers import check_formats, report_document, write_reports
-    from auditor.waivers import load_waivers
+    from auditor.waivers import load_configured_waivers
 
     config = _load(ctx)
     chosen = config.target(target)
     env = require_environment(environment) if environment else chosen.environment
     report_formats = check_formats(_formats(formats) or config.formats)
     pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
-    waivers = load_waivers(waivers_path or config.waivers) if (waivers_path or config.waivers) else []
+    waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
     result = iac_audit(path, pack_set, env, config.parameters, waivers, region or chosen.regions[0], account_id,
                        not no_checkov, list(var_files))
     document = report_document(result.run, result.findings, None, result.waivers)
@@ -223,12 +229,18 @@ def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool, db: Optional
 @db_option
 @click.pass_context
 def report(ctx: click.Context, run_id: str, formats: str, out: Optional[Path], db: Optional[Path]) -> None:
-    """Render a stored run again, in any format."""
+    """Render a stored run again, in any format. A run that failed is rendered as failed (no score, its
+    reasons in every format) and exits 3: it proves nothing about compliance."""
     from auditor.reporting.rerender import render_stored_run
 
     config = _load(ctx)
-    for path in render_stored_run(_store(config, db), run_id, out or config.out, _formats(formats) or ["json"]):
+    store = _store(config, db)
+    for path in render_stored_run(store, run_id, out or config.out, _formats(formats) or ["json"]):
         click.echo(f"report: {path}")
+    run = store.run(run_id)
+    if run.status == "failed":
+        click.echo(f"auditor: run {run_id} failed: {'; '.join(run.errors) or 'no reason recorded'}", err=True)
+        ctx.exit(3)
 
 
 @cli.group()
@@ -255,6 +267,17 @@ def rules_show(ctx: click.Context, rule_id: str) -> None:
 
     config = _load(ctx)
     show(PackFileSet(config.rules_dir), rule_id)
+
+
+@rules.command("properties")
+@click.argument("resource_type", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def rules_properties(resource_type: Optional[str], as_json: bool) -> None:
+    """List every property a rule can read on RESOURCE_TYPE (e.g. AWS::S3::Bucket), with its type and the API
+    call that fills it; without RESOURCE_TYPE, the resource types. Generated from the models and collectors."""
+    from auditor.rules.catalog import print_properties
+
+    print_properties(resource_type, as_json)
 
 
 @rules.command("validate")
@@ -347,6 +370,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     except click.Abort:
         click.echo("auditor: aborted", err=True)
         code = 130
+    except BadInputs as exc:
+        for problem in exc.problems:
+            click.echo(f"auditor: {problem}", err=True)
+        code = exc.exit_code
     except AuditorError as exc:
         click.echo(f"auditor: {exc}", err=True)
         code = exc.exit_code

@@ -100,6 +100,17 @@ class Target(Strict):
             raise ValueError("must list at least one")
         return value
 
+    @field_validator("regions")
+    @classmethod
+    def known_regions(cls, value: list[str]) -> list[str]:
+        from auditor.aws import known_regions
+
+        known = known_regions()
+        for region in value:
+            if region not in known:
+                raise ValueError(f"unknown AWS region {region!r}; valid regions: {', '.join(sorted(known))}")
+        return value
+
 
 class Config(Strict):
     rules_dir: Path = Path("rules")
@@ -116,6 +127,8 @@ class Config(Strict):
     path: Optional[Path] = Field(default=None, exclude=True)
 
     def target(self, name: Optional[str]) -> Target:
+        """The named target; with no name, the first one, whose settings an ad-hoc scan starts from (its runs
+        are recorded under an identity of their own: see scan.adhoc_target)."""
         if name is None:
             return self.targets[0]
         for target in self.targets:

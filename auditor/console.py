@@ -13,9 +13,27 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.findings import Finding, RunInfo
-from auditor.reporting.summary import SEVERITY_RANK, counts_table, failures_by_severity, score
+from auditor.reporting.summary import SEVERITY_RANK, counts_table, failures_by_severity, score, score_text
 
-STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "waived": "cyan"}
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "waived": "cyan", "superseded": "dim"}
+
+
+def not_checked_lines(run: RunInfo, findings: list[Finding]) -> list[str]:
+    """What a failed or partial run did not check, for people: the reasons, listings, rules and errors."""
+    if run.status == "failed":
+        return [f"RUN FAILED: {reason}" for reason in (run.errors or ["no reason recorded"])] + [
+            "this run proves nothing about compliance: it has no score and no findings"]
+    lines = []
+    coverage = run.coverage
+    if coverage is not None:
+        for item in coverage.unlisted:
+            lines.append(f"not checked: {item['type']} in {item['region']}: {item['reason']}")
+        for item in coverage.rules_not_run:
+            lines.append(f"not run: {item['rule_id']}: {item['reason']}")
+    errors = sum(1 for f in findings if f.status == "error")
+    if errors:
+        lines.append(f"not checked: {errors} finding(s) ended in error (outside the score); see the report")
+    return lines
 
 
 def console() -> Console:
@@ -29,7 +47,10 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
         f"[bold]Run {run.id}[/bold]  target {escape(run.target)}  account {run.account_id}  env {run.environment}  "
         f"regions {', '.join(run.regions)}  packs {', '.join(run.packs)}"
     )
-    out.print(f"status {run.status}  score {score(findings)}  API calls {run.api_calls}  retries {run.retries}")
+    out.print(f"status {run.status}  score {score_text(None if run.status == 'failed' else score(findings), run.status)}  "
+              f"API calls {run.api_calls}  retries {run.retries}")
+    for line in not_checked_lines(run, findings):
+        out.print(Text(line, style="yellow"))
     changes = {c: sum(1 for f in findings if f.change == c) for c in ("new", "regressed", "resolved")}
     new_failures = sum(1 for f in findings if f.change == "new" and f.status == "fail")
     out.print(f"since the previous run: {new_failures} new failures, {changes['regressed']} regressed, "
@@ -44,6 +65,10 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
         for k in keys:
             table.add_row(k, *(str(rows[k][s]) for s in ("pass", "fail", "error", "waived")))
         out.print(table)
+    superseded = sum(1 for f in findings if f.status == "superseded")
+    if superseded:
+        out.print(f"{superseded} baseline finding(s) superseded by a spec pack's rule on the same property "
+                  "(in the report; outside the score and the gate)")
     failed = failures_by_severity(findings)
     if failed:
         table = Table(title=f"Failures and errors ({len(failed)})", title_justify="left")
@@ -74,16 +99,21 @@ def _short(value: object, width: int = 60) -> str:
 def print_history(rows: list[dict], as_json: bool) -> None:
     if as_json:
         keep = ("id", "target", "environment", "started_at", "finished_at", "status", "score", "api_calls")
-        click.echo(json.dumps([{k: r.get(k) for k in keep} for r in rows], indent=1))
+        click.echo(json.dumps([{**{k: r.get(k) for k in keep}, "score": None if r["status"] == "failed" else r["score"],
+                                "errors": json.loads(r.get("errors") or "[]"),
+                                "coverage": json.loads(r["coverage"]) if r.get("coverage") else None}
+                               for r in rows], indent=1))
         return
     table = Table(title="Runs, newest first", title_justify="left")
-    for column in ("run", "target", "env", "started", "status", "score", "pass", "fail", "error"):
-        table.add_column(column)
+    for column in ("run", "target", "env", "started", "status", "score", "pass", "fail", "error", "reason"):
+        table.add_column(column, overflow="fold")
     for r in rows:
         counts = json.loads(r["summary"])["by_status"] if r.get("summary") else {}
-        table.add_row(r["id"], Text(r["target"]), r["environment"], r["started_at"], r["status"],
-                      "" if r["score"] is None else str(r["score"]),
-                      *(str(counts.get(s, "")) for s in ("pass", "fail", "error")))
+        errors = json.loads(r.get("errors") or "[]")
+        shown = "" if r["score"] is None or r["status"] == "failed" else str(r["score"])
+        table.add_row(r["id"], Text(r["target"]), r["environment"], r["started_at"], r["status"], shown,
+                      *(str(counts.get(s, "")) for s in ("pass", "fail", "error")),
+                      Text(_short("; ".join(errors), 80) if errors else ""))
     console().print(table)
 
 
@@ -100,6 +130,10 @@ def print_diff(diff: dict, as_json: bool) -> None:
         for item in items:
             out.print(Text(f"  {item['severity']:8} {item['rule_id']:16} {item['resource']['name']}: {item['message']}"))
     out.print(f"still failing: {diff['still_failing']}")
+    if diff.get("not_compared"):
+        out.print(f"[bold]Not compared: {len(diff['not_compared'])}[/bold] (only one of the runs evaluated them)")
+        for item in diff["not_compared"]:
+            out.print(Text(f"  {item['rule_id']:16} {item['resource']['name']}: {item['why']}"))
     changes = diff["configuration_changes"]
     out.print(f"[bold]Configuration changes: {len(changes)}[/bold]")
     for change in changes:

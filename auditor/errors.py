@@ -18,3 +18,11 @@ class AuditIncomplete(AuditorError):
     """The audit could not be made: no credentials, endpoint unreachable (exit 3)."""
 
     exit_code = 3
+
+
+class BadInputs(BadInput):
+    """Several mistakes found in one pass (a pack with three broken rules): every one is reported, a line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems

@@ -34,12 +34,46 @@ class Inventory:
         return self._dumps[key]
 
 
-def evaluate_rules(rules: list[Rule], environment: str, contexts: dict[str, Context], inventory: Inventory) -> list[Finding]:
+def evaluate_rules(rules: list[Rule], environment: str, contexts: dict[str, Context], inventory: Inventory,
+                   blocked: dict[str, str] | None = None) -> list[Finding]:
+    """Findings of every rule that applies to the environment; a rule in ``blocked`` (rule id -> reason, e.g. an
+    unset required parameter) is one ``error`` finding with that reason instead of a guess."""
     findings: list[Finding] = []
+    blocked = blocked or {}
     for rule in rules:
-        if rule.applies_to(environment):
+        if not rule.applies_to(environment):
+            continue
+        if rule.id in blocked:
+            findings.append(blocked_finding(rule, blocked[rule.id], inventory.regions[0]))
+        else:
             findings.extend(evaluate_rule(rule, contexts[rule.pack], inventory))
+    supersede_baseline(findings, {rule.id: rule for rule in rules})
     return findings
+
+
+def blocked_finding(rule: Rule, reason: str, region: str) -> Finding:
+    ref = ResourceRef(type=rule.resource.type, id="(not evaluated)", name="(not evaluated)", region=region)
+    return _finding(rule, ref, ERROR, None, None, None, reason)
+
+
+def supersede_baseline(findings: list[Finding], rules: dict[str, Rule]) -> None:
+    """Where a spec pack and a baseline pack judge the same property of the same resource, the spec pack is the
+    authority (it may want a bucket unversioned): the baseline finding becomes ``superseded`` by the spec rule."""
+    judged: dict[tuple[str, str, str], list[tuple[str, frozenset]]] = {}
+    for f in findings:
+        rule = rules.get(f.rule_id)
+        if rule is not None and not rule.baseline and rule.reads:
+            judged.setdefault((f.resource.type, f.resource.region, f.resource.id), []).append((rule.id, rule.reads))
+    for f in findings:
+        rule = rules.get(f.rule_id)
+        if rule is None or not rule.baseline:
+            continue
+        for spec_rule, reads in judged.get((f.resource.type, f.resource.region, f.resource.id), []):
+            if reads & rule.reads:
+                f.status = "superseded"
+                f.superseded_by = spec_rule
+                f.message += f" (superseded by {spec_rule}: the spec pack judges {', '.join(sorted(reads & rule.reads))})"
+                break
 
 
 def evaluate_rule(rule: Rule, ctx: Context, inventory: Inventory) -> list[Finding]:

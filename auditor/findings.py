@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, Optional
 
@@ -9,7 +10,9 @@ from pydantic import BaseModel, Field
 
 from auditor.resources import SourceLocation
 
-Status = Literal["pass", "fail", "error", "waived"]
+# superseded: a baseline finding on a property that a spec pack judges for the same resource; the spec pack's
+# verdict stands, and a superseded finding counts in neither the score nor the gate.
+Status = Literal["pass", "fail", "error", "waived", "superseded"]
 Change = Literal["new", "unchanged", "resolved", "regressed"]
 
 
@@ -43,11 +46,41 @@ class Finding(BaseModel):
     first_seen: Optional[str] = None
     source: Optional[SourceLocation] = None
     waiver: Optional[dict] = None
+    superseded_by: Optional[str] = None
 
     @builtins.property  # the field named 'property' shadows the builtin in this class body
     def key(self) -> str:
         """Identity of a finding across runs: the same rule on the same resource."""
         return f"{self.rule_id}|{self.resource.type}|{self.resource.region}|{self.resource.id}"
+
+
+class Coverage(BaseModel):
+    """What a run evaluated. A finding outside it (a rule not run, a listing that failed, a region not scanned)
+    is neither in the run nor ``resolved`` by it: its earlier state carries over to the next run that sees it."""
+
+    rules: list[str] = Field(default_factory=list)  # rule ids that ran in this environment
+    rules_not_run: list[dict] = Field(default_factory=list)  # {rule_id, reason}
+    unlisted: list[dict] = Field(default_factory=list)  # {type, region, reason}: listings that failed
+
+    def sight(self, regions: list[str]) -> "Sight":
+        return Sight(frozenset(self.rules), frozenset(regions),
+                     frozenset((u["type"], u["region"]) for u in self.unlisted))
+
+
+@dataclass(frozen=True)
+class Sight:
+    """Whether a run could see a finding key (rule|type|region|id): its rule ran, its region was scanned and the
+    listing of its type there answered. ``rules`` None: a run recorded before coverage was kept sees all."""
+
+    rules: Optional[frozenset]
+    regions: frozenset
+    unlisted: frozenset = frozenset()
+
+    def sees(self, key: str) -> bool:
+        rule_id, rtype, region, _ = key.split("|", 3)
+        if self.rules is not None and rule_id not in self.rules:
+            return False
+        return region in self.regions and (rtype, region) not in self.unlisted
 
 
 class RunInfo(BaseModel):
@@ -66,3 +99,9 @@ class RunInfo(BaseModel):
     api_calls_by_service: dict[str, int] = Field(default_factory=dict)
     endpoint_url: Optional[str] = None
     errors: list[str] = Field(default_factory=list)
+    coverage: Optional[Coverage] = None
+
+    def sight(self) -> Sight:
+        if self.coverage is None:
+            return Sight(None, frozenset(self.regions))
+        return self.coverage.sight(self.regions)

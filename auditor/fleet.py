@@ -12,7 +12,7 @@ from typing import Callable, Optional
 from auditor.aws import AwsSettings
 from auditor.config import Config, Target
 from auditor.errors import AuditorError
-from auditor.reporting.summary import gate_exit_code
+from auditor.reporting.summary import gate_exit_code, score_text
 
 
 @dataclass
@@ -47,9 +47,10 @@ def audit_one(config: Config, target: Target, out: Path, formats: list[str], fai
     counts = outcome.document["summary"]["by_status"]
     code = gate_exit_code(outcome.findings, fail_on, outcome.run.status)
     report = outcome.paths[0] if outcome.paths else ""
+    score = score_text(outcome.document["summary"]["score"], outcome.run.status)
     return TargetResult(target.name, code, f"{target.name}: run {outcome.run.id} {outcome.run.status}, "
                                            f"{counts['fail']} fail {counts['error']} error {counts['pass']} pass, "
-                                           f"score {outcome.document['summary']['score']}, report {report}")
+                                           f"score {score}, report {report}")
 
 
 def audit_all(config: Config, out: Path, formats: list[str], fail_on: str, db: Path, waivers: list,

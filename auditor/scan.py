@@ -12,7 +12,7 @@ from auditor.collect import collect
 from auditor.collectors.base import AwsCalls
 from auditor.errors import AuditIncomplete
 from auditor.evaluate import Inventory, evaluate_rules
-from auditor.findings import Finding, RunInfo, utc_now
+from auditor.findings import Coverage, Finding, RunInfo, utc_now
 from auditor.rules.conditions import Context
 from auditor.rules.pack import Pack, iter_rules
 from auditor.waivers import apply_waivers
@@ -20,7 +20,7 @@ from auditor.waivers import apply_waivers
 
 @dataclass
 class ScanRequest:
-    target: str
+    target: Optional[str]  # None: an ad-hoc scan, named after what it scans (see adhoc_target)
     environment: str
     packs: list[Pack]
     settings: AwsSettings
@@ -29,6 +29,7 @@ class ScanRequest:
     iac_path: Optional[Path] = None  # also report IaC-vs-live drift for what this IaC declares
     iac_var_files: list = field(default_factory=list)
     on_progress: Optional[Callable[[int, int], None]] = None  # property reads done, planned
+    pool: Optional[ClientPool] = None  # made by audit() when it had to identify the account first
 
 
 @dataclass
@@ -37,6 +38,25 @@ class ScanResult:
     findings: list[Finding]
     inventory: Inventory
     waivers: dict = field(default_factory=dict)
+
+
+def adhoc_target(account_id: Optional[str], environment: str, endpoint_url: Optional[str]) -> str:
+    """The identity of a scan made without --target: what it scanned, never a configured target's name, so
+    its findings stay out of that target's diffs and trends."""
+    from urllib.parse import urlsplit
+
+    name = f"adhoc:{account_id or 'unknown-account'}/{environment}"
+    if endpoint_url:
+        name += "@" + (urlsplit(endpoint_url).netloc or endpoint_url)
+    return name
+
+
+def blocked_rules(packs: list[Pack], parameters: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Rules that cannot run because a required parameter is unset: rule id -> the line that says what to set."""
+    out: dict[str, str] = {}
+    for pack in packs:
+        out.update(pack.blocked_rules(parameters.get(pack.id)))
+    return out
 
 
 def new_run_id() -> str:
@@ -80,18 +100,20 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     """Audit one target, filling ``run``. Raises AuditIncomplete when the audit cannot be made at all."""
     # Parameters are checked before any call: a typo in config.yaml is bad input, not a failed audit.
     contexts_for(request.packs, request.environment, "", request.parameters)
-    pool = ClientPool(request.settings)
+    pool = request.pool or ClientPool(request.settings)
     account_id = pool.account_id()
     run.account_id = account_id
     contexts = contexts_for(request.packs, request.environment, account_id, request.parameters)
     rules = iter_rules(request.packs)
+    blocked = blocked_rules(request.packs, request.parameters)
+    runnable = [r for r in rules if r.id not in blocked]
     declared, extra = iac_scope(request, contexts) if request.iac_path else ([], ())
     try:
-        inventory = collect(AwsCalls(pool, account_id), rules, contexts, request.settings.regions,
+        inventory = collect(AwsCalls(pool, account_id), runnable, contexts, request.settings.regions,
                             request.settings.max_workers, extra, request.on_progress)
     except FatalAwsError as exc:
-        raise AuditIncomplete(f"audit of {request.target} stopped: {exc}") from None
-    findings = evaluate_rules(rules, request.environment, contexts, inventory)
+        raise AuditIncomplete(f"audit of {run.target} stopped: {exc}") from None
+    findings = evaluate_rules(rules, request.environment, contexts, inventory, blocked)
     inventory.forget_dumps()
     if request.iac_path:
         findings.extend(drift_findings(request, rules, contexts, inventory, declared))
@@ -102,5 +124,12 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     run.retries = pool.stats.retries
     run.api_calls_by_service = pool.stats.by_service()
     run.errors = [f"{rtype} in {region}: {reason}" for (rtype, region), reason in inventory.listing_errors.items()]
+    run.coverage = Coverage(
+        rules=[r.id for r in runnable if r.applies_to(request.environment)],
+        rules_not_run=[{"rule_id": r.id, "reason": blocked[r.id]} for r in rules
+                       if r.id in blocked and r.applies_to(request.environment)],
+        unlisted=[{"type": rtype, "region": region, "reason": reason}
+                  for (rtype, region), reason in sorted(inventory.listing_errors.items())],
+    )
     run.status = "partial" if inventory.listing_errors or any(f.status == "error" for f in findings) else "complete"
     return ScanResult(run=run, findings=findings, inventory=inventory, waivers=waiver_summary)

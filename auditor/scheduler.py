@@ -39,7 +39,7 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
     from auditor.history.store import HistoryStore
     from auditor.rules.pack import PackFileSet
     from auditor.scan import ScanRequest
-    from auditor.waivers import load_waivers
+    from auditor.waivers import load_configured_waivers
 
     try:
         config = load_config(Path(config_path) if config_path else None)
@@ -48,7 +48,7 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
         settings = AwsSettings(regions=target.regions, profile=target.profile, role_arn=target.role_arn,
                                external_id=target.external_id, endpoint_url=target.endpoint_url,
                                max_workers=config.max_workers)
-        waivers = load_waivers(config.waivers) if config.waivers else []
+        waivers = load_configured_waivers(config.waivers, config.rules_dir)
         store = HistoryStore(config.db)
         try:
             outcome = audit(ScanRequest(target.name, target.environment, packs, settings, config.parameters, waivers),

@@ -12,6 +12,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from auditor.errors import BadInputs
 from auditor.findings import Finding
 from auditor.yamlfile import explain_validation, load_yaml
 
@@ -48,12 +49,38 @@ class WaiverFile(BaseModel):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
-def load_waivers(path: Path) -> list[Waiver]:
+# Rule ids made by the tool rather than by a pack: checkov's checks and the IaC-vs-live drift rules.
+GENERATED_RULES = ("CKV_*", "CKV2_*", "IAC-DRIFT-*")
+
+
+def load_waivers(path: Path, known_rules: Optional[set[str]] = None) -> list[Waiver]:
+    """Load a waivers file; with ``known_rules``, a waiver whose rule (or glob) names no known rule is a load
+    error with its line: a typo would otherwise waive nothing and only ever show up as "stale"."""
     doc = load_yaml(path)
     try:
-        return WaiverFile.model_validate(doc.data or {}).waivers
+        waivers = WaiverFile.model_validate(doc.data or {}).waivers
     except ValidationError as exc:
         raise explain_validation(doc, exc) from None
+    if known_rules is not None:
+        problems = []
+        for index, waiver in enumerate(waivers):
+            generated = any(fnmatchcase(waiver.rule, g) or fnmatchcase(g.rstrip("*"), waiver.rule) for g in GENERATED_RULES)
+            if not generated and not any(fnmatchcase(rule_id, waiver.rule) for rule_id in known_rules):
+                problems.append(f"{doc.where(('waivers', index, 'rule'))}: waivers.{index}.rule: {waiver.rule!r} "
+                                f"names no rule of any pack (see auditor rules list)")
+        if problems:
+            raise BadInputs(problems)
+    return waivers
+
+
+def load_configured_waivers(path: Optional[Path], rules_dir: Path) -> list[Waiver]:
+    """The waivers file of a command (--waivers or config.yaml), checked against every pack's rule ids."""
+    if path is None:
+        return []
+    from auditor.rules.pack import PackFileSet
+
+    known = {rule.id for pack in PackFileSet(rules_dir).load_all() for rule in pack.rules}
+    return load_waivers(path, known)
 
 
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], target: str,

@@ -69,7 +69,15 @@ def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
 
 def explain_validation(doc: YamlDocument, exc: ValidationError, base: tuple = (), who: str = "") -> BadInput:
     """One line for the first pydantic error: ``file:line: [rule ID: ]field: message``."""
-    error = exc.errors()[0]
+    return BadInput(explain_errors(doc, exc, base, who)[0])
+
+
+def explain_errors(doc: YamlDocument, exc: ValidationError, base: tuple = (), who: str = "") -> list[str]:
+    """A line per pydantic error: ``file:line: [rule ID: ]field: message``."""
+    return [_explain_one(doc, error, base, who) for error in exc.errors()]
+
+
+def _explain_one(doc: YamlDocument, error: dict, base: tuple, who: str) -> str:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     field = ".".join(str(p) for p in loc) or "(root)"
     message = error["msg"].removeprefix("Value error, ")
@@ -79,4 +87,4 @@ def explain_validation(doc: YamlDocument, exc: ValidationError, base: tuple = ()
         message = "missing"
     elif error["type"] == "literal_error":
         message = f"{error.get('input')!r} is not one of {error['ctx']['expected']}"
-    return BadInput(f"{doc.where(base + loc)}: {who}{field}: {message}")
+    return f"{doc.where(base + loc)}: {who}{field}: {message}"

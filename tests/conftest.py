@@ -10,11 +10,21 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
 from auditor.demo.mockaws import MockAccount, moto_server, reset, scan_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "auditor" / "schemas" / "report.v1.json").read_text())
+# The packs' required parameters, set to the names the mock accounts use (see the file's comment).
+TEST_CONFIG = Path(__file__).resolve().parent / "fixtures" / "config.yaml"
+TEST_PARAMETERS = yaml.safe_load(TEST_CONFIG.read_text())["parameters"]
+
+
+def config_with_parameters(path: Path, text: str = "") -> Path:
+    """A config.yaml holding ``text`` plus the test parameters (``text`` must not set ``parameters:``)."""
+    path.write_text(text + ("\n" if text and not text.endswith("\n") else "") + yaml.safe_dump({"parameters": TEST_PARAMETERS}))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +65,11 @@ def run_cli(*args: str, endpoint: str | None = None, cwd: Path | None = None, en
             environment.pop(key, None)
         else:
             environment[key] = value
-    # A fresh working directory per call: the default auditor.db and reports/ never land in the repo.
+    # A fresh working directory per call: the default auditor.db and reports/ never land in the repo. It holds
+    # the test config (the packs' required parameters) unless the test gives its own.
     workdir = cwd or Path(tempfile.mkdtemp(prefix="auditor-cli-"))
+    if "--config" not in args and not (workdir / "config.yaml").exists():
+        (workdir / "config.yaml").write_text(TEST_CONFIG.read_text())
     proc = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=workdir,
                           env=environment, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)

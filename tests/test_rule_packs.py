@@ -108,3 +108,42 @@ def test_cli_rules_list_show_validate(tmp_path):
     assert f"{bad}:14: rule TINY-S3-001: check.equalz" in failed.stderr
     missing = run_cli("rules", "show", "NOPE-001")
     assert missing.code == 2 and "no rule or pack" in missing.stderr
+
+
+def test_a_pack_with_three_mistakes_gets_three_errors_in_one_run(tmp_path):
+    path = write(tmp_path, GOOD + """\
+  - id: TINY-S3-002
+    title: Encrypted
+    control: encryption
+    severity: High
+    spec_ref: "tiny.txt §2"
+    remediation: "x"
+    resource: {type: "AWS::S3::Bucket", names: ["{archive_bkt}"]}
+    check: {key: encryption.enabled, equals: "yes"}
+  - id: TINY-S3-003
+    title: Versioned, as a number
+    control: versioning
+    severity: low
+    spec_ref: "tiny.txt §3"
+    remediation: "x"
+    resource: {type: "AWS::S3::Bucket"}
+    check: {key: encryption.enabled, gte: 1}
+""")
+    result = run_cli("rules", "validate", str(path))
+    assert result.code == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, result.stderr
+    assert lines[0].startswith(f"auditor: {path}:22: rule TINY-S3-002: check.equals: encryption.enabled is bool")
+    assert lines[1].startswith(f"auditor: {path}:21: rule TINY-S3-002: resource.names: unknown placeholder {{archive_bkt}}")
+    assert lines[2].startswith(f"auditor: {path}:30: rule TINY-S3-003: check.gte: encryption.enabled is bool")
+    # `severity: High` is not among them: severities are read case-insensitively.
+
+
+def test_required_parameter_has_no_default_and_blocks_its_rules(tmp_path):
+    path = write(tmp_path, GOOD.replace("days: {default: 7}", "days: {default: 7}\n    bucket: {required: true, "
+                                        "description: \"tiny §1 names no bucket\"}").replace("data-{env}", "{bucket}"))
+    pack = load_pack(path)
+    assert pack.blocked_rules({}) == {"TINY-S3-001": "set parameters.tiny.bucket in config.yaml (tiny §1 names no bucket)"}
+    assert pack.blocked_rules({"bucket": "data-{env}"}) == {}
+    with pytest.raises(BadInput, match="a required parameter has no default"):
+        load_pack(write(tmp_path, GOOD.replace("days: {default: 7}", "days: {default: 7, required: true}"), "x.yaml"))

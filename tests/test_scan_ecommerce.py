@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from auditor.demo.ecommerce import DRIFTS, build_account, build_drifted
-from tests.conftest import findings_by, run_cli
+from tests.conftest import TEST_PARAMETERS, findings_by, run_cli
 
 PACK = ("--pack", "ecommerce-platform")
 
@@ -85,10 +86,12 @@ def test_parameters_in_config_rename_resources(aws, tmp_path):
     build_account(aws, "production")
     aws.s3.create_bucket(Bucket="acme-images-production")
     config = tmp_path / "config.yaml"
-    config.write_text("parameters:\n  ecommerce-platform:\n    product_images_bucket: acme-images-{env}\n"
+    parameters = {pack: dict(values) for pack, values in TEST_PARAMETERS.items()}
+    parameters["ecommerce-platform"]["product_images_bucket"] = "acme-images-{env}"
+    config.write_text(yaml.safe_dump({"parameters": parameters}) +
                       "targets:\n  - name: shop\n    environment: production\n    packs: [ecommerce-platform]\n")
-    result = run_cli("--config", str(config), "scan", "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
-                     endpoint=aws.endpoint)
+    result = run_cli("--config", str(config), "scan", "--target", "shop", "--endpoint-url", aws.endpoint,
+                     "--out", str(tmp_path), endpoint=aws.endpoint)
     document = result.report()
     assert document["run"]["target"] == "shop"
     versioning = findings_by(document, rule_id="ECOM-S3-002", resource="acme-images-production")

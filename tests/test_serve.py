@@ -99,8 +99,8 @@ def test_api_and_filters(server):
     run_id = listed[0]["id"]
     detail = json.loads(get(f"{server}/api/runs/{run_id}")[2])
     assert detail["run"]["id"] == run_id and detail["summary"]["by_status"]["fail"] > 0
-    failing = json.loads(get(f"{server}/api/runs/{run_id}/findings?status=fail&control=versioning")[2])
-    assert failing and all(f["status"] == "fail" and f["control"] == "versioning" for f in failing)
+    failing = json.loads(get(f"{server}/api/runs/{run_id}/findings?status=fail&control=pitr")[2])
+    assert failing and all(f["status"] == "fail" and f["control"] == "pitr" for f in failing)
     several = json.loads(get(f"{server}/api/runs/{run_id}/findings?status=fail&status=error")[2])
     assert {f["status"] for f in several} == {"fail", "error"}
     high = json.loads(get(f"{server}/api/runs/{run_id}/findings?severity=high&pack=baseline")[2])

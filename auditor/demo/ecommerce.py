@@ -35,6 +35,21 @@ CACHES = {"session-cache": "cache.r6g.large", "product-cache": "cache.r6g.xlarge
 TABLES = ("Products", "UserPreferences", "ProductCatalog", "Sessions")
 
 
+# Names this mock account gives what spec 002 leaves unnamed (its buckets, search domain and caches): the demo
+# sets them as pack parameters, as a real config.yaml would for a real account.
+DEMO_PARAMETERS = {"ecommerce-platform": {
+    "search_domain": "product-search-{env}",
+    "product_images_bucket": "ecommerce-product-images-{env}",
+    "order_documents_bucket": "ecommerce-order-documents-{env}",
+    "application_logs_bucket": "ecommerce-application-logs-{env}",
+    "database_backups_bucket": "ecommerce-database-backups-{env}",
+    "static_assets_bucket": "ecommerce-static-assets-{env}",
+    "session_cache": "session-cache-{env}",
+    "product_cache": "product-cache-{env}",
+    "api_cache": "api-cache-{env}",
+}}
+
+
 def bucket(purpose: str, env: str) -> str:
     return f"ecommerce-{purpose}-{env}"
 

@@ -11,7 +11,7 @@ from auditor.aws import AwsSettings
 from auditor.config import Config
 from auditor.console import console, print_scan_summary
 from auditor.audit import audit
-from auditor.demo.ecommerce import DEMO_DRIFTS, DRIFTS, bucket, build_drifted
+from auditor.demo.ecommerce import DEMO_DRIFTS, DEMO_PARAMETERS, DRIFTS, bucket, build_drifted
 from auditor.demo.mockaws import FAKE_CREDENTIALS, REGION, MockAccount, moto_server
 from auditor.history.store import HistoryStore
 from auditor.rules.pack import PackFileSet
@@ -59,7 +59,8 @@ def run_demo(config: Config, out: Path) -> Path:
         for name in DEMO_DRIFTS:
             out_console.print(f"  drift: {DRIFTS[name].description}")
         settings = AwsSettings(regions=[REGION], endpoint_url=endpoint, max_workers=config.max_workers)
-        request = ScanRequest("demo", DEMO_ENV, packs, settings, {}, DEMO_WAIVERS)
+        parameters = {pack: {**DEMO_PARAMETERS.get(pack, {}), **config.parameters.get(pack, {})} for pack in DEMO_PACKS}
+        request = ScanRequest("demo", DEMO_ENV, packs, settings, parameters, DEMO_WAIVERS)
         first = audit(request, store, out, DEMO_FORMATS)
         out_console.print(f"first audit: run {first.run.id}, score {first.document['summary']['score']}")
         out_console.print("between the audits: order-documents versioning is resumed (a fix); "

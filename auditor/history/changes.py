@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from auditor.findings import Finding
+from auditor.findings import Finding, Sight
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,15 @@ class Prior:
 
 
 def annotate_changes(current: list[Finding], priors: Optional[dict[str, Prior]], now: str,
-                     load_gone: Callable[[list[int]], list[Finding]] = lambda ids: []) -> list[Finding]:
+                     load_gone: Callable[[list[int]], list[Finding]] = lambda ids: [],
+                     sight: Optional[Sight] = None) -> list[Finding]:
     """Set ``change`` and ``first_seen`` on ``current``; return it plus a ``resolved`` entry for each previous
-    failure whose finding is gone (its resource deleted, say), loaded with ``load_gone``.
+    failure whose finding is gone (its resource deleted, say), loaded with ``load_gone``. A finding is gone only
+    if this run could see it (``sight``: its rule ran, its region was scanned and listed); one it could not see
+    is simply not in this run, and its prior state waits for the next run that can.
 
     first_seen is when the finding's current status was first seen without interruption, so for a failure it
-    answers "since when has this been failing?".
+    answers "since when has this been failing?". Superseded findings are the spec pack's to judge: no change.
     """
     priors = priors or {}
     for finding in current:
@@ -32,7 +35,8 @@ def annotate_changes(current: list[Finding], priors: Optional[dict[str, Prior]],
         same = old is not None and old.status == finding.status
         finding.first_seen = (old.first_seen or now) if same else now
     seen = {f.key for f in current}
-    gone_ids = [p.state_id for key, p in priors.items() if key not in seen and p.status == "fail"]
+    gone_ids = [p.state_id for key, p in priors.items()
+                if key not in seen and p.status == "fail" and (sight is None or sight.sees(key))]
     gone = [old.model_copy(update={
         "status": "pass", "change": "resolved", "first_seen": now, "actual": "absent",
         "message": f"no longer present in this run (was: {old.message})",
@@ -48,6 +52,10 @@ def _change(before: Optional[str], now: str) -> str:
     """new: not seen before, or seen only as an error (unknown); resolved: a failure now passes or is waived;
     regressed: what passed now fails; unchanged: everything else (a failure that became an error is not fixed)."""
     if before is None:
+        return "new"
+    if now == "superseded":
+        return "unchanged"
+    if before == "superseded":
         return "new"
     if before == "fail" and now in ("pass", "waived"):
         return "resolved"

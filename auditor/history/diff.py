@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditor.errors import BadInput
 from auditor.history.store import HistoryStore
 
 
@@ -37,7 +38,15 @@ def _load(text: str | None) -> Any:
 
 
 def diff_runs(store: HistoryStore, run_a: str, run_b: str) -> dict:
+    """Findings and configurations compared only where both runs could see them: a failure that run B could not
+    see (its rule did not run, its listing failed) is not "fixed", and one run A could not see is not "new";
+    both are listed under ``not_compared``. A failed run recorded nothing, so it cannot be diffed."""
     a_run, b_run = store.run(run_a), store.run(run_b)
+    for run in (a_run, b_run):
+        if run.status == "failed":
+            raise BadInput(f"run {run.id} failed ({'; '.join(run.errors) or 'no reason recorded'}): "
+                           "it recorded no findings to compare")
+    sight_a, sight_b = a_run.sight(), b_run.sight()
     only_a, only_b, both_failing = store.differing_states("finding_states", run_a, run_b)
     a = {r["key"]: r for r in only_a}
     b = {r["key"]: r for r in only_b}
@@ -48,11 +57,13 @@ def diff_runs(store: HistoryStore, run_a: str, run_b: str) -> dict:
         item["severity"], item["control"] = severities.get(row["rule_ref"], ("info", "configuration"))
         return item
 
-    new_failures, regressed, fixed, still = [], [], [], both_failing
+    new_failures, regressed, fixed, still, not_compared = [], [], [], both_failing, []
     for key, row in b.items():
         old = a.get(key)
         if row["status"] == "fail":
-            if old is None:
+            if old is None and not sight_a.sees(key):
+                not_compared.append({**brief(row), "why": f"run {run_a} did not evaluate it"})
+            elif old is None:
                 new_failures.append(brief(row))
             elif old["status"] == "fail":
                 still += 1
@@ -61,7 +72,12 @@ def diff_runs(store: HistoryStore, run_a: str, run_b: str) -> dict:
     for key, old in a.items():
         if old["status"] == "fail" and (key not in b or b[key]["status"] != "fail"):
             if key in b:
-                fixed.append(brief(b[key], old))
+                if b[key]["status"] == "error":
+                    not_compared.append({**brief(b[key], old), "why": f"run {run_b} could not check it"})
+                else:
+                    fixed.append(brief(b[key], old))
+            elif not sight_b.sees(key):
+                not_compared.append({**brief(old, old), "why": f"run {run_b} did not evaluate it"})
             else:
                 fixed.append({**brief(old, old), "status": "absent"})
 
@@ -76,10 +92,13 @@ def diff_runs(store: HistoryStore, run_a: str, run_b: str) -> dict:
                 changes.append({"resource": {"type": key[0], "region": key[1], "id": key[2],
                                              "name": res_b[key]["name"]},
                                 "property": prop, "before": before.get(prop), "after": after.get(prop)})
+    unlisted_b = {(u["type"], u["region"]) for u in (b_run.coverage.unlisted if b_run.coverage else [])}
+    removed = [k for k in sorted(set(res_a) - set(res_b)) if (k[0], k[1]) not in unlisted_b and k[1] in b_run.regions]
     return {
         "run_a": a_run.model_dump(mode="json"), "run_b": b_run.model_dump(mode="json"),
         "new_failures": new_failures, "regressed": regressed, "fixed": fixed, "still_failing": still,
+        "not_compared": not_compared,
         "configuration_changes": changes,
         "resources_added": [{"type": k[0], "region": k[1], "id": k[2]} for k in sorted(set(res_b) - set(res_a))],
-        "resources_removed": [{"type": k[0], "region": k[1], "id": k[2]} for k in sorted(set(res_a) - set(res_b))],
+        "resources_removed": [{"type": k[0], "region": k[1], "id": k[2]} for k in removed],
     }

@@ -86,7 +86,13 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """Keep what each run evaluated (rules run, listings that failed), so that change is computed only against
+    what both runs could see. Runs from before have none: they are taken to have seen everything."""
+    db.execute("ALTER TABLE runs ADD COLUMN coverage TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Optional
 import sqlite_utils
 
 from auditor.errors import BadInput
-from auditor.findings import Finding, ResourceRef, RunInfo
+from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, Sight
 from auditor.history.changes import Prior
 from auditor.history.migrations import migrate
 from auditor.resources import Resource, SourceLocation
@@ -74,6 +74,11 @@ class HistoryStore:
         with self._write():
             self.db["runs"].insert(row)
 
+    def retarget_run(self, run: RunInfo) -> None:
+        """An ad-hoc run learns its identity (the account) after it is recorded; it has no findings yet."""
+        with self._write():
+            self._update_run(run.id, {"target": run.target})
+
     def fail_run(self, run: RunInfo, reason: str) -> None:
         with self._write():
             self._update_run(run.id, {"status": "failed", "finished_at": run.finished_at,
@@ -118,7 +123,7 @@ class HistoryStore:
 
     def _run_row(self, run: RunInfo) -> dict:
         data = run.model_dump(mode="json")
-        for key in ("regions", "packs", "api_calls_by_service", "errors"):
+        for key in ("regions", "packs", "api_calls_by_service", "errors", "coverage"):
             data[key] = _json(data[key])
         return data
 
@@ -230,6 +235,7 @@ class HistoryStore:
         data = {k: row[k] for k in RunInfo.model_fields if k in row}
         for key in ("regions", "packs", "api_calls_by_service", "errors"):
             data[key] = json.loads(row[key]) if row.get(key) else ([] if key != "api_calls_by_service" else {})
+        data["coverage"] = json.loads(row["coverage"]) if row.get("coverage") else None
         return RunInfo.model_validate(data)
 
     def runs(self, target: Optional[str] = None, limit: int = 50) -> list[dict]:
@@ -251,8 +257,11 @@ class HistoryStore:
         return self._run_from(row)
 
     def findings(self, run_id: str) -> list[Finding]:
-        """The findings of a run as they were recorded (change and first_seen as stored)."""
+        """The findings of a run as they were recorded (change and first_seen as stored). A failed run recorded
+        none: the states whose range spans its place belong to the runs on either side of it."""
         row = self.run_row(run_id)
+        if row["status"] == "failed":
+            return []
         return self._findings_at(row["target"], row["seq"])
 
     def _findings_at(self, target: str, seq: int) -> list[Finding]:
@@ -306,6 +315,70 @@ class HistoryStore:
                "WHERE target = ? AND from_seq <= ? AND to_seq >= ?")
         return {row[1]: Prior(row[2], row[3], row[0]) for row in self.db.execute(sql, [run.target, seq, seq])}
 
+    def _finished_before(self, run: RunInfo) -> list[tuple[int, Sight]]:
+        """The finished runs of the target before ``run``, newest first, with what each could see."""
+        rows = self.db.execute(
+            "SELECT seq, regions, coverage FROM runs WHERE target = ? AND seq < ? AND status IN ('complete', 'partial') "
+            "ORDER BY seq DESC", [run.target, self._seq(run.id)]).fetchall()
+        out = []
+        for seq, regions, coverage in rows:
+            regions = json.loads(regions) if regions else []
+            out.append((seq, Coverage.model_validate_json(coverage).sight(regions) if coverage
+                        else Sight(None, frozenset(regions))))
+        return out
+
+    def priors_for(self, run: RunInfo) -> dict[str, Prior]:
+        """What the history last knew of each finding before ``run``: its state in the latest earlier run that
+        could see it. A finding the previous run could not see (its rule did not run, its listing failed, its
+        region was not scanned) or could not read (``error``) keeps the state it had before, first_seen included,
+        so a blind night neither fixes it nor makes it new the night after."""
+        finished = self._finished_before(run)
+        if not finished:
+            return {}
+        latest_seq, latest_sight = finished[0]
+        priors: dict[str, Prior] = {}
+        error_since: dict[str, int] = {}
+        for state_id, key, status, first_seen, from_seq in self.db.execute(
+                "SELECT id, key, status, first_seen, from_seq FROM finding_states "
+                "WHERE target = ? AND from_seq <= ? AND to_seq >= ?", [run.target, latest_seq, latest_seq]):
+            priors[key] = Prior(status, first_seen, state_id)
+            if status == "error":
+                error_since[key] = from_seq
+
+        def unseen_between(key: str, low: int, high: int) -> bool:
+            """No finished run with low < seq < high saw the key: nothing found it gone in between."""
+            return not any(low < seq < high and sight.sees(key) for seq, sight in finished)
+
+        # Keys the latest run could not see: the newest earlier state of each carries over, unless a run after
+        # it saw the key gone. Only such keys can carry over, so the query asks for them alone.
+        blind_sql, blind_params = _blind_filter(latest_sight)
+        if blind_sql:
+            decided: set[str] = set(priors)
+            for state_id, key, status, first_seen, to_seq in self.db.execute(
+                    "SELECT id, key, status, first_seen, to_seq FROM finding_states WHERE target = ? AND to_seq < ? "
+                    f"AND ({blind_sql}) ORDER BY to_seq DESC", [run.target, latest_seq, *blind_params]):
+                if key in decided:
+                    continue
+                decided.add(key)
+                if unseen_between(key, to_seq, latest_seq + 1):
+                    priors[key] = Prior(status, first_seen, state_id)
+        # Keys the latest runs could not read: the newest state before the errors began, if nothing in between
+        # found the finding gone, stands for them (a failure that could not be checked for a night is no news).
+        keys = sorted(error_since)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            decided = set()
+            for state_id, key, status, first_seen, to_seq in self.db.execute(
+                    f"SELECT id, key, status, first_seen, to_seq FROM finding_states WHERE target = ? "
+                    f"AND key IN ({','.join('?' * len(chunk))}) AND status != 'error' AND to_seq < ? "
+                    "ORDER BY to_seq DESC", [run.target, *chunk, latest_seq]):
+                if key in decided or to_seq >= error_since[key]:
+                    continue
+                decided.add(key)
+                if unseen_between(key, to_seq, error_since[key]):
+                    priors[key] = Prior(status, first_seen, state_id)
+        return priors
+
     def findings_by_state_ids(self, ids: list[int]) -> list[Finding]:
         out: list[Finding] = []
         for start in range(0, len(ids), 500):
@@ -343,6 +416,24 @@ class HistoryStore:
                 for table in ("finding_states", "resource_states"):
                     self.db.execute(f"DELETE FROM {table} WHERE target = ? AND to_seq < ?", [target, oldest_kept])
         return len(doomed)
+
+
+def _blind_filter(sight: Sight) -> tuple[str, list]:
+    """SQL over finding_states for the keys a run could not see: a rule it did not run, a region it did not scan,
+    a listing that failed. Empty when it saw every key (a run from before coverage was kept)."""
+    clauses, params = [], []
+    if sight.rules is not None:
+        marks = ",".join("?" * len(sight.rules))
+        clauses.append(f"rule_id NOT IN ({marks})" if sight.rules else "1")
+        params.extend(sorted(sight.rules))
+    if sight.regions:
+        marks = ",".join("?" * len(sight.regions))
+        clauses.append(f"resource_region NOT IN ({marks})")
+        params.extend(sorted(sight.regions))
+    for rtype, region in sorted(sight.unlisted):
+        clauses.append("(resource_type = ? AND resource_region = ?)")
+        params.extend([rtype, region])
+    return " OR ".join(clauses), params
 
 
 @lru_cache(maxsize=65536)

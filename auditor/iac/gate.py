@@ -15,7 +15,7 @@ from auditor.iac.cloudformation import cloudformation_resources
 from auditor.iac.terraform import relative, terraform_resources
 from auditor.resources import CloudWatchAlarm, Resource, SourceLocation
 from auditor.rules.pack import Pack, iter_rules
-from auditor.scan import contexts_for, new_run_id
+from auditor.scan import blocked_rules, contexts_for, new_run_id
 from auditor.waivers import Waiver, apply_waivers
 
 TF_TO_CFN = {
@@ -59,7 +59,8 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)
-    findings = evaluate_rules(iter_rules(packs), environment, contexts, Inventory(resources=resources, regions=[region]))
+    findings = evaluate_rules(iter_rules(packs), environment, contexts, Inventory(resources=resources, regions=[region]),
+                              blocked_rules(packs, parameters))
     if with_checkov:
         findings.extend(checkov_findings(out, region))
     waiver_summary = apply_waivers(findings, waivers, run.target)

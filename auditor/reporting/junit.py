@@ -14,6 +14,17 @@ def junit_tree(document: dict) -> ET.ElementTree:
     run = document["run"]
     root = ET.Element("testsuites", name=f"auditor {run['target']} {run['id']}")
     totals = defaultdict(int)
+    if run["status"] == "failed":
+        # A run that could not complete is never a green test tab: one error test case per reason.
+        suite = ET.SubElement(root, "testsuite", name="auditor run", timestamp=run["started_at"])
+        reasons = run.get("errors") or ["the run failed and recorded no reason"]
+        for reason in reasons:
+            case = ET.SubElement(suite, "testcase", classname=f"auditor.run.{run['target']}", name=f"audit of {run['target']}")
+            ET.SubElement(case, "error", message=reason, type="audit-failed").text = (
+                f"run {run['id']} of {run['target']} failed: {reason}\nNo check was made: this run proves nothing.")
+        for key, value in (("tests", len(reasons)), ("failures", 0), ("errors", len(reasons)), ("skipped", 0)):
+            suite.set(key, str(value))
+            totals[key] += value
     for pack, findings in sorted(by_pack.items()):
         suite = ET.SubElement(root, "testsuite", name=pack, timestamp=run["started_at"])
         counts = defaultdict(int)
@@ -32,6 +43,9 @@ def junit_tree(document: dict) -> ET.ElementTree:
             elif f["status"] == "waived":
                 reason = (f.get("waiver") or {}).get("reason", "waived")
                 ET.SubElement(case, "skipped", message=f"waived: {reason}")
+                counts["skipped"] += 1
+            elif f["status"] == "superseded":
+                ET.SubElement(case, "skipped", message=f"superseded by {f.get('superseded_by')}: the spec pack judges it")
                 counts["skipped"] += 1
         suite.set("tests", str(len(findings)))
         for key in ("failures", "errors", "skipped"):

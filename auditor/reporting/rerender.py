@@ -12,9 +12,11 @@ from auditor.reporting.writers import check_formats, report_document, write_repo
 
 def stored_document(store: HistoryStore, run_id: str) -> dict:
     run = store.run(run_id)
-    previous = store.previous_complete(run)
-    findings = annotate_changes(store.findings(run_id), store.priors_at(previous) if previous else None,
-                                run.started_at, store.findings_by_state_ids)
+    if run.status == "failed":  # it recorded no findings, and borrows none from the runs around it
+        findings = []
+    else:
+        findings = annotate_changes(store.findings(run_id), store.priors_for(run), run.started_at,
+                                    store.findings_by_state_ids, run.sight())
     stored_summary = json.loads(store.run_row(run_id).get("summary") or "{}")
     return report_document(run, findings, history_context(store, run), stored_summary.get("waivers"))
 

@@ -18,7 +18,7 @@ def sarif_document(document: dict) -> dict:
     for f in document["findings"]:
         if f["rule_id"] not in rules:
             rules[f["rule_id"]] = _descriptor(f)
-        if f["status"] not in ("fail", "error", "waived"):
+        if f["status"] not in ("fail", "error", "waived"):  # pass and superseded are no results
             continue
         results.append(_result(f, list(rules).index(f["rule_id"])))
     run = document["run"]
@@ -30,11 +30,26 @@ def sarif_document(document: dict) -> dict:
                                 "informationUri": "https://github.com/auditor/auditor", "rules": list(rules.values())}},
             "automationDetails": {"id": f"auditor/{run['target']}/{run['id']}"},
             "invocations": [{"executionSuccessful": run["status"] != "failed",
-                             "startTimeUtc": run["started_at"], "endTimeUtc": run.get("finished_at") or run["started_at"]}],
+                             "startTimeUtc": run["started_at"], "endTimeUtc": run.get("finished_at") or run["started_at"],
+                             "toolExecutionNotifications": execution_notifications(run)}],
             "results": results,
             "properties": {"environment": run["environment"], "packs": run["packs"], "score": document["summary"]["score"]},
         }],
     }
+
+
+def execution_notifications(run: dict) -> list[dict]:
+    """Why a run failed (it has no results, and says so), or what a partial run could not check."""
+    if run["status"] == "failed":
+        return [{"level": "error", "message": {"text": reason}}
+                for reason in run.get("errors") or ["the run failed and recorded no reason"]]
+    coverage = run.get("coverage") or {}
+    notes = [{"level": "warning",
+              "message": {"text": f"not checked: {item['type']} in {item['region']} could not be listed: {item['reason']}"}}
+             for item in coverage.get("unlisted", [])]
+    notes += [{"level": "warning", "message": {"text": f"{item['rule_id']} not run: {item['reason']}"},
+               "associatedRule": {"id": item["rule_id"]}} for item in coverage.get("rules_not_run", [])]
+    return notes
 
 
 def _descriptor(f: dict) -> dict:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from typing import Iterable, Optional
 
 from auditor.findings import Finding
 
-STATUSES = ("pass", "fail", "error", "waived")
+STATUSES = ("pass", "fail", "error", "waived", "superseded")
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 # How much a finding weighs in the score: an info finding informs, it does not lower the score.
 SEVERITY_WEIGHT = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
@@ -16,7 +16,8 @@ def _counts() -> dict[str, int]:
     return {status: 0 for status in STATUSES}
 
 
-def summarize(findings: Iterable[Finding]) -> dict:
+def summarize(findings: Iterable[Finding], run_status: str = "complete") -> dict:
+    """Counts and the score. A failed run has no score (``None``): it proves nothing about compliance."""
     by_status = _counts()
     groups: dict[str, dict[str, dict[str, int]]] = {"by_severity": {}, "by_control": {}, "by_pack": {}}
     for sev in SEVERITY_RANK:
@@ -34,21 +35,29 @@ def summarize(findings: Iterable[Finding]) -> dict:
         "by_status": by_status,
         "by_change": by_change,
         **{name: dict(sorted(g.items())) if name != "by_severity" else g for name, g in groups.items()},
-        "score": score(findings),
+        "score": None if run_status == "failed" else score(findings),
+        # The score's basis: the checks made (pass or fail) and those that could not be (error), which the
+        # score leaves out rather than count as compliant.
+        "evaluated": by_status["pass"] + by_status["fail"],
+        "not_checked": by_status["error"],
     }
 
 
-def score(findings: Iterable[Finding]) -> float:
-    """Weighted share of checks that passed. Errors count as not passed: unverified is not compliant.
-    Waived findings are left out."""
+def score(findings: Iterable[Finding]) -> Optional[float]:
+    """Weighted share of the checks made that passed, over what the run evaluated: errors (not checked),
+    waived and superseded findings are left out. None when nothing was evaluated: no check, no score."""
     earned = total = 0
+    evaluated = False
     for f in findings:
-        if f.status == "waived":
+        if f.status not in ("pass", "fail"):
             continue
+        evaluated = True
         weight = SEVERITY_WEIGHT[f.severity]
         total += weight
         if f.status == "pass":
             earned += weight
+    if not evaluated:
+        return None
     return 100.0 if total == 0 else round(100.0 * earned / total, 1)
 
 
@@ -62,6 +71,13 @@ def gate_exit_code(findings: Iterable[Finding], fail_on: str, run_status: str) -
     if run_status != "complete" or any(f.status == "error" for f in findings):
         return 3
     return 0
+
+
+def score_text(score_value: Optional[float], run_status: str) -> str:
+    """How a score reads to people: a failed run has none, a partial one is over what was checked."""
+    if run_status == "failed" or score_value is None:
+        return "none (run failed)" if run_status == "failed" else "none (nothing evaluated)"
+    return f"{score_value}" + (" (over the checks made)" if run_status == "partial" else "")
 
 
 def failures_by_severity(findings: Iterable[Finding]) -> list[Finding]:

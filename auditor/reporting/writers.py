@@ -26,7 +26,7 @@ def report_document(run: RunInfo, findings: list[Finding], history: Optional[dic
         "schema_version": SCHEMA_VERSION,
         "tool_version": __version__,
         "run": run.model_dump(mode="json"),
-        "summary": summarize(findings),
+        "summary": summarize(findings, run.status),
         "history": history or {"previous_run": None, "trend": []},
         "waivers": waivers or {"active": 0, "expired": [], "stale": [], "waived_findings": 0},
         "findings": [f.model_dump(mode="json") for f in findings],
@@ -48,9 +48,17 @@ CSV_COLUMNS = ("rule_id", "pack", "control", "severity", "status", "change", "fi
 
 
 def write_csv(document: dict, path: Path) -> None:
+    """A row per finding; a failed run, which has none, gets an ``error`` row per reason, so that no one reads
+    an empty sheet as a clean account."""
+    run = document["run"]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
+        if run["status"] == "failed":
+            for reason in run.get("errors") or ["the run failed and recorded no reason"]:
+                row = {"status": "error", "resource_type": "auditor:run", "resource_id": run["id"],
+                       "resource_name": run["target"], "message": f"run failed: {reason}"}
+                writer.writerow([_cell(row.get(c)) for c in CSV_COLUMNS])
         for f in document["findings"]:
             res = f["resource"]
             row = {**f, "resource_type": res["type"], "resource_id": res["id"], "resource_name": res["name"],

@@ -23,6 +23,11 @@ def print_pack_list(packs: list[Pack]) -> None:
     console().print(table)
 
 
+PRECEDENCE = ("precedence: where a spec pack and a baseline pack judge the same property of the same resource, "
+              "the spec pack's verdict stands and the baseline finding is 'superseded' by the spec rule "
+              "(shown in the report, outside the score and the gate).")
+
+
 def show(pack_files: PackFileSet, ident: str) -> None:
     if ident in pack_files.available():
         pack = pack_files.load([ident])[0]
@@ -30,11 +35,16 @@ def show(pack_files: PackFileSet, ident: str) -> None:
         click.echo(yaml.safe_dump({"pack": header}, sort_keys=False, allow_unicode=True, width=110))
         for rule in pack.rules:
             click.echo(f"{rule.id:18} {rule.severity:8} {rule.control:22} {rule.title}")
+        click.echo(f"\n{PRECEDENCE}")
         return
     for pack in pack_files.load_all():
         for rule in pack.rules:
             if rule.id == ident:
                 data = rule.model_dump(mode="json", exclude={"condition"})
+                data["reads"] = sorted(rule.reads)
+                data["parameters_used"] = sorted(rule.params_used)
                 click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110))
+                if rule.baseline:
+                    click.echo(f"{rule.id} is a baseline rule. {PRECEDENCE}")
                 return
     raise BadInput(f"no rule or pack with id {ident!r} in {pack_files.rules_dir}")

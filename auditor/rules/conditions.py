@@ -237,6 +237,17 @@ class Context:
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def placeholders_in(value: Any) -> set[str]:
+    """The ``{name}`` placeholders in a value (strings inside lists and mappings included)."""
+    if isinstance(value, str):
+        return set(_PLACEHOLDER.findall(value))
+    if isinstance(value, dict):
+        return set().union(set(), *(placeholders_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(set(), *(placeholders_in(v) for v in value))
+    return set()
+
+
 def fill_placeholders(text: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` by its value, repeatedly, so that parameters may use other placeholders."""
     for _ in range(5):

@@ -12,11 +12,11 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
-from auditor.errors import BadInput
+from auditor.errors import BadInput, BadInputs
 from auditor.resources import RESOURCE_MODELS
-from auditor.rules.conditions import ConditionError, parse_condition
-from auditor.rules.properties import UnknownProperty, check_condition_paths
-from auditor.yamlfile import YamlDocument, explain_validation, load_yaml
+from auditor.rules.conditions import ConditionError, condition_keys, parse_condition, placeholders_in
+from auditor.rules.properties import UnknownProperty, check_condition_paths, check_condition_types
+from auditor.yamlfile import YamlDocument, explain_errors, load_yaml
 
 CONTROLS = (
     "existence", "encryption", "encryption_in_transit", "versioning", "pitr", "ttl", "lifecycle",
@@ -27,6 +27,8 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 Control = Literal[CONTROLS]  # type: ignore[valid-type]
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d{3}$")
+# Placeholders every pack may use; the others must be the pack's parameters.
+BUILT_IN_PLACEHOLDERS = frozenset({"env", "environment", "account_id", "region"})
 
 
 class Strict(BaseModel):
@@ -73,6 +75,17 @@ class Rule(Strict):
     condition: Any = Field(default=None, exclude=True)
     pack: str = ""
     where: str = Field(default="", exclude=True)
+    # Filled when the pack loads: the property paths the check reads, the parameters the rule uses, and
+    # whether it comes from a baseline pack (which yields to a spec pack on the same property).
+    reads: frozenset = Field(default=frozenset(), exclude=True)
+    params_used: frozenset = Field(default=frozenset(), exclude=True)
+    baseline: bool = Field(default=False, exclude=True)
+
+    @field_validator("severity", "control", mode="before")
+    @classmethod
+    def lower_case(cls, value: Any) -> Any:
+        """``severity: High`` is what a newcomer writes; the vocabulary itself is lower case."""
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("id")
     @classmethod
@@ -99,7 +112,11 @@ class Rule(Strict):
 
 
 class Parameter(Strict):
-    default: Any
+    """A value the spec leaves open. ``required``: the spec names no such resource, so there is no default to
+    guess; until config.yaml sets it, the rules that use it are ``error`` with ``description`` as the reason."""
+
+    default: Any = None
+    required: bool = False
     description: str = ""
 
 
@@ -115,6 +132,9 @@ class PackHeader(Strict):
     spec: Optional[str] = None
     description: str = ""
     version: int = 1
+    # spec: a pack that encodes an architecture spec; baseline: best practice, which yields to a spec pack
+    # that judges the same property of the same resource.
+    kind: Literal["spec", "baseline"] = "spec"
     environments: dict[str, str] = Field(default_factory=lambda: {e: e for e in CANONICAL_ENVIRONMENTS})
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     not_covered: list[NotCovered] = Field(default_factory=list)
@@ -144,13 +164,30 @@ class Pack(BaseModel):
         return self.header.environments.get(environment, environment)
 
     def parameter_values(self, overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-        values = {name: p.default for name, p in self.header.parameters.items()}
+        """Defaults with config.yaml's values over them; a required parameter nobody set is left out."""
+        values = {name: p.default for name, p in self.header.parameters.items() if not p.required}
         for name, value in (overrides or {}).items():
-            if name not in values:
-                known = ", ".join(sorted(values)) or "none"
+            if name not in self.header.parameters:
+                known = ", ".join(sorted(self.header.parameters)) or "none"
                 raise BadInput(f"config.yaml: parameters.{self.id}.{name}: pack {self.id} has no such parameter (known: {known})")
             values[name] = value
         return values
+
+    def unset_parameters(self, overrides: Optional[dict[str, Any]] = None) -> dict[str, str]:
+        """Required parameters config.yaml does not set, each with the line that says what to do."""
+        given = overrides or {}
+        return {name: f"set parameters.{self.id}.{name} in config.yaml ({p.description or 'the spec names no value'})"
+                for name, p in self.header.parameters.items() if p.required and given.get(name) in (None, "")}
+
+    def blocked_rules(self, overrides: Optional[dict[str, Any]] = None) -> dict[str, str]:
+        """Rule id -> why it cannot run: it uses a required parameter that is not set."""
+        unset = self.unset_parameters(overrides)
+        out = {}
+        for rule in self.rules:
+            missing = sorted(rule.params_used & set(unset))
+            if missing:
+                out[rule.id] = unset[missing[0]]
+        return out
 
 
 class PackFileSet:
@@ -183,7 +220,7 @@ class PackFileSet:
 
 
 def check_unique_ids(packs: list[Pack]) -> None:
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # rule id -> pack: one pass, linear in the number of rules
     for pack in packs:
         for rule in pack.rules:
             if rule.id in seen:
@@ -202,12 +239,19 @@ def load_pack(path: Path) -> Pack:
         rule_docs = [header_doc]
     header = _load_header(header_doc)
     rules: list[Rule] = []
+    problems: list[str] = []
     for doc in rule_docs:
-        rules.extend(_load_rules(doc, header))
-    ids = [r.id for r in rules]
-    for rule_id in ids:
-        if ids.count(rule_id) > 1:
-            raise BadInput(f"{path}: rule id {rule_id} is used twice in pack {header.id}")
+        try:
+            rules.extend(_load_rules(doc, header))
+        except BadInputs as exc:
+            problems.extend(exc.problems)
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            problems.append(f"{rule.where}: rule {rule.id}: id: used twice in pack {header.id} (first at {seen[rule.id].where})")
+        seen.setdefault(rule.id, rule)
+    if problems:
+        raise BadInputs(problems)
     return Pack(header=header, rules=rules, files=[d.path for d in rule_docs])
 
 
@@ -216,9 +260,21 @@ def _load_header(doc: YamlDocument) -> PackHeader:
     if not isinstance(data, dict) or "pack" not in data:
         raise BadInput(f"{doc.where(())}: a pack file starts with a 'pack:' header (id, title, ...)")
     try:
-        return PackHeader.model_validate(data["pack"])
+        header = PackHeader.model_validate(data["pack"])
     except ValidationError as exc:
-        raise explain_validation(doc, exc, ("pack",)) from None
+        raise BadInputs(explain_errors(doc, exc, ("pack",))) from None
+    problems = []
+    allowed = BUILT_IN_PLACEHOLDERS | set(header.parameters)
+    for name, param in header.parameters.items():
+        where = doc.where(("pack", "parameters", name))
+        if param.required and param.default is not None:
+            problems.append(f"{where}: parameters.{name}: a required parameter has no default (config.yaml sets it)")
+        for placeholder in sorted(placeholders_in(param.default) - allowed):
+            problems.append(f"{where}: parameters.{name}: unknown placeholder {{{placeholder}}} "
+                            f"(built in: {', '.join(sorted(BUILT_IN_PLACEHOLDERS))}; parameters: {', '.join(sorted(header.parameters)) or 'none'})")
+    if problems:
+        raise BadInputs(problems)
+    return header
 
 
 def _load_rules(doc: YamlDocument, header: PackHeader) -> list[Rule]:
@@ -231,34 +287,88 @@ def _load_rules(doc: YamlDocument, header: PackHeader) -> list[Rule]:
     if not isinstance(raw_rules, list):
         raise BadInput(f"{doc.where(('rules',))}: 'rules' must be a list")
     rules = []
+    problems: list[str] = []
     for index, raw in enumerate(raw_rules):
         loc = ("rules", index)
         rule_id = raw.get("id") if isinstance(raw, dict) else None
         try:
             rule = Rule.model_validate(raw)
         except ValidationError as exc:
-            raise explain_validation(doc, exc, loc, f"rule {rule_id}: " if rule_id else "") from None
+            problems.extend(explain_errors(doc, exc, loc, f"rule {rule_id}: " if rule_id else ""))
+            continue
         rule.pack = header.id
         rule.where = doc.where(loc)
-        rules.append(_with_condition(doc, loc, rule, header))
+        rule.baseline = header.kind == "baseline"
+        rule_problems = _with_condition(doc, loc, rule, header) + _check_placeholders(doc, loc, rule, header)
+        if rule_problems:
+            problems.extend(rule_problems)
+        else:
+            rules.append(rule)
+    if problems:
+        raise BadInputs(problems)
     return rules
 
 
-def _with_condition(doc: YamlDocument, loc: tuple, rule: Rule, header: PackHeader) -> Rule:
+def _with_condition(doc: YamlDocument, loc: tuple, rule: Rule, header: PackHeader) -> list[str]:
+    """Parse the rule's check and check its paths and value types against the resource model; the problems."""
     model = RESOURCE_MODELS[rule.resource.type]
     if rule.check is None:
         if not rule.resource.required:
-            raise BadInput(f"{doc.where(loc)}: rule {rule.id}: check: missing (only a rule with resource.required may omit it)")
-        return rule
+            return [f"{doc.where(loc)}: rule {rule.id}: check: missing (only a rule with resource.required may omit it)"]
+        return []
     try:
         rule.condition = parse_condition(rule.check, set(header.parameters))
         check_condition_paths(rule.condition, model)
     except ConditionError as exc:
         field = ".".join(str(p) for p in ("check",) + exc.path)
-        raise BadInput(f"{doc.where(loc + ('check',) + exc.path)}: rule {rule.id}: {field}: {exc}") from None
+        return [f"{doc.where(loc + ('check',) + exc.path)}: rule {rule.id}: {field}: {exc}"]
     except UnknownProperty as exc:
-        raise BadInput(f"{doc.where(loc + ('check',))}: rule {rule.id}: check: {exc} on {rule.resource.type}") from None
-    return rule
+        return [f"{doc.where(loc + ('check',))}: rule {rule.id}: check: {exc} on {rule.resource.type}"]
+    defaults = {name: p.default for name, p in header.parameters.items()}
+    problems = []
+    for path, message in check_condition_types(rule.condition, model, defaults):
+        field = ".".join(str(p) for p in ("check",) + path)
+        problems.append(f"{doc.where(loc + ('check',) + path)}: rule {rule.id}: {field}: {message}")
+    rule.reads = frozenset(condition_keys(rule.condition))
+    return problems
+
+
+def _check_placeholders(doc: YamlDocument, loc: tuple, rule: Rule, header: PackHeader) -> list[str]:
+    """Every ``{name}`` must be built in or a parameter: an undefined one would be looked up literally."""
+    allowed = BUILT_IN_PLACEHOLDERS | set(header.parameters)
+    used: set[str] = set()
+    problems = []
+    fields = [(("resource", "names"), rule.resource.names), (("resource", "exclude_names"), rule.resource.exclude_names),
+              (("resource", "tags"), list(rule.resource.tags.values())), (("check",), rule.check)]
+    for field, value in fields:
+        found = placeholders_in(value)
+        used |= found
+        for name in sorted(found - allowed):
+            problems.append(f"{doc.where(loc + field)}: rule {rule.id}: {'.'.join(field)}: unknown placeholder {{{name}}} "
+                            f"(built in: {', '.join(sorted(BUILT_IN_PLACEHOLDERS))}; "
+                            f"parameters: {', '.join(sorted(header.parameters)) or 'none'})")
+    used |= _params_of(rule.check)
+    # A parameter may itself hold placeholders of other parameters ({bucket_prefix}-logs).
+    pending = list(used & set(header.parameters))
+    while pending:
+        name = pending.pop()
+        for inner in placeholders_in(header.parameters[name].default) & set(header.parameters):
+            if inner not in used:
+                used.add(inner)
+                pending.append(inner)
+    rule.params_used = frozenset(used & set(header.parameters))
+    return problems
+
+
+def _params_of(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        found = {value["param"]} if set(value) == {"param"} and isinstance(value["param"], str) else set()
+        for item in value.values():
+            found |= _params_of(item)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_params_of(v) for v in value)) if value else set()
+    return set()
 
 
 def iter_rules(packs: list[Pack]) -> list[Rule]:

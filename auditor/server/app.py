@@ -118,8 +118,9 @@ def create_app(db_path: Path, token: str) -> Starlette:
             for target in history.targets():
                 runs = history.runs(target, limit=30)
                 trend = [{"score": r["score"] or 0, "fail": json.loads(r["summary"])["by_status"]["fail"]}
-                         for r in reversed(runs) if r["summary"]]
-                targets.append({"name": target, "latest": runs[0] if runs else None, "runs": len(runs),
+                         for r in reversed(runs) if r["summary"] and r["status"] != "failed" and r["score"] is not None]
+                latest = run_summary(runs[0]) if runs else None
+                targets.append({"name": target, "latest": latest, "runs": len(runs),
                                 "trend": trend_points(trend, width=200, height=40)})
             history.close()
         return page("server_index.html.j2", targets=targets)
@@ -127,7 +128,7 @@ def create_app(db_path: Path, token: str) -> Starlette:
     def target_runs(request: Request) -> Response:
         history = store()
         target = request.path_params["target"]
-        runs = history.runs(target, limit=int(request.query_params.get("limit", 100)))
+        runs = [run_summary(r) for r in history.runs(target, limit=int(request.query_params.get("limit", 100)))]
         history.close()
         if not runs:
             raise NotFound(target)
@@ -149,6 +150,10 @@ def create_app(db_path: Path, token: str) -> Starlette:
     def evidence(request: Request) -> Response:
         run_id = run_id_of(request)
         doc = document(run_id)
+        if doc["run"]["status"] == "failed":
+            # Evidence of what? A failed run checked nothing; its report says why.
+            return JSONResponse({"error": f"run {run_id} failed: no evidence to bundle",
+                                 "reasons": doc["run"].get("errors") or []}, status_code=409, headers=SECURITY_HEADERS)
         history = store()
         try:
             packs = history.pack_files(run_id)
@@ -216,10 +221,13 @@ def create_app(db_path: Path, token: str) -> Starlette:
 
 def run_summary(row: dict) -> dict:
     summary = json.loads(row["summary"]) if row.get("summary") else {}
+    failed = row["status"] == "failed"
     return {"id": row["id"], "target": row["target"], "environment": row["environment"],
             "started_at": row["started_at"], "finished_at": row["finished_at"], "status": row["status"],
-            "score": row["score"], "by_status": summary.get("by_status"), "api_calls": row["api_calls"],
-            "packs": json.loads(row["packs"] or "[]"), "regions": json.loads(row["regions"] or "[]")}
+            "score": None if failed else row["score"], "by_status": None if failed else summary.get("by_status"),
+            "api_calls": row["api_calls"], "packs": json.loads(row["packs"] or "[]"),
+            "regions": json.loads(row["regions"] or "[]"), "errors": json.loads(row.get("errors") or "[]"),
+            "coverage": json.loads(row["coverage"]) if row.get("coverage") else None}
 
 
 def render(doc: dict, fmt: str) -> bytes:
