@@ -9,7 +9,7 @@ def test_demo_shows_drift_against_spec_and_over_time(tmp_path):
     result = run_cli("demo", "--out", str(tmp_path), env=env, timeout=300)
     assert result.code == 0, result.stderr
     assert "Failures and errors" in result.stdout and "By control" in result.stdout
-    assert "since the previous run: 0 new failures, 2 regressed, 2 resolved" in result.stdout
+    assert "since the previous run: 0 new failures, 1 regressed, 1 resolved" in result.stdout
     document = result.report()
     assert document["run"]["target"] == "demo" and document["run"]["packs"] == ["ecommerce-platform", "baseline"]
     assert document["history"]["previous_run"] is not None
