@@ -1,3 +1,3 @@
 """auditor: compliance and drift auditing for AWS storage against architecture specs."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,8 +1,10 @@
 """The command line: parses, calls the library, prints. Every docstring here is the command's --help."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
+import traceback
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
@@ -11,26 +13,104 @@ import click
 
 from auditor import __version__
 from auditor.aws import AwsSettings
-from auditor.config import FAIL_ON, Config, load_config, require_environment
+from auditor.config import FAIL_ON, FORMATS, Config, load_config, require_environment
 from auditor.audit import Interrupted
 from auditor.errors import AuditorError, BadInput, BadInputs
-from auditor.rules.pack import PackFileSet, load_pack
+from auditor.rules.pack import CONTROLS, SEVERITIES, PackFileSet, load_pack
 from auditor.reporting.summary import gate_exit_code
 from auditor.scan import ScanRequest
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+FORMAT_LIST = ", ".join(FORMATS)
+# Options every command takes, before or after its name (`auditor --config x scan` = `auditor scan --config x`).
+SETTINGS = {"debug": False}
+
+
+def _remember(name: str):
+    def callback(ctx: click.Context, param: click.Parameter, value):  # noqa: ARG001
+        if value is None or value is False:
+            return
+        ctx.ensure_object(dict)
+        ctx.obj[name] = value
+        if name == "no_color":
+            os.environ["NO_COLOR"] = "1"  # rich and click both honour it
+        if name == "debug":
+            SETTINGS["debug"] = True
+        if name in ("quiet", "verbose"):
+            from auditor import console
+
+            setattr(console.OUTPUT, name, True)
+            if name == "verbose":
+                import logging
+
+                logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+                for noisy in ("botocore", "urllib3", "apscheduler"):
+                    logging.getLogger(noisy).setLevel(logging.WARNING)
+    return callback
+
+
+def global_options(command):
+    """--config, --quiet, --verbose, --no-color and --debug, accepted on the group and on every command."""
+    for decorator in reversed((
+        click.option("--config", "config_path", type=click.Path(path_type=Path), expose_value=False, is_eager=True,
+                     callback=_remember("config_path"),
+                     help="Path of config.yaml (default: ./config.yaml if present, else built-in defaults)."),
+        click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember("quiet"),
+                     help="Print only the result line, warnings and errors."),
+        click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember("verbose"),
+                     help="Also log what auditor does (to stderr)."),
+        click.option("--no-color", is_flag=True, expose_value=False, callback=_remember("no_color"),
+                     help="No colours (also: the NO_COLOR environment variable)."),
+        click.option("--debug", is_flag=True, expose_value=False, callback=_remember("debug"),
+                     help="On an unexpected error, print the traceback."),
+    )):
+        command = decorator(command)
+    return command
+
+
+class AuditorGroup(click.Group):
+    """A group whose commands all take the global options, and which prints its help (exit 0) when called
+    without a command, as sqlite-utils, checkov and prowler do."""
+
+    def command(self, *args, **kwargs):
+        decorator = super().command(*args, **kwargs)
+        return lambda f: decorator(global_options(f))
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", AuditorGroup)
+        kwargs.setdefault("invoke_without_command", True)
+        decorator = super().group(*args, **kwargs)
+        return lambda f: decorator(global_options(_help_without_command(f)))
+
+
+def _help_without_command(f):
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        if ctx.invoked_subcommand is None:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return f(*args, **kwargs)
+    return wrapper
+
+
+@click.group(cls=AuditorGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="auditor")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Path of config.yaml (default: ./config.yaml if present, else built-in defaults).")
+@global_options
 @click.pass_context
-def cli(ctx: click.Context, config_path: Optional[Path]) -> None:
+def cli(ctx: click.Context) -> None:
     """auditor: does the AWS account still match the architecture we wrote down?
 
-    Packs in rules/ encode architecture specs; scan judges a live account against them.
+    Packs (shipped inside auditor, plus rules_dir in config.yaml) encode architecture specs; scan judges a live
+    account against them, iac judges Terraform and CloudFormation.
     """
     ctx.ensure_object(dict)
-    ctx.obj["config_path"] = config_path
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 def _load(ctx: click.Context) -> Config:
@@ -56,8 +136,10 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 @click.option("--external-id", help="External id for --role-arn.")
 @click.option("--endpoint-url", help="Endpoint for every AWS call: moto server, LocalStack, a VPC endpoint.")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory for the reports (default: reports/).")
-@click.option("--format", "formats", help="Comma-separated report formats: json, csv.")
+@click.option("--format", "formats", help=f"Comma-separated report formats: {FORMAT_LIST} (default: config formats).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
+@click.option("--exit-zero-on-findings", is_flag=True,
+              help="Exit 0 when findings fail the gate (for schedulers: only an audit that could not be made fails).")
 @click.option("--max-workers", type=click.IntRange(1, 256), help="Concurrent API calls (default 16).")
 @click.option("--db", type=click.Path(path_type=Path), help="SQLite history file (default: config db, auditor.db).")
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: config waivers).")
@@ -70,12 +152,13 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
          regions: tuple[str, ...], profile: Optional[str], role_arn: Optional[str], external_id: Optional[str],
          endpoint_url: Optional[str], out: Optional[Path], formats: Optional[str], fail_on: Optional[str],
-         max_workers: Optional[int], db: Optional[Path], waivers_path: Optional[Path],
+         exit_zero_on_findings: bool, max_workers: Optional[int], db: Optional[Path], waivers_path: Optional[Path],
          iac_path: Optional[Path], all_targets: bool, parallel: int) -> None:
     """Audit a live account against rule packs and write the reports.
 
-    Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate; 2 bad input; 3 the audit
-    could not complete, or some checks ended in error while nothing failed.
+    Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate (0 with
+    --exit-zero-on-findings); 2 bad input; 3 the audit could not complete, or some checks ended in error while
+    nothing failed.
     """
     from auditor.audit import audit
     from auditor.console import console, print_scan_summary
@@ -98,7 +181,7 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
                             Path(db or config.db), waivers, parallel)
         for result in results:
             click.echo(result.line)
-        ctx.exit(fleet_exit_code(results))
+        ctx.exit(_findings_ok(fleet_exit_code(results), exit_zero_on_findings))
     chosen = config.target(target)
     env = require_environment(environment) if environment else chosen.environment
     pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
@@ -121,7 +204,13 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     for warning in outcome.warnings:
         click.echo(f"auditor: warning: {warning}", err=True)
     print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
-    ctx.exit(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status))
+    ctx.exit(_findings_ok(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status),
+                          exit_zero_on_findings))
+
+
+def _findings_ok(code: int, exit_zero_on_findings: bool) -> int:
+    """For a scheduler, findings are the report's business; only an audit that could not be made fails the job."""
+    return 0 if code == 1 and exit_zero_on_findings else code
 
 
 @cli.command()
@@ -134,7 +223,7 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
 @click.option("--var-file", "var_files", multiple=True, type=click.Path(path_type=Path), help="Extra .tfvars file.")
 @click.option("--no-checkov", is_flag=True, help="Leave out checkov's own checks (the checkov pack).")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory for the reports (default: config out).")
-@click.option("--format", "formats", help="Comma-separated report formats: json, html, csv, sarif, junit.")
+@click.option("--format", "formats", help=f"Comma-separated report formats: {FORMAT_LIST} (default: config formats).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: config waivers).")
 @click.pass_context
@@ -206,35 +295,45 @@ def history(ctx: click.Context, target: Optional[str], limit: int, as_json: bool
     print_history(rows, as_json)
 
 
+RUN_REF_HELP = "a run id, a unique prefix of one, latest, or previous (the run before the latest)"
+
+
 @cli.command()
-@click.argument("run_a")
-@click.argument("run_b")
+@click.argument("run_a", default="previous")
+@click.argument("run_b", default="latest")
+@click.option("--target", help="latest and previous (and prefixes) among this target's runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @db_option
 @click.pass_context
-def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool, db: Optional[Path]) -> None:
+def diff(ctx: click.Context, run_a: str, run_b: str, target: Optional[str], as_json: bool, db: Optional[Path]) -> None:
     """What became non-compliant, what was fixed, what regressed, and what changed in resource configuration
-    between RUN_A (before) and RUN_B (after)."""
+    between RUN_A (before; default previous) and RUN_B (after; default latest). Each is a run id, a unique
+    prefix of one, latest, or previous."""
     from auditor.console import print_diff
     from auditor.history.diff import diff_runs
 
-    print_diff(diff_runs(_store(_load(ctx), db), run_a, run_b), as_json)
+    store = _store(_load(ctx), db)
+    print_diff(diff_runs(store, store.resolve_run_id(run_a, target), store.resolve_run_id(run_b, target)), as_json)
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", default="latest")
+@click.option("--target", help="latest and previous (and prefixes) among this target's runs.")
 @click.option("--format", "formats", default="html,json", show_default=True,
-              help="Comma-separated formats: json, csv, html, sarif, junit.")
+              help=f"Comma-separated formats: {FORMAT_LIST}.")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory (default: config out); files go to OUT/RUN_ID/.")
 @db_option
 @click.pass_context
-def report(ctx: click.Context, run_id: str, formats: str, out: Optional[Path], db: Optional[Path]) -> None:
-    """Render a stored run again, in any format. A run that failed is rendered as failed (no score, its
-    reasons in every format) and exits 3: it proves nothing about compliance."""
+def report(ctx: click.Context, run_id: str, target: Optional[str], formats: str, out: Optional[Path],
+           db: Optional[Path]) -> None:
+    """Render a stored run (RUN_ID: a run id, a unique prefix, latest or previous; default latest) again, in
+    any format. A run that failed is rendered as failed (no score, its reasons in every format) and exits 3: it
+    proves nothing about compliance."""
     from auditor.reporting.rerender import render_stored_run
 
     config = _load(ctx)
     store = _store(config, db)
+    run_id = store.resolve_run_id(run_id, target)
     for path in render_stored_run(store, run_id, out or config.out, _formats(formats) or ["json"]):
         click.echo(f"report: {path}")
     run = store.run(run_id)
@@ -306,23 +405,46 @@ def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Run every scheduled target once, then exit (for a CronJob or timer).")
+@click.option("--target", help="Only this scheduled target.")
+@click.option("--list", "list_only", is_flag=True, help="Print the next fire times of each job and exit; starts nothing.")
+@click.option("--exit-zero-on-findings", is_flag=True, help="With --once: findings do not fail the job (exit 0).")
+@click.option("--json", "as_json", is_flag=True, help="With --list: print JSON.")
 @click.pass_context
-def schedule(ctx: click.Context, once: bool) -> None:
+def schedule(ctx: click.Context, once: bool, target: Optional[str], list_only: bool, exit_zero_on_findings: bool,
+             as_json: bool) -> None:
     """Run the nightly audits of config.yaml (targets[].schedule) in the foreground with APScheduler.
 
     Jobs persist beside the history, coalesce missed runs into one catch-up audit, and never audit one target
     twice at once. SIGTERM or SIGINT lets running audits finish, then exits. With --once: exit 0 when clean,
-    1 when findings fail the gate, 3 when an audit could not complete.
+    1 when findings fail the gate (0 with --exit-zero-on-findings), 3 when an audit could not complete.
     """
+    import json
     import logging
 
-    from auditor.scheduler import run_forever, run_once
+    from auditor.scheduler import run_forever, run_once, upcoming
 
+    config = _load(ctx)
+    if list_only:
+        jobs = upcoming(config, target)
+        if as_json:
+            click.echo(json.dumps(jobs, indent=1))
+        for job in jobs if not as_json else []:
+            click.echo(f"{job['target']}: cron {job['cron']!r} ({job['timezone']}); next: {', '.join(job['next'])}")
+        ctx.exit(0)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    config = _load(ctx)
-    ctx.exit(run_once(config) if once else run_forever(config))
+    ctx.exit(run_once(config, target, exit_zero_on_findings) if once else run_forever(config, target))
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script (click's): e.g. `eval "$(auditor completion bash)"` in ~/.bashrc."""
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)(cli, {}, "auditor", "_AUDITOR_COMPLETE")
+    click.echo(complete.source())
 
 
 @cli.command()
@@ -351,6 +473,11 @@ def demo(ctx: click.Context, out: Path) -> None:
 
     Needs no AWS account and no credentials.
     """
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None:
+        raise BadInput("auditor demo needs moto, which the base install leaves out: pip install 'auditor[demo]' "
+                       "(in a checkout: make demo)")
     from auditor.demo import run_demo
 
     config = _load(ctx)
@@ -385,6 +512,13 @@ def main(argv: Optional[list[str]] = None) -> None:
         code = 143
     except sqlite3.Error as exc:
         click.echo(f"auditor: history database error: {exc}", err=True)
+        code = 3
+    except Exception as exc:  # noqa: BLE001  a bug is one line and exit 3, never exit 1 ("findings failed")
+        if SETTINGS["debug"]:
+            traceback.print_exc()
+        first = (str(exc).splitlines() or [""])[0][:300]
+        click.echo(f"auditor: unexpected error: {type(exc).__name__}: {first} (run with --debug for the traceback)",
+                   err=True)
         code = 3
     sys.exit(code or 0)
 

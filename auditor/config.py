@@ -18,7 +18,6 @@ from auditor.yamlfile import YamlDocument, explain_validation, load_yaml
 
 FORMATS = ("json", "csv", "html", "sarif", "junit")
 FAIL_ON = ("critical", "high", "medium", "low", "info", "none")
-REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
 
 
 class Strict(BaseModel):
@@ -113,7 +112,7 @@ class Target(Strict):
 
 
 class Config(Strict):
-    rules_dir: Path = Path("rules")
+    rules_dir: Optional[Path] = None  # more packs, or overrides of shipped ones; the shipped packs always load
     db: Path = Path("auditor.db")
     out: Path = Path("reports")
     formats: list[Literal[FORMATS]] = Field(default_factory=lambda: ["json"])  # type: ignore[valid-type]
@@ -146,8 +145,9 @@ class Config(Strict):
             self.scheduler.jobstore = self.db.with_name("scheduler.sqlite")
         elif not self.scheduler.jobstore.is_absolute():
             self.scheduler.jobstore = base / self.scheduler.jobstore
-        if not self.rules_dir.exists() and REPO_RULES.exists() and self.rules_dir.name == "rules":
-            self.rules_dir = REPO_RULES
+        if self.rules_dir is not None and not self.rules_dir.is_dir():
+            raise BadInput(f"{self.path or 'config'}: rules_dir {self.rules_dir} is not a folder "
+                           "(remove rules_dir to use only the packs shipped with auditor)")
         return self
 
 

@@ -36,13 +36,35 @@ def not_checked_lines(run: RunInfo, findings: list[Finding]) -> list[str]:
     return lines
 
 
+class _Output:
+    """What --quiet and --verbose asked for (set by the CLI's global options)."""
+
+    quiet = False
+    verbose = False
+
+
+OUTPUT = _Output()
+
+
 def console() -> Console:
-    """Rich on a terminal; plain and wide enough not to fold tables when piped to a file or CI log."""
+    """Rich on a terminal; plain and wide enough not to fold tables when piped to a file or CI log. Rich
+    honours NO_COLOR (which --no-color sets) by itself."""
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def result_line(run: RunInfo, findings: list[Finding]) -> str:
+    """The one line --quiet keeps: the run, its status and its counts."""
+    counts = {s: sum(1 for f in findings if f.status == s) for s in ("fail", "error", "pass")}
+    value = None if run.status == "failed" else score(findings)
+    return (f"run {run.id} {run.target}: {run.status}, {counts['fail']} fail, {counts['error']} error, "
+            f"{counts['pass']} pass, score {score_text(value, run.status)}")
 
 
 def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], paths: list[Path],
                        waivers: Optional[dict] = None, limit: int = 40) -> None:
+    if OUTPUT.quiet:
+        click.echo(result_line(run, findings))
+        return
     out.print(
         f"[bold]Run {run.id}[/bold]  target {escape(run.target)}  account {run.account_id}  env {run.environment}  "
         f"regions {', '.join(run.regions)}  packs {', '.join(run.packs)}"
@@ -87,6 +109,9 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
             out.print(Text(f"  expired on {w['expires']}: {w['id']} (owner {w['owner']}): no longer applied"))
         for w in waivers.get("stale", []):
             out.print(Text(f"  stale: {w['id']} (owner {w['owner']}) matches no finding: remove it"))
+    if OUTPUT.verbose:
+        for service, count in sorted(run.api_calls_by_service.items()):
+            out.print(f"API calls to {service}: {count}")
     for path in paths:
         out.print(f"report: {path}")
 
@@ -149,6 +174,11 @@ def print_diff(diff: dict, as_json: bool) -> None:
 def print_iac_summary(findings: list[Finding], paths: list[Path], document: dict) -> None:
     """For people reading a CI log: what fails, grouped by file and line, then the counts and the reports."""
     out = console()
+    if OUTPUT.quiet:
+        counts = document["summary"]["by_status"]
+        click.echo(f"{counts['fail']} failed, {counts['error']} could not be checked, {counts['pass']} passed; "
+                   f"score {score_text(document['summary']['score'], document['run']['status'])}")
+        return
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         if f.status in ("fail", "error"):

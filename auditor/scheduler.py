@@ -25,11 +25,38 @@ from auditor.reporting.summary import gate_exit_code
 log = logging.getLogger("auditor.schedule")
 
 
-def scheduled_targets(config: Config) -> list[Target]:
+def scheduled_targets(config: Config, only: Optional[str] = None) -> list[Target]:
+    """The targets with a schedule, or just ``only`` (which must have one)."""
     targets = [t for t in config.targets if t.schedule]
+    if only is not None:
+        chosen = config.target(only)
+        if chosen.schedule is None:
+            raise BadInput(f"{config.path or 'config'}: target {only!r} has no schedule (targets[].schedule.cron)")
+        return [chosen]
     if not targets:
         raise BadInput(f"{config.path or 'config'}: no target has a schedule (targets[].schedule.cron)")
     return targets
+
+
+def upcoming(config: Config, only: Optional[str] = None, count: int = 3, now=None) -> list[dict]:
+    """The next fire times of each scheduled target, from the same triggers the scheduler runs, without starting
+    it: what ``auditor schedule --list`` prints."""
+    import datetime as dt
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    out = []
+    for target in scheduled_targets(config, only):
+        trigger = cron_trigger(target.schedule.cron, target.schedule.timezone)
+        times, previous, moment = [], None, now
+        for _ in range(count):
+            fire = trigger.get_next_fire_time(previous, moment)
+            if fire is None:
+                break
+            times.append(fire.isoformat())
+            previous, moment = fire, fire + dt.timedelta(microseconds=1)
+        out.append({"target": target.name, "cron": target.schedule.cron, "timezone": target.schedule.timezone,
+                    "next": times})
+    return out
 
 
 def audit_target(config_path: Optional[str], target_name: str) -> int:
@@ -93,20 +120,21 @@ def notify(config: Config, outcome, new_failures: list, report: str) -> None:
         log.warning("webhook %s failed: %s", config.scheduler.webhook_url, exc)
 
 
-def run_once(config: Config) -> int:
-    """Every scheduled target once, in turn (for a Kubernetes CronJob or a systemd timer)."""
-    codes = [audit_target(str(config.path) if config.path else None, t.name) for t in scheduled_targets(config)]
+def run_once(config: Config, only: Optional[str] = None, exit_zero_on_findings: bool = False) -> int:
+    """Every scheduled target (or ``only``) once, in turn, for a Kubernetes CronJob or a systemd timer. With
+    ``exit_zero_on_findings`` findings do not fail the job: only an audit that could not be made does."""
+    codes = [audit_target(str(config.path) if config.path else None, t.name) for t in scheduled_targets(config, only)]
     if any(code in (2, 3) for code in codes):
         return 3
-    return 1 if 1 in codes else 0
+    return 1 if 1 in codes and not exit_zero_on_findings else 0
 
 
-def run_forever(config: Config) -> int:
+def run_forever(config: Config, only: Optional[str] = None) -> int:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    targets = scheduled_targets(config)
+    targets = scheduled_targets(config, only)
     if config.path is None:
         raise BadInput("auditor schedule needs a config file (--config or ./config.yaml) listing scheduled targets")
     config_path = str(Path(config.path).resolve())

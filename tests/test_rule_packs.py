@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import BadInput
-from auditor.rules.pack import PackFileSet, load_pack
-from tests.conftest import ROOT, run_cli
+from auditor.rules.pack import PackFileSet, builtin_packs_dir, load_pack
+from tests.conftest import run_cli
 
 GOOD = """\
 pack:
@@ -35,7 +35,7 @@ def write(tmp_path: Path, text: str, name: str = "tiny.yaml") -> Path:
 
 
 def test_shipped_packs_load_with_unique_ids():
-    packs = PackFileSet(ROOT / "rules").load_all()
+    packs = PackFileSet(builtin_packs_dir()).load_all()
     ids = {p.id for p in packs}
     assert {"ecommerce-platform", "baseline"} <= ids
     for pack in packs:
@@ -44,7 +44,7 @@ def test_shipped_packs_load_with_unique_ids():
 
 
 def test_every_ecommerce_rule_traces_to_spec_002():
-    pack = load_pack(ROOT / "rules" / "ecommerce-platform.yaml")
+    pack = load_pack(builtin_packs_dir() / "ecommerce-platform.yaml")
     assert all(r.spec_ref.startswith("002_98504e00127c41d3.txt §") for r in pack.rules)
     assert len(pack.rules) >= 50
 
@@ -87,7 +87,7 @@ def test_pack_folder_with_rule_files(tmp_path):
 
 def test_unknown_pack_lists_the_known_ones():
     with pytest.raises(BadInput, match="unknown pack 'nope'.*baseline"):
-        PackFileSet(ROOT / "rules").load(["nope"])
+        PackFileSet(builtin_packs_dir()).load(["nope"])
 
 
 def test_cli_rules_list_show_validate(tmp_path):

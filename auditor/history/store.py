@@ -224,6 +224,35 @@ class HistoryStore:
             raise BadInput(f"no run {run_id!r} in {self.path}")
         return self._run_from(rows[0])
 
+    def resolve_run_id(self, ref: str, target: Optional[str] = None) -> str:
+        """A run named as users name them: ``latest``, ``previous`` (the run before the latest, of the same
+        target), a full id, or a unique prefix of one. ``target`` narrows latest/previous and prefixes."""
+        where, params = ("WHERE target = ?", [target]) if target else ("", [])
+        if ref in ("latest", "previous"):
+            rows = self.db.execute(f"SELECT id, target FROM runs {where} ORDER BY seq DESC LIMIT 1", params).fetchall()
+            if not rows:
+                raise BadInput(f"no runs{' of target ' + repr(target) if target else ''} in {self.path}")
+            if ref == "latest":
+                return rows[0][0]
+            older = self.db.execute("SELECT id FROM runs WHERE target = ? ORDER BY seq DESC LIMIT 1 OFFSET 1",
+                                    [rows[0][1]]).fetchall()
+            if not older:
+                raise BadInput(f"target {rows[0][1]!r} has only one run in {self.path}: no previous run")
+            return older[0][0]
+        exact = self.db.execute("SELECT id FROM runs WHERE id = ?", [ref]).fetchall()
+        if exact:
+            return ref
+        escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clause = f"{where} AND" if where else "WHERE"
+        found = [r[0] for r in self.db.execute(
+            f"SELECT id FROM runs {clause} id LIKE ? ESCAPE '\\' ORDER BY seq DESC LIMIT 6", [*params, escaped + "%"])]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise BadInput(f"no run {ref!r} in {self.path} (use a run id, a unique prefix, latest or previous)")
+        raise BadInput(f"run {ref!r} is ambiguous in {self.path}: it starts {', '.join(found[:5])}"
+                       f"{' and more' if len(found) > 5 else ''}")
+
     def run_row(self, run_id: str) -> dict:
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
         if not rows:

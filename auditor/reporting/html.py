@@ -8,6 +8,7 @@ and are put into the DOM with ``textContent``.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from auditor.reporting.summary import SEVERITY_RANK
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATES = Path(str(resources.files("auditor") / "templates"))  # package data
 ROW_FIELDS = ("rule", "status", "change", "type", "name", "id", "region", "property", "expected", "actual",
               "message", "first_seen", "source", "waiver")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -15,7 +16,7 @@ from auditor.reporting.sarif import write_sarif
 from auditor.reporting.summary import summarize
 
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.v1.json"
+SCHEMA_PATH = Path(str(resources.files("auditor") / "schemas" / "report.v1.json"))  # package data
 
 
 def report_document(run: RunInfo, findings: list[Finding], history: Optional[dict] = None,
@@ -74,12 +75,14 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# In the order of config.FORMATS, which the --help texts and config.yaml's validation read (a test keeps the two
+# lists equal).
 WRITERS: dict[str, tuple[str, Callable[[dict, Path], None]]] = {
     "json": ("report.json", write_json),
     "csv": ("report.csv", write_csv),
+    "html": ("report.html", write_html),
     "sarif": ("report.sarif", write_sarif),
     "junit": ("report.junit.xml", write_junit),
-    "html": ("report.html", write_html),
 }
 
 

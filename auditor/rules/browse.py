@@ -47,4 +47,4 @@ def show(pack_files: PackFileSet, ident: str) -> None:
                 if rule.baseline:
                     click.echo(f"{rule.id} is a baseline rule. {PRECEDENCE}")
                 return
-    raise BadInput(f"no rule or pack with id {ident!r} in {pack_files.rules_dir}")
+    raise BadInput(f"no rule or pack with id {ident!r} in {pack_files.describe()}")

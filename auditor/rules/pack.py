@@ -6,6 +6,7 @@ whose other YAML files hold ``rules:`` lists). Every error names the file, the l
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -190,25 +191,39 @@ class Pack(BaseModel):
         return out
 
 
-class PackFileSet:
-    """Where packs live: ``rules_dir/<id>.yaml`` or ``rules_dir/<id>/``."""
+def builtin_packs_dir() -> Path:
+    """The packs shipped inside the package (package data), wherever it is installed."""
+    return Path(str(resources.files("auditor") / "packs"))
 
-    def __init__(self, rules_dir: Path):
-        self.rules_dir = Path(rules_dir)
+
+class PackFileSet:
+    """Where packs live: ``<dir>/<id>.yaml`` or ``<dir>/<id>/``, in config.yaml's ``rules_dir`` first (which adds
+    packs, or overrides a shipped one of the same id), then in the packs shipped with auditor."""
+
+    def __init__(self, rules_dir: Optional[Path] = None, builtin: bool = True):
+        self.rules_dir = Path(rules_dir) if rules_dir is not None else None
+        self.dirs = [d for d in (self.rules_dir, builtin_packs_dir() if builtin else None) if d is not None]
+
+    def describe(self) -> str:
+        return " and ".join(str(d) for d in self.dirs)
+
+    @staticmethod
+    def _ids_in(folder: Path) -> set[str]:
+        if not folder.is_dir():
+            return set()
+        ids = {p.stem for p in folder.glob("*.yaml")}
+        return ids | {p.name for p in folder.iterdir() if p.is_dir() and (p / "pack.yaml").exists()}
 
     def available(self) -> list[str]:
-        if not self.rules_dir.is_dir():
-            return []
-        ids = {p.stem for p in self.rules_dir.glob("*.yaml")}
-        ids |= {p.name for p in self.rules_dir.iterdir() if p.is_dir() and (p / "pack.yaml").exists()}
-        return sorted(ids)
+        return sorted(set().union(*(self._ids_in(d) for d in self.dirs)))
 
     def path_of(self, pack_id: str) -> Path:
-        for candidate in (self.rules_dir / f"{pack_id}.yaml", self.rules_dir / pack_id):
-            if candidate.exists():
-                return candidate
+        for folder in self.dirs:
+            for candidate in (folder / f"{pack_id}.yaml", folder / pack_id):
+                if candidate.exists():
+                    return candidate
         known = ", ".join(self.available()) or "none"
-        raise BadInput(f"unknown pack {pack_id!r} (packs in {self.rules_dir}: {known})")
+        raise BadInput(f"unknown pack {pack_id!r} (packs in {self.describe()}: {known})")
 
     def load(self, pack_ids: list[str]) -> list["Pack"]:
         packs = [load_pack(self.path_of(pack_id)) for pack_id in pack_ids]

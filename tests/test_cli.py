@@ -1,0 +1,152 @@
+"""The CLI follows the habits of its ecosystem: help on stdout, options before or after the command, run ids as
+people name them, --version, completion, --quiet and NO_COLOR, no lock files left, scheduler-friendly exits."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from auditor.config import FORMATS
+from auditor.reporting.writers import WRITERS
+from auditor.rules.pack import SEVERITIES
+from tests.accounts import table
+from tests.conftest import config_with_parameters, run_cli
+
+
+# An SGR sequence that sets a foreground colour (30-37, 90-97, 38;...): bold and italic are not colours.
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])(?:;[0-9;]*)?m")
+
+
+def test_bare_commands_print_their_help_on_stdout_and_exit_0():
+    for args in ((), ("rules",)):
+        result = run_cli(*args)
+        assert result.code == 0 and result.stderr == ""
+        assert result.stdout.startswith("Usage: auditor") and "Commands:" in result.stdout
+
+
+def test_help_is_generated_from_the_lists_the_code_uses():
+    assert list(FORMATS) == list(WRITERS)
+    scan_help = run_cli("scan", "--help").stdout.replace("\n", " ")
+    text = " ".join(scan_help.split())
+    assert "report formats: " + ", ".join(FORMATS) in text
+    for severity in SEVERITIES:
+        assert severity in text
+    for command in ("iac", "report"):
+        assert ", ".join(FORMATS) in " ".join(run_cli(command, "--help").stdout.split())
+
+
+def test_global_options_before_or_after_the_command(tmp_path):
+    extra = tmp_path / "packs"
+    extra.mkdir()
+    (extra / "mine.yaml").write_text(
+        "pack: {id: mine, title: Mine}\nrules:\n  - id: MINE-S3-001\n    title: t\n    control: versioning\n"
+        "    severity: low\n    spec_ref: s\n    remediation: r\n    resource: {type: \"AWS::S3::Bucket\"}\n"
+        "    check: {key: versioning.status, equals: Enabled}\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"rules_dir: {extra}\n")
+    before = run_cli("--config", str(config), "rules", "list")
+    after = run_cli("rules", "list", "--config", str(config))
+    assert before.code == after.code == 0
+    assert "mine" in before.stdout and "mine" in after.stdout and "baseline" in after.stdout
+    assert run_cli("rules", "list", "--config", str(tmp_path / "nope.yaml")).code == 2
+
+
+def test_rules_dir_overrides_a_shipped_pack_of_the_same_id(tmp_path):
+    extra = tmp_path / "packs"
+    extra.mkdir()
+    (extra / "baseline.yaml").write_text(
+        "pack: {id: baseline, title: Our own baseline, kind: baseline}\nrules:\n  - id: OWN-S3-001\n    title: t\n"
+        "    control: versioning\n    severity: low\n    spec_ref: s\n    remediation: r\n"
+        "    resource: {type: \"AWS::S3::Bucket\"}\n    check: {key: versioning.status, equals: Enabled}\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"rules_dir: {extra}\n")
+    shown = run_cli("--config", str(config), "rules", "show", "baseline")
+    assert "OWN-S3-001" in shown.stdout and "BASE-S3-001" not in shown.stdout
+
+
+def test_version_and_completion():
+    version = run_cli("--version")
+    assert version.code == 0 and version.stdout.startswith("auditor, version ")
+    script = run_cli("completion", "bash")
+    assert script.code == 0 and "_AUDITOR_COMPLETE" in script.stdout and "complete " in script.stdout
+
+
+def scan(aws, tmp_path, *extra):
+    return run_cli("scan", "--pack", "baseline", "--endpoint-url", aws.endpoint, "--db", str(tmp_path / "h.db"),
+                   "--out", str(tmp_path / "out"), *extra, endpoint=aws.endpoint)
+
+
+def test_run_ids_latest_previous_and_prefixes(aws, tmp_path):
+    table(aws, "orders", "id")  # no PITR: BASE-DDB-001 fails
+    first = scan(aws, tmp_path).report()["run"]["id"]
+    second = scan(aws, tmp_path).report()["run"]["id"]
+    db = str(tmp_path / "h.db")
+    latest = run_cli("report", "latest", "--db", db, "--format", "json", "--out", str(tmp_path / "r"))
+    assert latest.code == 0 and f"{second}/report.json" in latest.stdout
+    diff = json.loads(run_cli("diff", "--db", db, "--json").stdout)  # previous -> latest by default
+    assert diff["run_a"]["id"] == first and diff["run_b"]["id"] == second
+    named = json.loads(run_cli("diff", "previous", second[:-2], "--db", db, "--json").stdout)
+    assert named["run_b"]["id"] == second
+    ambiguous = run_cli("report", first[:4], "--db", db)
+    assert ambiguous.code == 2 and "ambiguous" in ambiguous.stderr and ambiguous.stderr.count("\n") == 1
+    unknown = run_cli("report", "zzz", "--db", db)
+    assert unknown.code == 2 and "no run 'zzz'" in unknown.stderr
+
+
+def test_quiet_no_color_exit_zero_on_findings_and_no_lock_files_left(aws, tmp_path):
+    table(aws, "orders", "id")
+    quiet = scan(aws, tmp_path, "--quiet", "--fail-on", "medium")
+    assert quiet.code == 1
+    assert quiet.stdout.count("\n") == 1 and quiet.stdout.startswith("run ") and "2 fail" in quiet.stdout  # PITR and deletion protection
+    forced = run_cli("scan", "--pack", "baseline", "--endpoint-url", aws.endpoint, "--db", str(tmp_path / "h.db"),
+                     "--out", str(tmp_path / "out"), endpoint=aws.endpoint, env={"FORCE_COLOR": "1", "TERM": "xterm"})
+    assert COLOUR.search(forced.stdout)
+    plain = run_cli("scan", "--pack", "baseline", "--no-color", "--endpoint-url", aws.endpoint,
+                    "--db", str(tmp_path / "h.db"), "--out", str(tmp_path / "out"), endpoint=aws.endpoint,
+                    env={"FORCE_COLOR": "1", "TERM": "xterm"})
+    assert not COLOUR.search(plain.stdout)
+    by_env = run_cli("scan", "--pack", "baseline", "--endpoint-url", aws.endpoint, "--db", str(tmp_path / "h.db"),
+                     "--out", str(tmp_path / "out"), endpoint=aws.endpoint,
+                     env={"FORCE_COLOR": "1", "TERM": "xterm", "NO_COLOR": "1"})
+    assert not COLOUR.search(by_env.stdout)
+    lenient = scan(aws, tmp_path, "--fail-on", "medium", "--exit-zero-on-findings")
+    assert lenient.code == 0
+    assert not [p.name for p in Path(tmp_path).iterdir() if p.name.endswith(".lock")]
+
+
+def test_schedule_list_and_target(tmp_path):
+    config = config_with_parameters(tmp_path / "config.yaml", (
+        "targets:\n  - name: nightly\n    schedule: {cron: '0 2 * * *', timezone: Europe/Paris}\n"
+        "  - name: weekly\n    schedule: {cron: '0 3 * * 1'}\n  - name: manual\n"))
+    listed = run_cli("--config", str(config), "schedule", "--list", "--json")
+    assert listed.code == 0, listed.stderr
+    jobs = {j["target"]: j for j in json.loads(listed.stdout)}
+    assert set(jobs) == {"nightly", "weekly"}
+    assert len(jobs["nightly"]["next"]) == 3 and all("T02:00:00+01:00" in t or "T02:00:00+02:00" in t
+                                                     for t in jobs["nightly"]["next"])
+    one = run_cli("--config", str(config), "schedule", "--list", "--target", "weekly")
+    assert one.code == 0 and one.stdout.startswith("weekly: cron '0 3 * * 1'") and "nightly" not in one.stdout
+    unscheduled = run_cli("--config", str(config), "schedule", "--list", "--target", "manual")
+    assert unscheduled.code == 2 and "has no schedule" in unscheduled.stderr
+    assert not (tmp_path / "scheduler.sqlite").exists()  # --list starts nothing
+
+
+def test_an_unexpected_error_is_one_line_and_exit_3_with_debug_for_the_traceback(monkeypatch, capsys):
+    import pytest
+
+    import auditor.rules.browse
+    from auditor.cli import SETTINGS, main
+
+    def broken(packs):
+        raise RuntimeError("a bug\nwith a second line")
+
+    monkeypatch.setattr(auditor.rules.browse, "print_pack_list", broken)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["rules", "list"])
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err
+    assert err == "auditor: unexpected error: RuntimeError: a bug (run with --debug for the traceback)\n"
+    with pytest.raises(SystemExit):
+        main(["rules", "list", "--debug"])
+    assert "Traceback" in capsys.readouterr().err
+    SETTINGS["debug"] = False
