@@ -20,6 +20,7 @@ from auditor.locking import target_lock
 from auditor.reporting.summary import summarize
 from auditor.reporting.writers import report_document, write_reports
 from auditor.aws import ClientPool
+from auditor.errors import AuditIncomplete, AuditorError
 from auditor.scan import ScanRequest, adhoc_target, new_run_id, run_scan
 
 
@@ -116,7 +117,7 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
             del stored
     except (Exception, KeyboardInterrupt, Interrupted) as exc:
         run.finished_at = utc_now()
-        store.fail_run(run, str(exc) or type(exc).__name__)
+        store.fail_run(run, failure_reason(exc))
         raise
     finally:
         with _IN_PROGRESS_LOCK:
@@ -124,8 +125,22 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
     if keep_runs:
         store.keep_last(run.target, keep_runs)
     document = report_document(run, findings, history_context(store, run), result.waivers)
-    paths = write_reports(document, out_dir / run.id, formats)
+    try:
+        paths = write_reports(document, out_dir / run.id, formats)
+    except OSError as exc:
+        # The audit is stored, but nobody can read its reports: the run is partial, and says why.
+        reason = f"reports could not be written to {out_dir / run.id}: {exc.strerror or exc}"
+        store.mark_partial(run, reason)
+        raise AuditIncomplete(f"run {run.id}: {reason}") from None
     return AuditOutcome(run, findings, paths, document, warnings)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The line a failed run keeps: ours as they are, anything else with its type (a bug, to be reported)."""
+    text = (str(exc).splitlines() or [""])[0][:300]
+    if isinstance(exc, (AuditorError, Interrupted)):
+        return text or type(exc).__name__
+    return f"unexpected error: {type(exc).__name__}: {text}" if text else f"unexpected error: {type(exc).__name__}"
 
 
 def history_context(store: HistoryStore, run: RunInfo, limit: int = 30) -> dict:

@@ -38,7 +38,11 @@ THROTTLING_CODES = {
 }
 EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
                  "UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure"}
-UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+# A region the account has not enabled (opt-in regions) answers with these, like rejected credentials do.
+REGION_REFUSALS = {"AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId", "OptInRequired"}
+# The endpoint is gone: connecting fails or the connection drops. A call that connects and then does not answer
+# in time (ReadTimeoutError) is that call's error, not the run's end.
+UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
 
 
 def known_regions() -> set[str]:
@@ -71,6 +75,9 @@ class AwsSettings:
     endpoint_url: Optional[str] = None
     max_workers: int = 16
     max_attempts: int = 8
+    connect_timeout: float = 5
+    read_timeout: float = 30
+    deadline_seconds: Optional[float] = 3600  # per target; None: no deadline
 
 
 @dataclass
@@ -130,8 +137,8 @@ class ClientPool:
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
             max_pool_connections=max(10, settings.max_workers),
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
             user_agent_extra="auditor",
         )
         try:
@@ -211,7 +218,7 @@ class ClientPool:
             raise AuditIncomplete(
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --profile"
             ) from None
-        except UNREACHABLE:
+        except (*UNREACHABLE, ReadTimeoutError):
             raise AuditIncomplete(f"endpoint unreachable: {self.describe_endpoint('sts')} did not answer") from None
         except ClientError as exc:
             raise AuditIncomplete(f"cannot identify the account: {error_code(exc)}: {error_message(exc)}") from None
@@ -245,6 +252,8 @@ def why_unreadable(exc: Exception, operation: str) -> str:
         return f"{operation} failed: {code}: {error_message(exc)}"[:300]
     if isinstance(exc, ResponseParserError):
         return f"{operation} is not served by this endpoint (unparseable answer)"
+    if isinstance(exc, ReadTimeoutError):
+        return f"{operation} did not answer in time (ReadTimeoutError, after retries)"
     if isinstance(exc, UNREACHABLE):
         # Retried already: the endpoint is gone (or the network is), and the rest of the run would only wait.
         raise FatalAwsError(f"the endpoint stopped answering during {operation} ({type(exc).__name__})")

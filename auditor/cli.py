@@ -12,7 +12,6 @@ from typing import Callable, Iterator, Optional
 import click
 
 from auditor import __version__
-from auditor.aws import AwsSettings
 from auditor.config import FAIL_ON, FORMATS, Config, load_config, require_environment
 from auditor.audit import Interrupted
 from auditor.errors import AuditorError, BadInput, BadInputs
@@ -185,14 +184,8 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     chosen = config.target(target)
     env = require_environment(environment) if environment else chosen.environment
     pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
-    settings = AwsSettings(
-        regions=check_regions(list(regions)) or chosen.regions,
-        profile=profile or chosen.profile,
-        role_arn=role_arn or chosen.role_arn,
-        external_id=external_id or chosen.external_id,
-        endpoint_url=endpoint_url or chosen.endpoint_url,
-        max_workers=max_workers or config.max_workers,
-    )
+    settings = config.aws_settings(chosen, regions=check_regions(list(regions)), profile=profile, role_arn=role_arn,
+                                   external_id=external_id, endpoint_url=endpoint_url, max_workers=max_workers)
     waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
     store = HistoryStore(db or config.db)
     # Without --target the scan is ad hoc: it starts from the first target's settings but is recorded under
@@ -450,18 +443,20 @@ def completion(shell: str) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--cookie-secure", is_flag=True,
+              help="Mark the session cookie Secure (automatic when the request came over HTTPS or X-Forwarded-Proto: https).")
 @db_option
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, db: Optional[Path]) -> None:
+def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, db: Optional[Path]) -> None:
     """Serve the history read-only: targets and runs, each report (HTML, JSON, CSV, SARIF, JUnit), diffs,
     evidence bundles and a JSON API. Every route but /healthz needs the token of AUDITOR_TOKEN (bearer header,
     or the cookie /login?token= sets); with none set, one is made and a login URL printed."""
-    import os
 
     from auditor.server.app import serve as run_server
 
     config = _load(ctx)
-    run_server(Path(db or config.db), host, port, os.environ.get("AUDITOR_TOKEN"), lambda line: click.echo(line))
+    run_server(Path(db or config.db), host, port, os.environ.get("AUDITOR_TOKEN"), lambda line: click.echo(line),
+               cookie_secure)
 
 
 @cli.command()
@@ -512,6 +507,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         code = 143
     except sqlite3.Error as exc:
         click.echo(f"auditor: history database error: {exc}", err=True)
+        code = 3
+    except OSError as exc:  # a file that cannot be written (a full disk, a read-only folder)
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"auditor: {where}{exc.strerror or exc}", err=True)
         code = 3
     except Exception as exc:  # noqa: BLE001  a bug is one line and exit 3, never exit 1 ("findings failed")
         if SETTINGS["debug"]:

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from auditor.aws import FatalAwsError, error_code, why_unreadable
+from auditor.aws import REGION_REFUSALS, FatalAwsError, error_code, why_unreadable
 from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
 from auditor.collectors.cloudwatch import GUARDED_BY_DIMENSION
 from auditor.collectors.registry import COLLECTORS
@@ -20,6 +20,7 @@ from auditor.resources import CloudWatchAlarm, Resource
 from auditor.rules.conditions import Context, condition_keys
 from auditor.rules.pack import Rule
 from auditor.selection import matches_name
+from auditor.textsafety import encodable
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 
@@ -71,12 +72,28 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
         _run(pool, fetches, tick)
         for resource, collector, _ in plans:
             _finish(collector, resource)
+    for resource in inventory.resources:
+        make_encodable(resource)
     alarms = [r for r in inventory.resources if isinstance(r, CloudWatchAlarm)]
     if wants_alarms:
         link_alarms(inventory, alarms)
     if ALARM_TYPE not in {n.rule.resource.type for n in needs}:
         inventory.resources = [r for r in inventory.resources if not isinstance(r, CloudWatchAlarm)]
     return inventory
+
+
+def make_encodable(resource: Resource) -> None:
+    """Names and tags are untrusted: a lone surrogate in one (valid JSON from AWS, not valid UTF-8) is escaped
+    here, once, so the history, every report and the terminal can hold it."""
+    resource.id, resource.name = encodable(resource.id), encodable(resource.name)
+    if resource.arn:
+        resource.arn = encodable(resource.arn)
+    if any(not _encodes(k) or not _encodes(v) for k, v in resource.tags.items()):
+        resource.tags = {encodable(k): encodable(v) for k, v in resource.tags.items()}
+
+
+def _encodes(text: str) -> bool:
+    return encodable(text) is text
 
 
 def _unlocate_duplicates(inventory: Inventory) -> None:
@@ -97,10 +114,25 @@ def _unlocate_duplicates(inventory: Inventory) -> None:
 
 
 def _list(calls: AwsCalls, collector: Collector, region: str) -> tuple[list[Resource], str | None]:
+    """One listing; whatever goes wrong is that (type, region)'s reason, and the rest of the audit goes on."""
+    operation = f"{collector.service}:{collector.list_operation}"
+    if calls.past_deadline():
+        return [], f"{operation} not called: {calls.deadline_reason()}"
     try:
         return list(collector.list_resources(calls, region)), None
-    except (ClientError, BotoCoreError) as exc:
-        return [], why_unreadable(exc, f"{collector.service}:{collector.list_operation}")
+    except ClientError as exc:
+        if error_code(exc) in REGION_REFUSALS:
+            # A region the account has not enabled answers like rejected credentials: that region's checks are
+            # errors, the regions that answer are audited. (Credentials rejected everywhere fail every region.)
+            return [], f"{region} refused the credentials for {operation} ({error_code(exc)}): region not enabled " \
+                       "for this account, or credentials not valid there"
+        return [], why_unreadable(exc, operation)
+    except BotoCoreError as exc:
+        return [], why_unreadable(exc, operation)
+    except FatalAwsError:
+        raise
+    except Exception as exc:  # noqa: BLE001  a malformed answer: this listing's error, not the audit's end
+        return [], malformed(operation, exc)
 
 
 def _plan_fetches(inventory: Inventory, needs: list[Need], regions: list[str]) -> list[tuple[Resource, Collector, set[str]]]:
@@ -136,8 +168,18 @@ def _run(pool: ThreadPoolExecutor, jobs: list[tuple[AwsCalls, Family, Resource]]
         tick()
 
 
+def malformed(operation: str, exc: Exception) -> str:
+    """The reason for an answer auditor could not make sense of (a missing key, an unexpected shape)."""
+    detail = (str(exc).splitlines() or [""])[0][:160]
+    return f"{operation} answer could not be read ({type(exc).__name__}: {detail})"
+
+
 def fetch_family(calls: AwsCalls, family: Family, resource: Resource) -> None:
-    """Fill one family of one resource: absent means "not configured", any other error leaves it unknown."""
+    """Fill one family of one resource: absent means "not configured", any other error leaves it unknown, with
+    the reason. Nothing one answer does ends the audit, except an endpoint or credentials gone for good."""
+    if calls.past_deadline():
+        _unknown(resource, family, f"{family.operation} not called: {calls.deadline_reason()}")
+        return
     try:
         family.fetch(calls, resource)
     except ClientError as exc:
@@ -151,6 +193,8 @@ def fetch_family(calls: AwsCalls, family: Family, resource: Resource) -> None:
         _unknown(resource, family, str(exc))
     except FatalAwsError:
         raise
+    except Exception as exc:  # noqa: BLE001  a malformed answer is this family's error
+        _unknown(resource, family, malformed(family.operation, exc))
 
 
 def _unknown(resource: Resource, family: Family, reason: str) -> None:
@@ -164,7 +208,11 @@ def _finish(collector: Collector, resource: Resource) -> None:
             if dep in resource.unknown:
                 resource.mark_unknown(prop, resource.unknown[dep])
     if collector.finish:
-        collector.finish(resource)
+        try:
+            collector.finish(resource)
+        except Exception as exc:  # noqa: BLE001  derived values from a malformed answer: unknown, with the reason
+            for prop in collector.derived:
+                resource.mark_unknown(prop, malformed(f"{collector.service} (derived {prop})", exc))
 
 
 def link_alarms(inventory: Inventory, alarms: list[CloudWatchAlarm]) -> None:

@@ -71,6 +71,16 @@ class SchedulerSettings(Strict):
     webhook_timeout_seconds: float = Field(default=10, gt=0)
 
 
+class Timeouts(Strict):
+    """How long one AWS call and one target's audit may take: a hung call is an ``error`` for what it would have
+    read, and past the deadline what is left unread is ``error`` too; the run never hangs."""
+
+    connect_seconds: float = Field(default=5, gt=0, le=300)
+    read_seconds: float = Field(default=30, gt=0, le=900)
+    attempts: int = Field(default=8, ge=1, le=20)  # botocore adaptive retries, the first attempt included
+    target_deadline_seconds: Optional[float] = Field(default=3600, gt=0)  # null: no deadline
+
+
 class Target(Strict):
     """One account (and its regions) audited against packs for one environment."""
 
@@ -121,6 +131,7 @@ class Config(Strict):
     keep_runs: int = Field(default=400, ge=0)  # per target; 0 keeps every run
     waivers: Optional[Path] = None
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=lambda: [Target()])
     path: Optional[Path] = Field(default=None, exclude=True)
@@ -135,6 +146,17 @@ class Config(Strict):
                 return target
         known = ", ".join(t.name for t in self.targets)
         raise BadInput(f"unknown target {name!r} in {self.path or 'config'} (targets: {known})")
+
+    def aws_settings(self, target: Target, **overrides: Any):
+        """How to reach ``target``'s account, with the config's timeouts; flags override by keyword."""
+        from auditor.aws import AwsSettings
+
+        values = dict(regions=target.regions, profile=target.profile, role_arn=target.role_arn,
+                      external_id=target.external_id, endpoint_url=target.endpoint_url, max_workers=self.max_workers,
+                      max_attempts=self.timeouts.attempts, connect_timeout=self.timeouts.connect_seconds,
+                      read_timeout=self.timeouts.read_seconds, deadline_seconds=self.timeouts.target_deadline_seconds)
+        values.update({k: v for k, v in overrides.items() if v})
+        return AwsSettings(**values)
 
     def resolve(self, base: Path) -> "Config":
         for attr in ("rules_dir", "db", "out", "waivers"):

@@ -13,7 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.findings import Finding, RunInfo
+from auditor.textsafety import terminal_text
 from auditor.reporting.summary import SEVERITY_RANK, counts_table, failures_by_severity, score, score_text
+
+def safe(value: object, style: str = "") -> Text:
+    """Untrusted text (names, messages, targets) as rich Text: no markup, control characters made visible."""
+    return Text(terminal_text(value), style=style)
+
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "waived": "cyan", "superseded": "dim"}
 
@@ -56,7 +62,7 @@ def result_line(run: RunInfo, findings: list[Finding]) -> str:
     """The one line --quiet keeps: the run, its status and its counts."""
     counts = {s: sum(1 for f in findings if f.status == s) for s in ("fail", "error", "pass")}
     value = None if run.status == "failed" else score(findings)
-    return (f"run {run.id} {run.target}: {run.status}, {counts['fail']} fail, {counts['error']} error, "
+    return (f"run {run.id} {terminal_text(run.target)}: {run.status}, {counts['fail']} fail, {counts['error']} error, "
             f"{counts['pass']} pass, score {score_text(value, run.status)}")
 
 
@@ -66,13 +72,13 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
         click.echo(result_line(run, findings))
         return
     out.print(
-        f"[bold]Run {run.id}[/bold]  target {escape(run.target)}  account {run.account_id}  env {run.environment}  "
+        f"[bold]Run {run.id}[/bold]  target {escape(terminal_text(run.target))}  account {run.account_id}  env {run.environment}  "
         f"regions {', '.join(run.regions)}  packs {', '.join(run.packs)}"
     )
     out.print(f"status {run.status}  score {score_text(None if run.status == 'failed' else score(findings), run.status)}  "
               f"API calls {run.api_calls}  retries {run.retries}")
     for line in not_checked_lines(run, findings):
-        out.print(Text(line, style="yellow"))
+        out.print(safe(line, style="yellow"))
     changes = {c: sum(1 for f in findings if f.change == c) for c in ("new", "regressed", "resolved")}
     new_failures = sum(1 for f in findings if f.change == "new" and f.status == "fail")
     out.print(f"since the previous run: {new_failures} new failures, {changes['regressed']} regressed, "
@@ -97,8 +103,8 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
         for column in ("severity", "status", "change", "rule", "control", "resource", "expected", "actual"):
             table.add_column(column, overflow="fold")
         for f in failed[:limit]:
-            table.add_row(f.severity, Text(f.status, style=STATUS_STYLE[f.status]), f.change, f.rule_id, f.control,
-                          Text(f.resource.name), Text(_short(f.expected)), Text(_short(f.actual)))
+            table.add_row(f.severity, safe(f.status, style=STATUS_STYLE[f.status]), f.change, f.rule_id, f.control,
+                          safe(f.resource.name), safe(_short(f.expected)), safe(_short(f.actual)))
         out.print(table)
         if len(failed) > limit:
             out.print(f"... and {len(failed) - limit} more in the report")
@@ -106,14 +112,14 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
     if waivers.get("waived_findings") or waivers.get("expired") or waivers.get("stale"):
         out.print(f"waivers: {waivers.get('waived_findings', 0)} findings waived by {waivers.get('active', 0)} active waivers")
         for w in waivers.get("expired", []):
-            out.print(Text(f"  expired on {w['expires']}: {w['id']} (owner {w['owner']}): no longer applied"))
+            out.print(safe(f"  expired on {w['expires']}: {w['id']} (owner {w['owner']}): no longer applied"))
         for w in waivers.get("stale", []):
-            out.print(Text(f"  stale: {w['id']} (owner {w['owner']}) matches no finding: remove it"))
+            out.print(safe(f"  stale: {w['id']} (owner {w['owner']}) matches no finding: remove it"))
     if OUTPUT.verbose:
         for service, count in sorted(run.api_calls_by_service.items()):
             out.print(f"API calls to {service}: {count}")
     for path in paths:
-        out.print(f"report: {path}")
+        out.print(safe(f"report: {path}"))
 
 
 def _short(value: object, width: int = 60) -> str:
@@ -136,9 +142,9 @@ def print_history(rows: list[dict], as_json: bool) -> None:
         counts = json.loads(r["summary"])["by_status"] if r.get("summary") else {}
         errors = json.loads(r.get("errors") or "[]")
         shown = "" if r["score"] is None or r["status"] == "failed" else str(r["score"])
-        table.add_row(r["id"], Text(r["target"]), r["environment"], r["started_at"], r["status"], shown,
+        table.add_row(r["id"], safe(r["target"]), r["environment"], r["started_at"], r["status"], shown,
                       *(str(counts.get(s, "")) for s in ("pass", "fail", "error")),
-                      Text(_short("; ".join(errors), 80) if errors else ""))
+                      safe(_short("; ".join(errors), 80) if errors else ""))
     console().print(table)
 
 
@@ -153,22 +159,22 @@ def print_diff(diff: dict, as_json: bool) -> None:
         items = diff[key]
         out.print(f"[bold]{title}: {len(items)}[/bold]")
         for item in items:
-            out.print(Text(f"  {item['severity']:8} {item['rule_id']:16} {item['resource']['name']}: {item['message']}"))
+            out.print(safe(f"  {item['severity']:8} {item['rule_id']:16} {item['resource']['name']}: {item['message']}"))
     out.print(f"still failing: {diff['still_failing']}")
     if diff.get("not_compared"):
         out.print(f"[bold]Not compared: {len(diff['not_compared'])}[/bold] (only one of the runs evaluated them)")
         for item in diff["not_compared"]:
-            out.print(Text(f"  {item['rule_id']:16} {item['resource']['name']}: {item['why']}"))
+            out.print(safe(f"  {item['rule_id']:16} {item['resource']['name']}: {item['why']}"))
     changes = diff["configuration_changes"]
     out.print(f"[bold]Configuration changes: {len(changes)}[/bold]")
     for change in changes:
-        out.print(Text(f"  {change['resource']['type']} {change['resource']['name']}: {change['property']}: "
+        out.print(safe(f"  {change['resource']['type']} {change['resource']['name']}: {change['property']}: "
                        f"{_short(change['before'])} -> {_short(change['after'])}"))
     for title, key in (("Resources added", "resources_added"), ("Resources removed", "resources_removed")):
         if diff[key]:
             out.print(f"[bold]{title}: {len(diff[key])}[/bold]")
             for r in diff[key]:
-                out.print(Text(f"  {r['type']} {r['id']} ({r['region']})"))
+                out.print(safe(f"  {r['type']} {r['id']} ({r['region']})"))
 
 
 def print_iac_summary(findings: list[Finding], paths: list[Path], document: dict) -> None:
@@ -184,13 +190,13 @@ def print_iac_summary(findings: list[Finding], paths: list[Path], document: dict
         if f.status in ("fail", "error"):
             by_file.setdefault(f.source.file if f.source else "(not declared anywhere)", []).append(f)
     for file in sorted(by_file):
-        out.print(Text(file, style="bold"))
+        out.print(safe(file, style="bold"))
         for f in sorted(by_file[file], key=lambda f: ((f.source.line or 0) if f.source else 0, f.rule_id)):
             line = f":{f.source.line}" if f.source and f.source.line else ""
-            out.print(Text(f"  {line:6} {f.status.upper():5} {f.severity:8} {f.rule_id:14} {f.resource.name}: {f.message}",
+            out.print(safe(f"  {line:6} {f.status.upper():5} {f.severity:8} {f.rule_id:14} {f.resource.name}: {f.message}",
                            style=STATUS_STYLE[f.status]))
     counts = document["summary"]["by_status"]
     out.print(f"{counts['fail']} failed, {counts['error']} could not be checked, {counts['pass']} passed, "
               f"{counts['waived']} waived; score {document['summary']['score']}")
     for path in paths:
-        out.print(f"report: {path}")
+        out.print(safe(f"report: {path}"))

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from auditor.aws import AwsSettings
 from auditor.config import Config, Target
 from auditor.errors import AuditorError
 from auditor.reporting.summary import gate_exit_code, score_text
@@ -31,8 +30,7 @@ def audit_one(config: Config, target: Target, out: Path, formats: list[str], fai
 
     try:
         packs = PackFileSet(config.rules_dir).load(target.packs)
-        settings = AwsSettings(regions=target.regions, profile=target.profile, role_arn=target.role_arn,
-                               external_id=target.external_id, endpoint_url=target.endpoint_url, max_workers=workers)
+        settings = config.aws_settings(target, max_workers=workers)
         request = ScanRequest(target.name, target.environment, packs, settings, config.parameters, waivers,
                               on_progress=(lambda done, total: on_progress(target.name, done, total)) if on_progress else None)
         store = HistoryStore(db)

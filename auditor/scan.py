@@ -109,7 +109,7 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
     runnable = [r for r in rules if r.id not in blocked]
     declared, extra = iac_scope(request, contexts) if request.iac_path else ([], ())
     try:
-        inventory = collect(AwsCalls(pool, account_id), runnable, contexts, request.settings.regions,
+        inventory = collect(AwsCalls(pool, account_id, request.settings.deadline_seconds), runnable, contexts, request.settings.regions,
                             request.settings.max_workers, extra, request.on_progress)
     except FatalAwsError as exc:
         raise AuditIncomplete(f"audit of {run.target} stopped: {exc}") from None

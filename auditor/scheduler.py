@@ -12,13 +12,13 @@ import logging
 import os
 import signal
 import threading
+import time
 import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from auditor.aws import AwsSettings
 from auditor.config import Config, Target, cron_trigger, load_config
-from auditor.errors import AuditorError, BadInput
+from auditor.errors import AuditIncomplete, AuditorError, BadInput
 from auditor.locking import TargetBusy, exclusive, lock_path
 from auditor.reporting.summary import gate_exit_code
 
@@ -72,9 +72,7 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
         config = load_config(Path(config_path) if config_path else None)
         target = config.target(target_name)
         packs = PackFileSet(config.rules_dir).load(target.packs)
-        settings = AwsSettings(regions=target.regions, profile=target.profile, role_arn=target.role_arn,
-                               external_id=target.external_id, endpoint_url=target.endpoint_url,
-                               max_workers=config.max_workers)
+        settings = config.aws_settings(target)
         waivers = load_configured_waivers(config.waivers, config.rules_dir)
         store = HistoryStore(config.db)
         try:
@@ -138,9 +136,11 @@ def run_forever(config: Config, only: Optional[str] = None) -> int:
     if config.path is None:
         raise BadInput("auditor schedule needs a config file (--config or ./config.yaml) listing scheduled targets")
     config_path = str(Path(config.path).resolve())
-    with exclusive(lock_path(config.db, "scheduler"), "auditor schedule for this history"):
+    jobstore = Path(config.scheduler.jobstore)
+
+    def start() -> "BackgroundScheduler":
         scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{config.scheduler.jobstore}")},
+            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobstore}")},
             executors={"default": ThreadPoolExecutor(config.scheduler.max_parallel_audits)},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": config.scheduler.misfire_grace_seconds},
@@ -148,15 +148,52 @@ def run_forever(config: Config, only: Optional[str] = None) -> int:
         )
         scheduler.start(paused=True)
         sync_jobs(scheduler, targets, config_path)
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
         scheduler.resume()
         for job in scheduler.get_jobs():
             log.info("scheduled %s: next run %s", job.id, job.next_run_time)
+        return scheduler
+
+    with exclusive(lock_path(config.db, "scheduler"), "auditor schedule for this history"):
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        scheduler = start_or_rebuild(start, jobstore)
         while not stop.wait(0.5):
-            pass
+            if not healthy(scheduler, jobstore):
+                log.warning("the job store %s was lost or the scheduler stopped: rebuilding it from config.yaml",
+                            jobstore)
+                try:
+                    scheduler.shutdown(wait=False)
+                except Exception:  # noqa: BLE001  it is being replaced either way
+                    pass
+                scheduler = start_or_rebuild(start, jobstore)
         return stop_gracefully(scheduler, config.scheduler.stop_timeout_seconds)
+
+
+def healthy(scheduler, jobstore: Path) -> bool:
+    """The scheduler's thread runs and its job store is still the file on disk (not deleted under it)."""
+    thread = getattr(scheduler, "_thread", None)
+    return bool(scheduler.running and thread is not None and thread.is_alive() and jobstore.exists())
+
+
+def start_or_rebuild(start, jobstore: Path):
+    """Start the scheduler; a job store that is corrupt (not SQLite, or not APScheduler's) is moved aside and
+    rebuilt from config.yaml with a warning. If even that fails, the process exits non-zero so its supervisor
+    restarts it: never a process that stays up and audits nothing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return start()
+    except (SQLAlchemyError, LookupError, ValueError) as exc:
+        aside = jobstore.with_name(f"{jobstore.name}.corrupt-{int(time.time())}")
+        log.warning("job store %s is unusable (%s: %s): moved to %s, rebuilding from config.yaml", jobstore,
+                    type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", aside)
+        if jobstore.exists():
+            jobstore.replace(aside)
+        try:
+            return start()
+        except SQLAlchemyError as again:
+            raise AuditIncomplete(f"job store {jobstore} cannot be rebuilt: {again}") from None
 
 
 def stop_gracefully(scheduler, timeout: float) -> int:

@@ -32,39 +32,92 @@ class YamlDocument:
         return f"{self.path}:{self.line_of(loc)}"
 
 
-def load_yaml(path: Path) -> YamlDocument:
+MAX_DEPTH = 64  # deeper nesting is no pack, config or waiver anyone writes; it is an attack on the parser
+MAX_BYTES = 256 * 1024 * 1024
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when PyYAML has it
+
+
+class BoundedLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loading in C where libyaml is present. YAML timestamps stay strings, so that pydantic validates a
+    date like 2027-02-30 and the error names the file and line, instead of a ValueError from the constructor."""
+
+
+BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
+def load_yaml(path: Path, max_depth: int = MAX_DEPTH) -> YamlDocument:
+    """Parse once (compose), check the tree (no anchors or aliases, bounded depth) while recording each line,
+    then construct from the same nodes: linear in the size of the file, and an alias bomb is refused before
+    anything expands."""
     try:
+        if Path(path).stat().st_size > MAX_BYTES:
+            raise BadInput(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MB; not a file auditor reads")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot be read: {exc}") from None
+    loader = BoundedLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        lines: dict[tuple, int] = {}
+        if node is not None:
+            _walk(node, lines, path, max_depth)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise BadInput(f"{path}:{line}: invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise BadInput(f"{path}: invalid YAML: {exc}") from None
-    lines: dict[tuple, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
+        raise BadInput(f"{path}: invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    finally:
+        loader.dispose()
     return YamlDocument(Path(path), data, lines)
 
 
-def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            _walk(value_node, loc + (key,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[loc + (index,)] = item.start_mark.line + 1
-            _walk(item, loc + (index,), lines)
+def check_yaml_tree(text: str, path: Path, max_depth: int = MAX_DEPTH) -> None:
+    """Parse ``text`` to its node tree only and refuse aliases and deep nesting, naming the file and line; for
+    files others read (CloudFormation templates), whose tags need no constructor to be checked."""
+    loader = BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _walk(node, {}, path, max_depth)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise BadInput(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _walk(root: yaml.Node, lines: dict[tuple, int], path: Path, max_depth: int) -> None:
+    """Record the line of every key and item, iteratively (no recursion limit to hit). A node met twice is an
+    alias (the composer shares the anchored node): refused, as CloudFormation refuses them, since expanding
+    aliases is how a few kilobytes become gigabytes."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple, int]] = [(root, (), 0)]
+    while stack:
+        node, loc, depth = stack.pop()
+        if id(node) in seen:
+            raise BadInput(f"{path}:{node.start_mark.line + 1}: YAML anchors and aliases (&name, *name) are not accepted")
+        seen.add(id(node))
+        if depth > max_depth:
+            raise BadInput(f"{path}:{node.start_mark.line + 1}: nested deeper than {max_depth} levels")
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key == "<<":
+                    raise BadInput(f"{path}:{key_node.start_mark.line + 1}: YAML merge keys (<<) are not accepted")
+                lines[loc + (key,)] = key_node.start_mark.line + 1
+                stack.append((value_node, loc + (key,), depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[loc + (index,)] = item.start_mark.line + 1
+                stack.append((item, loc + (index,), depth + 1))
 
 
 def explain_validation(doc: YamlDocument, exc: ValidationError, base: tuple = (), who: str = "") -> BadInput:

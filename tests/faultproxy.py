@@ -14,6 +14,14 @@ from urllib.parse import urlsplit
 SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 
 
+REGION = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/[^/]+/aws4_request")
+
+
+def region_of(headers) -> str:
+    match = REGION.search(headers.get("Authorization", ""))
+    return match.group(1) if match else ""
+
+
 def service_of(headers) -> str:
     match = SERVICE.search(headers.get("Authorization", ""))
     return match.group(1) if match else "unknown"
@@ -59,8 +67,18 @@ def denied(service: str) -> tuple[int, dict, bytes]:
 
 class FaultProxy:
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 7,
-                 deny: Optional[Callable[[str, str], bool]] = None, die_after: Optional[int] = None):
+                 deny: Optional[Callable[[str, str], bool]] = None, die_after: Optional[int] = None,
+                 hang: Optional[Callable[[str, str, str, str], bool]] = None,
+                 answer: Optional[Callable[[str, str, str], Optional[tuple[int, dict, bytes]]]] = None,
+                 rewrite: Optional[Callable[[str, str, str, bytes], Optional[bytes]]] = None):
+        """``hang(service, operation, method, path)``: never answer that request (until the proxy stops);
+        ``answer(service, operation, region)``: a canned answer instead of upstream's; ``rewrite(service,
+        operation, path, body)``: upstream's answer reshaped (None keeps it)."""
         self.upstream = urlsplit(upstream)
+        self.hang = hang
+        self.inject = answer
+        self.rewrite = rewrite
+        self.stopped = threading.Event()
         self.rate = rate
         self.random = random.Random(seed)
         self.deny = deny
@@ -92,6 +110,15 @@ class FaultProxy:
                 if proxy.deny and proxy.deny(service, operation):
                     proxy.faults["denied"] += 1
                     return self.answer(*denied(service))
+                if proxy.hang and proxy.hang(service, operation, self.command, self.path):
+                    proxy.faults["hung"] += 1
+                    proxy.stopped.wait(120)
+                    self.close_connection = True
+                    return
+                canned = proxy.inject(service, operation, region_of(self.headers)) if proxy.inject else None
+                if canned is not None:
+                    proxy.faults["answered"] += 1
+                    return self.answer(*canned)
                 if service != "sts" and roll < proxy.rate:
                     proxy.faults[kind] += 1
                     if kind == "drop":
@@ -104,6 +131,11 @@ class FaultProxy:
                 answer = connection.getresponse()
                 data = answer.read()
                 connection.close()
+                if proxy.rewrite:
+                    reshaped = proxy.rewrite(service, operation, self.path, data)
+                    if reshaped is not None:
+                        proxy.faults["rewritten"] += 1
+                        data = reshaped
                 passed = {k: v for k, v in answer.getheaders()
                           if k.lower() not in ("transfer-encoding", "connection", "content-length")}
                 self.answer(answer.status, passed, data)
@@ -132,6 +164,7 @@ class FaultProxy:
         return self
 
     def __exit__(self, *_) -> None:
+        self.stopped.set()
         try:
             self.server.shutdown()
         finally:

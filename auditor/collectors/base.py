@@ -6,6 +6,7 @@ Fetching is described as data, so the scanner makes only the calls that the sele
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
@@ -20,15 +21,25 @@ class Unreadable(Exception):
 class AwsCalls:
     """What a collector may use: clients per region, and a memo for account-wide answers."""
 
-    def __init__(self, pool: ClientPool, account_id: str):
+    def __init__(self, pool: ClientPool, account_id: str, deadline_seconds: Optional[float] = None):
         self.pool = pool
         self.account_id = account_id
+        self.deadline_seconds = deadline_seconds
+        self._deadline = time.monotonic() + deadline_seconds if deadline_seconds else None
         self._memo: dict[str, Any] = {}
         self._memo_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str, region: str) -> Any:
         return self.pool.client(service, region)
+
+    def past_deadline(self) -> bool:
+        """The target's audit has used its time (config: timeouts.target_deadline_seconds): what is not read
+        yet stays unknown (``error``) rather than hold the run, and every other target, hostage."""
+        return self._deadline is not None and time.monotonic() > self._deadline
+
+    def deadline_reason(self) -> str:
+        return f"the audit's deadline of {self.deadline_seconds:g} s had passed"
 
     def once(self, key: str, fetch: Callable[[], Any]) -> Any:
         """The answer of ``fetch`` computed once per run (errors included), whichever thread asks first."""

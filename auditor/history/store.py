@@ -24,6 +24,7 @@ from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, Sight
 from auditor.history.changes import Prior
 from auditor.history.migrations import migrate
 from auditor.resources import Resource, SourceLocation
+from auditor.textsafety import encodable
 
 _FINDING_FIELDS = set(Finding.model_fields)
 _REF_FIELDS = set(ResourceRef.model_fields)
@@ -39,9 +40,14 @@ def _digest(*parts: Any) -> str:
 
 
 class HistoryStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """``read_only`` (the server): opened with SQLite's mode=ro, so a history on a read-only volume or file
+        serves as well, and nothing this process does can write to it."""
         self.path = Path(path)
         try:
+            if read_only:
+                self.db = self._open_read_only()
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(self.path)
             self.db.enable_wal()
@@ -49,6 +55,25 @@ class HistoryStore:
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
             raise BadInput(f"{self.path}: not a usable auditor history database ({exc})") from None
+
+    def _open_read_only(self) -> sqlite_utils.Database:
+        from auditor.history.migrations import SCHEMA_VERSION
+
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        db = sqlite_utils.Database(conn)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            db.close()
+            try:  # an older history is brought up to date once, if it can be written
+                HistoryStore(self.path).close()
+            except (BadInput, sqlite3.Error, OSError) as exc:
+                raise BadInput(f"{self.path}: history schema v{version} needs migrating to v{SCHEMA_VERSION}, and the "
+                               f"file cannot be written ({exc}); run any auditor scan against a writable copy") from None
+            return self._open_read_only()
+        if version > SCHEMA_VERSION:
+            raise BadInput(f"{self.path}: history database has schema version {version}, newer than this auditor")
+        return db
 
     def close(self) -> None:
         self.db.close()
@@ -73,6 +98,13 @@ class HistoryStore:
         row["status"] = "failed"
         with self._write():
             self.db["runs"].insert(row)
+
+    def mark_partial(self, run: RunInfo, reason: str) -> None:
+        """A finished run whose reports could not be written: partial, with the reason among its errors."""
+        run.status = "partial"
+        run.errors = list(run.errors) + [reason]
+        with self._write():
+            self._update_run(run.id, {"status": "partial", "errors": _json(run.errors)})
 
     def retarget_run(self, run: RunInfo) -> None:
         """An ad-hoc run learns its identity (the account) after it is recorded; it has no findings yet."""
@@ -169,8 +201,9 @@ class HistoryStore:
                 "message": f.message, "source": _json(f.source.model_dump() if f.source else None),
                 "first_seen": f.first_seen, "waiver": _json(f.waiver),
             }
+            row = {k: encodable(v) if isinstance(v, str) else v for k, v in row.items()}
             row["digest"] = _digest({k: v for k, v in row.items() if k not in ("target", "key")})
-            yield f.key, row
+            yield encodable(f.key), row
 
     def _write_resources(self, target: str, seq: int, prev: Optional[int], resources: Iterable[Resource]) -> None:
         open_states: dict[tuple, tuple[int, str]] = {}
@@ -189,8 +222,9 @@ class HistoryStore:
             row = {"target": target, "type": resource.type, "region": resource.region, "resource_id": resource.id,
                    "name": resource.name, "arn": resource.arn, "config": _json(config),
                    "unknown": _json(resource.unknown)}
+            row = {k: encodable(v) if isinstance(v, str) else v for k, v in row.items()}
             row["digest"] = _digest(row["name"], row["arn"], row["config"], row["unknown"])
-            yield (resource.type, resource.region, resource.id), row
+            yield (resource.type, resource.region, row["resource_id"]), row
 
     def _store_states(self, table: str, seq: int, open_states: dict, rows: Iterable[tuple[Any, dict]]) -> None:
         """A state unchanged since the previous run has its range extended; a new or changed one gets a row.

@@ -6,6 +6,8 @@ live accounts need not take.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -15,6 +17,9 @@ from typing import Any
 import yaml
 
 from auditor.errors import BadInput
+from auditor.yamlfile import check_yaml_tree
+
+CFN_MAX_DEPTH = 200
 
 TERRAFORM_SUFFIXES = (".tf", ".tfvars")
 CFN_SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -36,8 +41,24 @@ def _import_checkov():
         from checkov.terraform.runner import Runner as TfRunner
     except ImportError:
         raise BadInput("auditor iac needs checkov: pip install 'auditor[iac]' (make test installs it)") from None
-    logging.getLogger("checkov").setLevel(logging.ERROR)
+    silence_checkov()
     return TfRunner, PlanRunner, CfnRunner, RunnerFilter
+
+
+def silence_checkov() -> None:
+    """checkov logs (and sometimes prints) as it parses; our stderr is one line per problem, so its loggers
+    write nowhere. What it has to say that matters reaches us as parse results or exceptions."""
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("checkov", "bc_jsonpath_ng", "hcl2")]:
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
+    base = logging.getLogger("checkov")
+    base.handlers = [logging.NullHandler()]
+    base.propagate = False
+
+
+# A check id no checkov check has: with --no-checkov the runners parse and render, and run none of their checks.
+NO_CHECKS = "AUDITOR_RUNS_NO_CHECKOV_CHECK"
 
 
 def is_plan(path: Path) -> bool:
@@ -48,9 +69,10 @@ def is_plan(path: Path) -> bool:
     return isinstance(data, dict) and ("planned_values" in data or "resource_changes" in data)
 
 
-def run_checkov(path: Path, var_files: list[Path]) -> CheckovOutput:
-    """Parse everything under ``path`` (a directory or one file) and run checkov's checks on it. The checks
-    always run: checkov renders variables, Fn::Sub and references while it builds the graph they need."""
+def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> CheckovOutput:
+    """Parse everything under ``path`` (a directory or one file) and, ``with_checks``, run checkov's checks on
+    it. checkov renders variables, Fn::Sub and references while it builds its graph, which happens either way;
+    without checks, the filter selects none of them."""
     TfRunner, PlanRunner, CfnRunner, RunnerFilter = _import_checkov()
     path = path.resolve()
     if not path.exists():
@@ -60,8 +82,11 @@ def run_checkov(path: Path, var_files: list[Path]) -> CheckovOutput:
 
     def report_of(runner, framework: str, **kwargs):
         runner_filter = RunnerFilter(framework=[framework], download_external_modules=False,
-                                     var_files=[str(v) for v in var_files] or None, show_progress_bar=False)
-        report = runner.run(runner_filter=runner_filter, **kwargs)
+                                     var_files=[str(v) for v in var_files] or None, show_progress_bar=False,
+                                     checks=None if with_checks else [NO_CHECKS])
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            report = runner.run(runner_filter=runner_filter, **kwargs)
+        silence_checkov()  # loggers created while it ran
         return report[0] if isinstance(report, list) else report
 
     if path.is_file():
@@ -141,15 +166,9 @@ def check_syntax_template(path: Path) -> None:
             raise BadInput(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
         return
 
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # CloudFormation short forms
-    try:
-        yaml.load(text, Loader=Loader)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise BadInput(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {exc.problem or exc.context}") from None
+    # Composed only (the tags, !Ref and the like, need no constructor to be checked), and refused, as
+    # CloudFormation refuses them, when the template uses anchors and aliases: before checkov expands a bomb.
+    check_yaml_tree(text, path, max_depth=CFN_MAX_DEPTH)
 
 
 def _line_in(text: str):

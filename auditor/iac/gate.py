@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from auditor.collect import link_alarms
+from auditor.collect import link_alarms, make_encodable
 from auditor.evaluate import Inventory, evaluate_rules
 from auditor.findings import Finding, ResourceRef, RunInfo, utc_now
 from auditor.iac.checkov_run import CheckovOutput, run_checkov
@@ -44,6 +44,8 @@ class IacResult:
 def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
     resources = terraform_resources(out.terraform, out.root, region) + cloudformation_resources(
         out.cloudformation, out.root, region)
+    for resource in resources:
+        make_encodable(resource)
     inventory = Inventory(resources=resources, regions=[region])
     link_alarms(inventory, [r for r in resources if isinstance(r, CloudWatchAlarm)])
     return resources
@@ -55,7 +57,7 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     run = RunInfo(id=new_run_id(), target=target or f"iac:{path}", account_id=account_id, regions=[region],
                   environment=environment, packs=[p.id for p in packs] + (["checkov"] if with_checkov else []),
                   started_at=utc_now())
-    out = run_checkov(path, var_files)
+    out = run_checkov(path, var_files, with_checks=with_checkov)
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)

@@ -37,12 +37,44 @@ class TfModel:
     blocks: list[TfBlock]
     region: str
     by_address: dict[str, TfBlock] = field(default_factory=dict)
+    by_type: dict[str, list[TfBlock]] = field(default_factory=dict)
+    _pointing: dict[str, dict[tuple[str, str], list[TfBlock]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_address = {b.address: b for b in self.blocks}
+        for block in self.blocks:
+            self.by_type.setdefault(block.type, []).append(block)
 
     def of_type(self, rtype: str) -> list[TfBlock]:
-        return [b for b in self.blocks if b.type == rtype]
+        return self.by_type.get(rtype, [])
+
+    def companions_of(self, rtype: str, target: TfBlock, name: Optional[str], attribute: str = "bucket") -> list[TfBlock]:
+        """The blocks of ``rtype`` whose ``attribute`` designates ``target`` (as points_to decides), from an index
+        built once per type: joining 12,500 buckets to their companions is linear, not 12,500 scans."""
+        if rtype not in self._pointing:
+            index: dict[tuple[str, str], list[TfBlock]] = {}
+            for block in self.of_type(rtype):
+                for key in self._designations(get(block.attrs, attribute)):
+                    index.setdefault(key, []).append(block)
+            self._pointing[rtype] = index
+        index = self._pointing[rtype]
+        found = index.get(("ref", target.address), []) + (index.get(("name", name), []) if name is not None else [])
+        seen: set[int] = set()
+        return [b for b in found if not (id(b) in seen or seen.add(id(b)))]
+
+    @staticmethod
+    def _designations(value: Any) -> list[tuple[str, str]]:
+        """What a reference designates, keyed as companions_of looks it up: the address and each dotted suffix
+        (a reference ending in ``.ADDRESS`` designates ADDRESS), or the literal name."""
+        value = one(value)
+        if not isinstance(value, str):
+            return []
+        match = TF_REF.match(value.removeprefix("${").removesuffix("}"))
+        if not match:
+            return [("name", value)]
+        address = match.group("address")
+        parts = address.split(".")
+        return [("ref", ".".join(parts[i:])) for i in range(len(parts))]
 
     def points_to(self, value: Any, target: TfBlock, name: Optional[str]) -> bool:
         """Does an attribute (a reference such as aws_s3_bucket.logs.id, or a literal name) designate target?"""
@@ -117,7 +149,7 @@ def _base(model: TfModel, block: TfBlock, cls: type[Resource], name: Any, declar
 
 
 def _companions(model: TfModel, bucket: TfBlock, name: Optional[str], rtype: str) -> list[TfBlock]:
-    return [b for b in model.of_type(rtype) if model.points_to(get(b.attrs, "bucket"), bucket, name)]
+    return model.companions_of(rtype, bucket, name)
 
 
 def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
@@ -327,8 +359,7 @@ def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
     source = get(a, "replicate_source_db")
     db.replica_source = model.name_of(source) if source else None
     db.is_read_replica = bool(source)
-    replicas = [b for b in model.of_type("aws_db_instance")
-                if b is not block and model.points_to(get(b.attrs, "replicate_source_db"), block, db.name)]
+    replicas = [b for b in model.companions_of("aws_db_instance", block, db.name, "replicate_source_db") if b is not block]
     db.read_replica_ids = [str(get(b.attrs, "identifier") or b.address) for b in replicas]
     db.read_replica_count = len(replicas)
     d.apply(db)
@@ -423,10 +454,8 @@ def efs_file_system(model: TfModel, block: TfBlock) -> EFSFileSystem:
                                note="generalPurpose")
     fs.throughput_mode = pick(d, "throughput_mode", get(a, "throughput_mode"), "str", default="bursting",
                               note="bursting")
-    fs.mount_target_count = sum(1 for b in model.of_type("aws_efs_mount_target")
-                                if model.points_to(get(b.attrs, "file_system_id"), block, None))
-    policy = [b for b in model.of_type("aws_efs_backup_policy")
-              if model.points_to(get(b.attrs, "file_system_id"), block, None)]
+    fs.mount_target_count = len(model.companions_of("aws_efs_mount_target", block, None, "file_system_id"))
+    policy = model.companions_of("aws_efs_backup_policy", block, None, "file_system_id")
     fs.backup_policy = str(get(policy[0].attrs, "backup_policy", "status")) if policy else "DISABLED"
     d.apply(fs)
     return fs

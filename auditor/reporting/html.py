@@ -94,4 +94,4 @@ def render_html(document: dict) -> str:
 
 
 def write_html(document: dict, path: Path) -> None:
-    path.write_text(render_html(document), encoding="utf-8")
+    path.write_text(render_html(document), encoding="utf-8", errors="backslashreplace")  # lone surrogates: escaped

@@ -6,6 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from auditor.textsafety import xml_text
+
 
 def junit_tree(document: dict) -> ET.ElementTree:
     by_pack: dict[str, list[dict]] = defaultdict(list)
@@ -57,7 +59,17 @@ def junit_tree(document: dict) -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
+def _well_formed(root: ET.Element) -> None:
+    """Resource names are untrusted: characters XML 1.0 forbids would make the file unreadable to every CI."""
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            element.set(key, xml_text(value))
+        if element.text:
+            element.text = xml_text(element.text)
+
+
 def write_junit(document: dict, path: Path) -> None:
     tree = junit_tree(document)
+    _well_formed(tree.getroot())
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)

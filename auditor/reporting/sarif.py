@@ -75,7 +75,7 @@ def _result(f: dict, index: int) -> dict:
         "kind": "fail" if f["status"] in ("fail", "waived") else "review",
         "message": {"text": f"{resource['type']} {resource['name']}: {f['message']}"},
         "partialFingerprints": {"auditorFinding/v1": hashlib.sha256(
-            f"{f['rule_id']}|{resource['type']}|{resource['region']}|{resource['id']}".encode()).hexdigest()},
+            f"{f['rule_id']}|{resource['type']}|{resource['region']}|{resource['id']}".encode("utf-8", "backslashreplace")).hexdigest()},
         "properties": {"status": f["status"], "change": f["change"], "expected": f["expected"],
                        "actual": f["actual"], "resource": resource},
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
@@ -52,7 +53,7 @@ def write_csv(document: dict, path: Path) -> None:
     """A row per finding; a failed run, which has none, gets an ``error`` row per reason, so that no one reads
     an empty sheet as a clean account."""
     run = document["run"]
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with path.open("w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         if run["status"] == "failed":
@@ -94,11 +95,18 @@ def check_formats(formats: list[str]) -> list[str]:
 
 
 def write_reports(document: dict, out_dir: Path, formats: list[str]) -> list[Path]:
+    """Each report is written to a temporary file beside its place and renamed into it: a reader (or a full
+    disk) never sees half a report. Raises OSError when a report cannot be written; no partial file remains."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in check_formats(formats):
         filename, writer = WRITERS[fmt]
         path = out_dir / filename
-        writer(document, path)
+        temporary = out_dir / f".{filename}.{os.getpid()}.tmp"
+        try:
+            writer(document, temporary)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
         paths.append(path)
     return paths

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Optional, Union
 
 from auditor.environments import canonical_env
@@ -54,8 +55,26 @@ def _contains(actual: Any, expected: Any) -> bool:
     return False
 
 
+def _re2_options():
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is our one-line error, not libre2's log on stderr
+    return options
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str):
+    """A ``matches`` pattern, compiled by RE2: linear time whatever the input, so no pattern in a pack can hang
+    a scan on a hostile resource name. Patterns RE2 cannot run in linear time (backreferences, lookaround) are
+    refused when the pack loads."""
+    import re2
+
+    return re2.compile(pattern, options=_re2_options())
+
+
 def _matches(actual: Any, expected: Any) -> bool:
-    return actual is not None and re.fullmatch(expected, str(actual)) is not None
+    return actual is not None and compile_pattern(str(expected)).fullmatch(str(actual)) is not None
 
 
 def _in(actual: Any, expected: Any) -> bool:
@@ -181,11 +200,15 @@ def _check_value(op: str, value: Any, params: set[str], path: tuple) -> None:
         raise ConditionError(path, f"{op} takes a list, got {value!r}")
     if op == "exists" and not isinstance(value, bool):
         raise ConditionError(path, f"exists takes true or false, got {value!r}")
-    if op == "matches":
+    if op == "matches" and isinstance(value, str):
+        import re2
+
         try:
-            re.compile(str(value))
-        except re.error as exc:
-            raise ConditionError(path, f"invalid regular expression {value!r}: {exc}") from None
+            compile_pattern(value)
+        except re2.error as exc:
+            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            raise ConditionError(path, f"invalid regular expression {value!r}: {reason} (patterns run on RE2, "
+                                       "in linear time: no backreferences or lookaround)") from None
     if op in ("gte", "lte", "gt", "lt") and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
         raise ConditionError(path, f"{op} takes a number or a string, got {value!r}")
 

@@ -44,6 +44,28 @@ def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"auditor-session-v1", hashlib.sha256).hexdigest()
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of credentials of any characters: as bytes, so a non-ASCII header, cookie or
+    form value is a plain mismatch (401), never a TypeError (500)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A numeric query parameter, clamped to [low, high]; anything else is a 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadQuery(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    return max(low, min(high, value))
+
+
+class BadQuery(Exception):
+    pass
+
+
 class TokenGate:
     """ASGI middleware: /healthz and /login are open; everything else needs the bearer token or the cookie."""
 
@@ -60,7 +82,7 @@ class TokenGate:
         header = request.headers.get("authorization", "")
         bearer = header[7:].strip() if header.lower().startswith("bearer ") else ""
         cookie = request.cookies.get(COOKIE, "")
-        if (bearer and hmac.compare_digest(bearer, self.token)) or (cookie and hmac.compare_digest(cookie, self.session)):
+        if (bearer and same_secret(bearer, self.token)) or (cookie and same_secret(cookie, self.session)):
             await self.app(scope, receive, send)
             return
         response = JSONResponse({"error": "unauthorized: send Authorization: Bearer TOKEN, or open /login?token=TOKEN"},
@@ -72,14 +94,14 @@ class NotFound(Exception):
     pass
 
 
-def create_app(db_path: Path, token: str) -> Starlette:
+def create_app(db_path: Path, token: str, cookie_secure: bool = False) -> Starlette:
     db_path = Path(db_path)
     pages = environment()
 
     def store() -> HistoryStore:
         if not db_path.exists():
             raise NotFound("no history yet")
-        return HistoryStore(db_path)
+        return HistoryStore(db_path, read_only=True)  # the server never writes: a read-only file serves too
 
     def run_id_of(request: Request) -> str:
         run_id = request.path_params["run_id"]
@@ -88,7 +110,10 @@ def create_app(db_path: Path, token: str) -> Starlette:
         return run_id
 
     @lru_cache(maxsize=4)
-    def document(run_id: str) -> dict:
+    def finished_document(run_id: str) -> dict:
+        return unfinished_document(run_id)
+
+    def unfinished_document(run_id: str) -> dict:
         history = store()
         try:
             return stored_document(history, run_id)
@@ -96,6 +121,17 @@ def create_app(db_path: Path, token: str) -> Starlette:
             raise NotFound(run_id) from None
         finally:
             history.close()
+
+    def document(run_id: str) -> dict:
+        """Cached only once the run has finished: a run read while it is being written is read again later."""
+        history = store()
+        try:
+            row = history.db.execute("SELECT finished_at FROM runs WHERE id = ?", [run_id]).fetchone()
+        finally:
+            history.close()
+        if row is None:
+            raise NotFound(run_id)
+        return finished_document(run_id) if row[0] else unfinished_document(run_id)
 
     def page(name: str, **context) -> HTMLResponse:
         return HTMLResponse(pages.get_template(name).render(**context), headers=SECURITY_HEADERS)
@@ -105,10 +141,11 @@ def create_app(db_path: Path, token: str) -> Starlette:
 
     def login(request: Request) -> Response:
         given = request.query_params.get("token", "")
-        if not given or not hmac.compare_digest(given, token):
+        if not given or not same_secret(given, token):
             return PlainTextResponse("unauthorized: wrong or missing token", status_code=401, headers=SECURITY_HEADERS)
         response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
-        response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict", path="/")
+        secure = cookie_secure or request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+        response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict", path="/", secure=secure)
         return response
 
     def index(request: Request) -> Response:
@@ -128,7 +165,7 @@ def create_app(db_path: Path, token: str) -> Starlette:
     def target_runs(request: Request) -> Response:
         history = store()
         target = request.path_params["target"]
-        runs = [run_summary(r) for r in history.runs(target, limit=int(request.query_params.get("limit", 100)))]
+        runs = [run_summary(r) for r in history.runs(target, limit=int_param(request, "limit", 100, 1, 1000))]
         history.close()
         if not runs:
             raise NotFound(target)
@@ -180,10 +217,7 @@ def create_app(db_path: Path, token: str) -> Starlette:
         history = store() if db_path.exists() else None
         if history is None:
             return JSONResponse([])
-        try:
-            limit = max(1, min(1000, int(request.query_params.get("limit", 50))))
-        except ValueError:
-            return JSONResponse({"error": "limit must be a number"}, status_code=400)
+        limit = int_param(request, "limit", 50, 1, 1000)
         rows = history.runs(request.query_params.get("target"), limit)
         history.close()
         return JSONResponse([run_summary(r) for r in rows], headers=SECURITY_HEADERS)
@@ -201,6 +235,9 @@ def create_app(db_path: Path, token: str) -> Starlette:
                 findings = [f for f in findings if f[key] in wanted]
         return JSONResponse(findings, headers=SECURITY_HEADERS)
 
+    async def bad_query(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": f"bad request: {exc}"}, status_code=400, headers=SECURITY_HEADERS)
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404, headers=SECURITY_HEADERS)
 
@@ -216,7 +253,8 @@ def create_app(db_path: Path, token: str) -> Starlette:
         Route("/api/runs/{run_id}/findings", api_findings),
     ]
     return Starlette(routes=routes, middleware=[Middleware(TokenGate, token=token)],
-                     exception_handlers={NotFound: not_found, 404: not_found, 405: read_only})
+                     exception_handlers={NotFound: not_found, BadQuery: bad_query, 404: not_found,
+                                         405: read_only})
 
 
 def run_summary(row: dict) -> dict:
@@ -265,7 +303,7 @@ def evidence_bundle(doc: dict, packs: list[dict]) -> bytes:
     return buffer.getvalue()
 
 
-def serve(db_path: Path, host: str, port: int, token: Optional[str], announce) -> None:
+def serve(db_path: Path, host: str, port: int, token: Optional[str], announce, cookie_secure: bool = False) -> None:
     import secrets
 
     import uvicorn
@@ -276,4 +314,4 @@ def serve(db_path: Path, host: str, port: int, token: Optional[str], announce) -
     else:
         announce(f"serving {db_path} on http://{host}:{port}/ (token from AUDITOR_TOKEN)")
     # No access log: /login?token=... would otherwise write the token into it.
-    uvicorn.run(create_app(db_path, token), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(db_path, token, cookie_secure), host=host, port=port, log_level="warning", access_log=False)
