@@ -35,15 +35,21 @@ def test_help_is_generated_from_the_lists_the_code_uses():
         assert ", ".join(FORMATS) in " ".join(run_cli(command, "--help").stdout.split())
 
 
-def test_global_options_before_or_after_the_command(tmp_path):
+def config_with_pack(tmp_path: Path, pack_id: str, header: str, rule_id: str) -> Path:
+    """A config.yaml whose rules_dir holds one pack of one versioning rule."""
     extra = tmp_path / "packs"
     extra.mkdir()
-    (extra / "mine.yaml").write_text(
-        "pack: {id: mine, title: Mine}\nrules:\n  - id: MINE-S3-001\n    title: t\n    control: versioning\n"
-        "    severity: low\n    spec_ref: s\n    remediation: r\n    resource: {type: \"AWS::S3::Bucket\"}\n"
+    (extra / f"{pack_id}.yaml").write_text(
+        f"{header}\nrules:\n  - id: {rule_id}\n    title: t\n    control: versioning\n    severity: low\n"
+        "    spec_ref: s\n    remediation: r\n    resource: {type: \"AWS::S3::Bucket\"}\n"
         "    check: {key: versioning.status, equals: Enabled}\n")
     config = tmp_path / "config.yaml"
     config.write_text(f"rules_dir: {extra}\n")
+    return config
+
+
+def test_global_options_before_or_after_the_command(tmp_path):
+    config = config_with_pack(tmp_path, "mine", "pack: {id: mine, title: Mine}", "MINE-S3-001")
     before = run_cli("--config", str(config), "rules", "list")
     after = run_cli("rules", "list", "--config", str(config))
     assert before.code == after.code == 0
@@ -52,14 +58,8 @@ def test_global_options_before_or_after_the_command(tmp_path):
 
 
 def test_rules_dir_overrides_a_shipped_pack_of_the_same_id(tmp_path):
-    extra = tmp_path / "packs"
-    extra.mkdir()
-    (extra / "baseline.yaml").write_text(
-        "pack: {id: baseline, title: Our own baseline, kind: baseline}\nrules:\n  - id: OWN-S3-001\n    title: t\n"
-        "    control: versioning\n    severity: low\n    spec_ref: s\n    remediation: r\n"
-        "    resource: {type: \"AWS::S3::Bucket\"}\n    check: {key: versioning.status, equals: Enabled}\n")
-    config = tmp_path / "config.yaml"
-    config.write_text(f"rules_dir: {extra}\n")
+    config = config_with_pack(tmp_path, "baseline", "pack: {id: baseline, title: Our own baseline, kind: baseline}",
+                              "OWN-S3-001")
     shown = run_cli("--config", str(config), "rules", "show", "baseline")
     assert "OWN-S3-001" in shown.stdout and "BASE-S3-001" not in shown.stdout
 

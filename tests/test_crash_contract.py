@@ -270,3 +270,53 @@ def test_no_checkov_runs_none_of_checkovs_checks(tmp_path):
     (report,) = Path(tmp_path).glob("*/report.json")
     document = json.loads(report.read_text())
     assert "checkov" not in {f["pack"] for f in document["findings"]}
+
+
+def test_hostile_terraform_names_and_bad_json_templates(tmp_path):
+    infra = tmp_path / "infra"
+    infra.mkdir()
+    (infra / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "evil-\\ud800-\\u001b[31m"\n}\n')
+    result = run_cli("iac", str(infra), "--pack", "baseline", "--no-checkov", "--format", "json,csv,junit,html,sarif",
+                     "--out", str(tmp_path / "out"))
+    assert result.code in (0, 1, 3) and result.stderr == "", result.stderr
+    assert "\x1b" not in result.stdout
+    (folder,) = (tmp_path / "out").iterdir()
+    ET.parse(folder / "report.junit.xml")
+    names = {f["resource"]["name"] for f in json.loads((folder / "report.json").read_text())["findings"]}
+    assert names == {"evil-\\ud800-\x1b[31m"}  # the lone surrogate escaped once, at the source
+    bad = tmp_path / "stack.json"
+    bad.write_text('{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"A": {"Type": "AWS::S3::Bucket", '
+                   '"Properties": {"BucketName": "a\\q"}}}}')
+    result = run_cli("iac", str(bad), "--pack", "baseline", "--out", str(tmp_path / "out2"))
+    one_line(result, 2)
+    assert f"{bad}:1: invalid JSON: Invalid \\escape" in result.stderr
+
+
+def test_a_run_read_while_it_is_written_is_read_again_once_finished(tmp_path):
+    import urllib.request
+
+    from auditor.findings import RunInfo
+    from tests.test_serve import start
+
+    db = tmp_path / "h.db"
+    store = HistoryStore(db)
+    run = RunInfo(id="20261201T000000Z-aaaaaa", target="shop", regions=["us-east-1"], environment="production",
+                  packs=["baseline"], started_at="2026-12-01T00:00:00Z")
+    store.begin_run(run)  # in progress: recorded as failed until it finishes
+    proc, base = start(db, "sekret")
+
+    def status() -> str:
+        request = urllib.request.Request(f"{base}/api/runs/{run.id}", headers={"Authorization": "Bearer sekret"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())["run"]["status"]
+
+    try:
+        assert status() == "failed"
+        run.finished_at = "2026-12-01T00:00:05Z"
+        run.status = "complete"
+        store.finish_run(run, [], [], {"score": None, "by_status": {}})
+        assert status() == "complete"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+        store.close()

@@ -148,3 +148,23 @@ def test_bad_schedule_is_bad_input(tmp_path):
     config.write_text("targets:\n  - name: x\n")
     result = run_cli("--config", str(config), "schedule", "--once")
     assert result.code == 2 and "no target has a schedule" in result.stderr
+
+
+def test_a_lost_or_corrupt_job_store_is_rebuilt_and_auditing_goes_on(aws, tmp_path):
+    build_drifted(aws, "production", ())
+    config = write_config(tmp_path, [{"name": "shop", "endpoint": aws.endpoint, "cron": "*/2 * * * * *"}])
+    db, jobstore = tmp_path / "history.db", tmp_path / "scheduler.sqlite"
+    jobstore.write_bytes(b"this is not a SQLite database, nor anything APScheduler wrote" * 100)
+    proc = start_scheduler(config, aws.endpoint)
+    try:
+        assert wait_for(lambda: db.exists() and len(HistoryStore(db).runs()) >= 1), proc.stderr
+        assert list(tmp_path.glob("scheduler.sqlite.corrupt-*"))  # moved aside, not destroyed
+        jobstore.unlink()  # lost while the scheduler runs
+        count = len(HistoryStore(db).runs())
+        assert wait_for(lambda: len(HistoryStore(db).runs()) >= count + 2, timeout=60), "auditing stopped"
+        assert jobstore.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "is unusable" in stderr and "rebuilding it from config.yaml" in stderr and "Traceback" not in stderr
