@@ -219,10 +219,20 @@ def _findings_ok(code: int, exit_zero_on_findings: bool) -> int:
 @click.option("--format", "formats", help=f"Comma-separated report formats: {FORMAT_LIST} (default: config formats).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity whose failure fails the gate (exit 1).")
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: config waivers).")
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path),
+              help="An earlier report.json: fail only on failures that are new against it (as checkov's --baseline).")
+@click.option("--rule", "rule_globs", multiple=True, metavar="GLOB", help="Only rules whose id matches (repeatable).")
+@click.option("--skip-rule", "skip_globs", multiple=True, metavar="GLOB", help="Leave out rules whose id matches (repeatable).")
+@click.option("--output-file", "output_files", multiple=True, metavar="FORMAT=PATH",
+              help="Also write FORMAT to PATH, a name that does not change from run to run (repeatable).")
+@click.option("--sarif-root", type=click.Path(path_type=Path),
+              help="Folder SARIF URIs are relative to (default: the git repository root, else the working directory).")
 @click.pass_context
 def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
         region: Optional[str], account_id: Optional[str], var_files: tuple[Path, ...], no_checkov: bool,
-        out: Optional[Path], formats: Optional[str], fail_on: Optional[str], waivers_path: Optional[Path]) -> None:
+        out: Optional[Path], formats: Optional[str], fail_on: Optional[str], waivers_path: Optional[Path],
+        baseline_path: Optional[Path], rule_globs: tuple[str, ...], skip_globs: tuple[str, ...],
+        output_files: tuple[str, ...], sarif_root: Optional[Path]) -> None:
     """Judge Terraform (HCL directories, `terraform show -json` plans) and CloudFormation (YAML, JSON, CDK synth
     output) with the same packs as the live account; checkov parses and adds its own checks.
 
@@ -230,8 +240,8 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     line), 3 some checks could not be made while nothing failed.
     """
     from auditor.console import print_iac_summary
-    from auditor.iac.gate import iac_audit
-    from auditor.reporting.writers import check_formats, report_document, write_reports
+    from auditor.iac.gate import gate_decision, iac_audit, load_baseline, mark_baseline, select_rules
+    from auditor.reporting.writers import check_formats, report_document, write_report_to, write_reports
     from auditor.waivers import load_configured_waivers
 
     config = _load(ctx)
@@ -240,12 +250,31 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     report_formats = check_formats(_formats(formats) or config.formats)
     pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
     waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
+    extra_outputs = _output_files(output_files)
+    known = load_baseline(baseline_path) if baseline_path else set()
     result = iac_audit(path, pack_set, env, config.parameters, waivers, region or chosen.regions[0], account_id,
-                       not no_checkov, list(var_files))
-    document = report_document(result.run, result.findings, None, result.waivers)
+                       not no_checkov, list(var_files), sarif_root=sarif_root)
+    findings = select_rules(result.findings, rule_globs, skip_globs)
+    mark_baseline(findings, known)
+    document = report_document(result.run, findings, None, result.waivers)
     paths = write_reports(document, (out or config.out) / result.run.id, report_formats)
-    print_iac_summary(result.findings, paths, document)
-    ctx.exit(gate_exit_code(result.findings, fail_on or config.fail_on, result.run.status))
+    for fmt, target_path in extra_outputs:
+        paths.append(write_report_to(document, fmt, target_path))
+    print_iac_summary(findings, paths, document)
+    code, decision = gate_decision(findings, fail_on or config.fail_on, result.run.status)
+    click.echo(decision)
+    ctx.exit(code)
+
+
+def _output_files(values: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """--output-file FORMAT=PATH, checked before anything runs."""
+    out = []
+    for value in values:
+        fmt, sep, target = value.partition("=")
+        if not sep or not target or fmt not in FORMATS:
+            raise BadInput(f"--output-file {value!r}: expected FORMAT=PATH with FORMAT one of {FORMAT_LIST}")
+        out.append((fmt, Path(target)))
+    return out
 
 
 @contextmanager

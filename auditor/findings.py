@@ -100,6 +100,10 @@ class RunInfo(BaseModel):
     endpoint_url: Optional[str] = None
     errors: list[str] = Field(default_factory=list)
     coverage: Optional[Coverage] = None
+    # IaC runs: where the IaC root lies relative to the SARIF root (the repository), and the file a finding with
+    # no declaration of its own (a required resource the IaC lacks) points at.
+    source_prefix: Optional[str] = None
+    default_source: Optional[str] = None
 
     def sight(self) -> Sight:
         if self.coverage is None:

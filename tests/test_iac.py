@@ -69,7 +69,8 @@ def test_sarif_has_physical_locations_and_validates(tmp_path):
     jsonschema.Draft4Validator(schema).validate(sarif)
     located = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "ECOM-S3-002"]
     (physical,) = [loc["physicalLocation"] for r in located for loc in r["locations"] if "physicalLocation" in loc]
-    assert physical["artifactLocation"]["uri"] == "main.tf"
+    # Relative to the repository root, where code scanning resolves it (the fixture lies inside this repository).
+    assert physical["artifactLocation"]["uri"] == "tests/fixtures/iac/ecommerce-platform/terraform/drifted/main.tf"
     assert physical["region"]["startLine"] == next(line for rule, _, line in markers(
         FIXTURES / "ecommerce-platform" / "terraform" / "drifted") if rule == "ECOM-S3-002")
     assert any(r["ruleId"].startswith("CKV") for r in sarif["runs"][0]["results"])

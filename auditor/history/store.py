@@ -154,7 +154,7 @@ class HistoryStore:
         self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [values[c] for c in columns] + [run_id])
 
     def _run_row(self, run: RunInfo) -> dict:
-        data = run.model_dump(mode="json")
+        data = run.model_dump(mode="json", exclude={"source_prefix", "default_source"})  # IaC-only, not stored
         for key in ("regions", "packs", "api_calls_by_service", "errors", "coverage"):
             data[key] = _json(data[key])
         return data

@@ -3,6 +3,7 @@ resources a live scan collects, the same rules judge them, and checkov's own che
 ``checkov`` pack. Findings carry the file and line."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -51,13 +52,39 @@ def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
     return resources
 
 
+def sarif_root_of(path: Path) -> Path:
+    """The folder SARIF URIs are relative to: the git repository holding ``path``, else the working directory
+    (GitHub code scanning resolves them against the repository root)."""
+    import subprocess
+
+    folder = path.resolve() if path.resolve().is_dir() else path.resolve().parent
+    try:
+        top = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return Path.cwd()
+    return Path(top.stdout.strip()) if top.returncode == 0 and top.stdout.strip() else Path.cwd()
+
+
+def main_file(out: CheckovOutput) -> Optional[str]:
+    """Where a resource the IaC lacks would be declared: main.tf at the root, else the first file parsed."""
+    root = Path(out.root)
+    if (root / "main.tf").exists():
+        return "main.tf"
+    files = sorted({relative(str(getattr(k, "file_path", k)), out.root) for k in list(out.terraform) + list(out.cloudformation)})
+    return files[0] if files else None
+
+
 def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict, waivers: list[Waiver],
               region: str, account_id: Optional[str], with_checkov: bool, var_files: list[Path],
-              target: Optional[str] = None) -> IacResult:
+              target: Optional[str] = None, sarif_root: Optional[Path] = None) -> IacResult:
     run = RunInfo(id=new_run_id(), target=target or f"iac:{path}", account_id=account_id, regions=[region],
                   environment=environment, packs=[p.id for p in packs] + (["checkov"] if with_checkov else []),
                   started_at=utc_now())
     out = run_checkov(path, var_files, with_checks=with_checkov)
+    prefix = os.path.relpath(out.root, (sarif_root or sarif_root_of(path)).resolve())
+    run.source_prefix = "" if prefix == "." else Path(prefix).as_posix()
+    run.default_source = main_file(out)
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)
@@ -106,3 +133,69 @@ def _severity(record: Any) -> str:
     severity = getattr(record, "severity", None)
     name = str(getattr(severity, "name", severity or "")).lower()
     return name if name in ("critical", "high", "medium", "low", "info") else "medium"
+
+
+# --- adopting the gate step by step ------------------------------------------------------------------------
+
+
+def select_rules(findings: list[Finding], include: tuple[str, ...], exclude: tuple[str, ...]) -> list[Finding]:
+    """--rule / --skip-rule: globs on rule ids (ours and checkov's)."""
+    from fnmatch import fnmatchcase
+
+    return [f for f in findings
+            if (not include or any(fnmatchcase(f.rule_id, g) for g in include))
+            and not any(fnmatchcase(f.rule_id, g) for g in exclude)]
+
+
+def load_baseline(path: Path) -> set[str]:
+    """The failures of an earlier report.json (this gate's or a scan's), as finding keys."""
+    import json
+
+    from auditor.errors import BadInput
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {f"{f['rule_id']}|{f['resource']['type']}|{f['resource']['region']}|{f['resource']['id']}"
+                for f in document["findings"] if f["status"] in ("fail", "waived")}
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such baseline report") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"{path}: not an auditor report.json ({type(exc).__name__}: {exc})") from None
+
+
+def mark_baseline(findings: list[Finding], known: set[str]) -> int:
+    """Failures the baseline already had are ``unchanged`` and do not gate; the others are ``new``."""
+    count = 0
+    for f in findings:
+        if f.status == "fail" and f.key in known:
+            f.change = "unchanged"
+            count += 1
+    return count
+
+
+def gate_decision(findings: list[Finding], fail_on: str, run_status: str) -> tuple[int, str]:
+    """The exit code and the line that states it: what fails the gate (spec packs and checkov counted apart),
+    what is below the threshold, what is known from the baseline, what could not be checked."""
+    from auditor.reporting.summary import SEVERITY_RANK, gate_exit_code
+
+    gating = [f for f in findings if f.change != "unchanged" or f.status != "fail"]
+    code = gate_exit_code(gating, fail_on, run_status)
+    threshold = SEVERITY_RANK.get(fail_on, 99)
+    failing = [f for f in gating if f.status == "fail"]
+    above = [f for f in failing if SEVERITY_RANK[f.severity] >= threshold]
+    below = len(failing) - len(above)
+    known = sum(1 for f in findings if f.status == "fail" and f.change == "unchanged")
+    errors = sum(1 for f in findings if f.status == "error")
+    spec = sum(1 for f in above if f.pack != "checkov")
+    extras = [f"{below} below {fail_on}" if below else "", f"{known} known from the baseline" if known else "",
+              f"{errors} could not be checked" if errors else ""]
+    tail = "; ".join(e for e in extras if e)
+    if code == 1:
+        rules = ", ".join(sorted({f.rule_id for f in above})[:6]) + (" ..." if len({f.rule_id for f in above}) > 6 else "")
+        line = (f"gate: FAILED: {len(above)} failure(s) at or above {fail_on} (spec packs {spec}, checkov "
+                f"{len(above) - spec}): {rules}")
+    elif code == 3:
+        line = f"gate: INCOMPLETE: nothing at or above {fail_on} failed, but the checks were not all made"
+    else:
+        line = f"gate: PASSED: no failure at or above {fail_on}" + (" (--fail-on none)" if fail_on == "none" else "")
+    return code, line + (f"; {tail}" if tail else "")

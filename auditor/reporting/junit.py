@@ -14,7 +14,7 @@ def junit_tree(document: dict) -> ET.ElementTree:
     for f in document["findings"]:
         by_pack[f["pack"]].append(f)
     run = document["run"]
-    root = ET.Element("testsuites", name=f"auditor {run['target']} {run['id']}")
+    root = ET.Element("testsuites", name=f"auditor {run['target']} {run['id']}", time=_seconds(run))
     totals = defaultdict(int)
     if run["status"] == "failed":
         # A run that could not complete is never a green test tab: one error test case per reason.
@@ -28,13 +28,16 @@ def junit_tree(document: dict) -> ET.ElementTree:
             suite.set(key, str(value))
             totals[key] += value
     for pack, findings in sorted(by_pack.items()):
-        suite = ET.SubElement(root, "testsuite", name=pack, timestamp=run["started_at"])
+        suite = ET.SubElement(root, "testsuite", name=pack, timestamp=run["started_at"], time=_seconds(run))
+        if run.get("default_source") is not None:
+            suite.set("file", _where(run, {"file": run["default_source"]}).rsplit(":", 1)[0])
         counts = defaultdict(int)
         for f in findings:
             resource = f["resource"]
             case = ET.SubElement(suite, "testcase", classname=f"{pack}.{f['rule_id']}",
-                                 name=f"{resource['type']} {resource['name']} ({resource['region']})")
-            detail = (f"{f['message']}\nexpected: {json.dumps(f['expected'], default=str)}\n"
+                                 name=f"{resource['type']} {resource['name']} ({resource['region']})", time="0")
+            at = f"at: {_where(run, f['source'])}\n" if f.get("source") else ""
+            detail = (f"{at}{f['message']}\nexpected: {json.dumps(f['expected'], default=str)}\n"
                       f"actual: {json.dumps(f['actual'], default=str)}\nspec: {f['spec_ref']}\nfix: {f['remediation']}")
             if f["status"] == "fail":
                 ET.SubElement(case, "failure", message=f["message"], type=f["severity"]).text = detail
@@ -54,9 +57,26 @@ def junit_tree(document: dict) -> ET.ElementTree:
             suite.set(key, str(counts[key]))
             totals[key] += counts[key]
         totals["tests"] += len(findings)
-    for key in ("tests", "failures", "errors", "skipped"):
+    for key in ("tests", "failures", "errors"):  # Jenkins' junit-10.xsd has no `skipped` on <testsuites>
         root.set(key, str(totals[key]))
     return ET.ElementTree(root)
+
+
+def _seconds(run: dict) -> str:
+    """The run's duration in seconds, as JUnit's `time` (0 when it did not finish)."""
+    import datetime as dt
+
+    if not run.get("finished_at"):
+        return "0"
+    parse = lambda text: dt.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")  # noqa: E731
+    return f"{max(0.0, (parse(run['finished_at']) - parse(run['started_at'])).total_seconds()):.3f}"
+
+
+def _where(run: dict, source: dict) -> str:
+    """FILE:LINE of an IaC finding, relative to the repository root as the SARIF is."""
+    prefix = run.get("source_prefix") or ""
+    file = f"{prefix}/{source['file']}" if prefix else source["file"]
+    return f"{file}:{source.get('line') or 1}"
 
 
 def _well_formed(root: ET.Element) -> None:

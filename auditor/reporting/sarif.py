@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from pathlib import Path
 
 from auditor import __version__
 
+PROJECT_URL = "https://github.com/auditor/auditor"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
@@ -20,14 +22,14 @@ def sarif_document(document: dict) -> dict:
             rules[f["rule_id"]] = _descriptor(f)
         if f["status"] not in ("fail", "error", "waived"):  # pass and superseded are no results
             continue
-        results.append(_result(f, list(rules).index(f["rule_id"])))
+        results.append(_result(f, list(rules).index(f["rule_id"]), document["run"]))
     run = document["run"]
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "auditor", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": "https://github.com/auditor/auditor", "rules": list(rules.values())}},
+                                "informationUri": PROJECT_URL, "rules": list(rules.values())}},
             "automationDetails": {"id": f"auditor/{run['target']}/{run['id']}"},
             "invocations": [{"executionSuccessful": run["status"] != "failed",
                              "startTimeUtc": run["started_at"], "endTimeUtc": run.get("finished_at") or run["started_at"],
@@ -52,21 +54,35 @@ def execution_notifications(run: dict) -> list[dict]:
     return notes
 
 
+def help_uri(f: dict) -> str:
+    """Where a person reads the rule: checkov's guideline for its checks, the pack file for ours."""
+    if f["pack"] == "checkov" and str(f.get("remediation", "")).startswith("https://"):
+        return f["remediation"]
+    return f"{PROJECT_URL}/blob/main/auditor/packs/{f['pack']}.yaml"
+
+
 def _descriptor(f: dict) -> dict:
     return {
         "id": f["rule_id"],
+        "helpUri": help_uri(f),
         "name": f["rule_id"].replace("-", ""),
         "shortDescription": {"text": f.get("title") or f["rule_id"]},
         "fullDescription": {"text": f"{f.get('title') or f['rule_id']} ({f['spec_ref']})"},
-        "help": {"text": f"{f['remediation']}\n\nSpec: {f['spec_ref']}",
-                 "markdown": f"**Fix:** {f['remediation']}\n\n**Spec:** {f['spec_ref']}"},
+        "help": {"text": f"{f.get('title') or f['rule_id']}\n\nSpec: {f['spec_ref']}\n\nFix: {f['remediation']}",
+                 "markdown": f"**{f.get('title') or f['rule_id']}**\n\n> {f['spec_ref']}\n\n**Fix:** {f['remediation']}"},
         "defaultConfiguration": {"level": LEVEL[f["severity"]]},
         "properties": {"tags": [f["control"], f["pack"], "aws"], "precision": "very-high",
                        "security-severity": SECURITY_SEVERITY[f["severity"]], "control": f["control"]},
     }
 
 
-def _result(f: dict, index: int) -> dict:
+def _uri(run: dict, file: str) -> str:
+    """A file of the IaC root as a URI relative to the repository root, where code scanning resolves it."""
+    prefix = run.get("source_prefix") or ""
+    return posixpath.join(prefix, file) if prefix else file
+
+
+def _result(f: dict, index: int, run: dict) -> dict:
     resource = f["resource"]
     result = {
         "ruleId": f["rule_id"],
@@ -79,10 +95,13 @@ def _result(f: dict, index: int) -> dict:
         "properties": {"status": f["status"], "change": f["change"], "expected": f["expected"],
                        "actual": f["actual"], "resource": resource},
     }
-    source = f.get("source")
+    source = f.get("source") or ({"file": run["default_source"], "line": 1} if run.get("default_source") else None)
     if source:
+        # Every IaC result has a physical location (upload-sarif refuses one without): a resource the IaC lacks
+        # points at the root's main file, where it would be declared.
         region = {"startLine": source.get("line") or 1}
-        result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": source["file"]}, "region": region},
+        result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(run, source["file"])},
+                                                     "region": region},
                                 "logicalLocations": [_logical(resource)]}]
     else:
         result["locations"] = [{"logicalLocations": [_logical(resource)]}]

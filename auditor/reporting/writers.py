@@ -94,6 +94,18 @@ def check_formats(formats: list[str]) -> list[str]:
     return formats
 
 
+def write_report_to(document: dict, fmt: str, path: Path) -> Path:
+    """One format to a path of the caller's choosing (``--output-file sarif=results.sarif``), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        WRITERS[check_formats([fmt])[0]][1](document, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
 def write_reports(document: dict, out_dir: Path, formats: list[str]) -> list[Path]:
     """Each report is written to a temporary file beside its place and renamed into it: a reader (or a full
     disk) never sees half a report. Raises OSError when a report cannot be written; no partial file remains."""

