@@ -254,6 +254,9 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     known = load_baseline(baseline_path) if baseline_path else set()
     result = iac_audit(path, pack_set, env, config.parameters, waivers, region or chosen.regions[0], account_id,
                        not no_checkov, list(var_files), sarif_root=sarif_root)
+    if result.skipped:
+        shown = ", ".join(result.skipped[:5]) + (f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else "")
+        click.echo(f"note: skipped {len(result.skipped)} file(s) that are neither a template nor a plan: {shown}")
     findings = select_rules(result.findings, rule_globs, skip_globs)
     mark_baseline(findings, known)
     document = report_document(result.run, findings, None, result.waivers)

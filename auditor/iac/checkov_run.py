@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class CheckovOutput:
     terraform: dict = field(default_factory=dict)  # TFDefinitionKey or file -> parsed blocks (HCL and plans)
     cloudformation: dict = field(default_factory=dict)  # file -> template
     checks: list[Any] = field(default_factory=list)  # checkov Record objects: passed, failed, skipped
+    skipped: list[str] = field(default_factory=list)  # files under the path that are neither IaC nor a plan
 
 
 def _import_checkov():
@@ -121,8 +123,12 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
         report = report_of(runner, "terraform", root_folder=root)
         out.terraform.update(runner.definitions or {})
         out.checks.extend(_records(report))
-    templates = [p for p in path.rglob("*") if p.suffix.lower() in CFN_SUFFIXES and p.is_file()
-                 and ".terraform" not in p.parts and not (p.suffix == ".json" and is_plan(p))]
+    candidates = [p for p in path.rglob("*") if p.suffix.lower() in CFN_SUFFIXES and p.is_file()
+                  and ".terraform" not in p.parts and not (p.suffix == ".json" and is_plan(p))]
+    templates = [p for p in candidates if looks_like_template(p)]
+    # Data files beside the IaC (package.json, tsconfig.json with comments, Kubernetes manifests) are not
+    # templates: skipped with a note, as checkov itself skips them, never a reason to refuse the gate.
+    out.skipped = sorted(str(p.relative_to(path)) for p in candidates if p not in templates)
     for template in templates:
         check_syntax_template(template)
     if templates:
@@ -142,6 +148,19 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
 
 def _records(report) -> list:
     return list(report.passed_checks) + list(report.failed_checks) + list(report.skipped_checks)
+
+
+_TEMPLATE_MARK = re.compile(r'(^|[{,\s])"?(AWSTemplateFormatVersion|Resources)"?\s*:', re.MULTILINE)
+
+
+def looks_like_template(path: Path) -> bool:
+    """A CloudFormation template says so: an AWSTemplateFormatVersion or a Resources section. A file that does
+    is checked strictly (a broken template is exit 2 with its line); one that does not is data, not IaC."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+    except OSError:
+        return False
+    return _TEMPLATE_MARK.search(head) is not None
 
 
 def check_syntax_hcl(path: Path) -> None:

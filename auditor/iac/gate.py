@@ -4,7 +4,7 @@ resources a live scan collects, the same rules judge them, and checkov's own che
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -40,6 +40,7 @@ class IacResult:
     findings: list[Finding]
     resources: list[Resource]
     waivers: dict
+    skipped: list[str] = field(default_factory=list)  # files under the path that are not IaC
 
 
 def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
@@ -97,7 +98,7 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
         f.first_seen = run.started_at
     run.finished_at = utc_now()
     run.status = "partial" if any(f.status == "error" for f in findings) else "complete"
-    return IacResult(run, findings, resources, waiver_summary)
+    return IacResult(run, findings, resources, waiver_summary, out.skipped)
 
 
 def checkov_findings(out: CheckovOutput, region: str) -> list[Finding]:
