@@ -157,9 +157,10 @@ def parse_policy(text: str) -> BucketPolicy:
         document = json.loads(text)
     except json.JSONDecodeError:
         return BucketPolicy(exists=True)
-    statements = document.get("Statement", [])
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
     if isinstance(statements, dict):
         statements = [statements]
+    statements = [st for st in statements if isinstance(st, dict)] if isinstance(statements, list) else []
     return BucketPolicy(
         exists=True,
         denies_insecure_transport=any(_denies_insecure_transport(s) for s in statements),
@@ -180,10 +181,23 @@ def _denies_insecure_transport(statement: dict) -> bool:
     return False
 
 
+# Condition keys that narrow *who* may use an Allow; a condition on anything else (aws:SecureTransport, a
+# prefix, a time) narrows only *how*, and Principal "*" stays everyone.
+RESTRICTS_WHO = {
+    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:sourcevpce",
+    "aws:sourcevpc", "aws:sourceip", "aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths",
+    "aws:userid", "aws:username", "aws:principalservicename", "s3:dataaccesspointaccount", "s3:dataaccesspointarn",
+}
+
+
 def _allows_public(statement: dict) -> bool:
     principal = statement.get("Principal")
     public = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
-    return statement.get("Effect") == "Allow" and public and not statement.get("Condition")
+    if statement.get("Effect") != "Allow" or not public:
+        return False
+    condition = statement.get("Condition") or {}
+    keys = {str(key).lower() for clause in condition.values() if isinstance(clause, dict) for key in clause}
+    return not (keys & RESTRICTS_WHO)
 
 
 def fetch_cors(calls: AwsCalls, bucket: S3Bucket) -> None:

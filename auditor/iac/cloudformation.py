@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import Declared, as_bool, clean, pick
+from auditor.iac.values import Declared, as_bool, clean, map_safely, pick
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, DynamoDBTable,
     EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule, LifecycleTransition,
@@ -156,9 +156,10 @@ def s3_bucket(t: Template, lid: str) -> S3Bucket:
     if rules:
         default = rules[0].get("ServerSideEncryptionByDefault") or {}
         algorithm = pick(d, "encryption", default.get("SSEAlgorithm"), "str")
+        # A key chosen by a condition (!If) is not known statically: encryption is then unknown, not a crash.
         bucket.encryption = BucketEncryption(enabled=bool(algorithm), algorithm=algorithm,
-                                             kms_key_id=t.resolve(default.get("KMSMasterKeyID")),
-                                             bucket_key_enabled=rules[0].get("BucketKeyEnabled"))
+                                             kms_key_id=pick(d, "encryption", t.resolve(default.get("KMSMasterKeyID")), "str"),
+                                             bucket_key_enabled=as_bool(rules[0].get("BucketKeyEnabled")))
     else:
         bucket.encryption = BucketEncryption(enabled=True, algorithm="AES256")
         d.default("encryption", "SSE-S3 (AES256) applies to every new bucket since January 2023")
@@ -215,10 +216,13 @@ def dynamodb_table(t: Template, lid: str) -> DynamoDBTable:
     d = Declared()
     p = t.resources[lid][1]
     table = _base(t, lid, DynamoDBTable)
-    types = {a.get("AttributeName"): a.get("AttributeType") for a in p.get("AttributeDefinitions") or []}
+    types = {a.get("AttributeName"): a.get("AttributeType") for a in p.get("AttributeDefinitions") or []
+             if isinstance(a, dict) and isinstance(a.get("AttributeName"), str)}
     keys = p.get("KeySchema") or []
-    hash_key = next((k.get("AttributeName") for k in keys if k.get("KeyType") == "HASH"), None)
-    range_key = next((k.get("AttributeName") for k in keys if k.get("KeyType") == "RANGE"), None)
+    # An attribute name from a parameter with no default (!Ref KeyName) is not known statically: the key schema
+    # is unknown (its checks are error, naming the expression), never a crash.
+    hash_key = pick(d, "key_schema", next((k.get("AttributeName") for k in keys if k.get("KeyType") == "HASH"), None), "str")
+    range_key = pick(d, "key_schema", next((k.get("AttributeName") for k in keys if k.get("KeyType") == "RANGE"), None), "str")
     table.attribute_types = {str(k): str(v) for k, v in types.items()}
     table.key_schema = KeySchema(partition_key=hash_key, partition_key_type=types.get(hash_key), sort_key=range_key,
                                  sort_key_type=types.get(range_key) if range_key else None)
@@ -455,5 +459,10 @@ MAPPERS: dict[str, Callable[[Template, str], Resource]] = {
 
 
 def cloudformation_resources(definitions: dict, root: str, region: str) -> list[Resource]:
-    template = Template(definitions, root, region)
-    return [MAPPERS[rtype](template, lid) for lid, (rtype, _, _, _) in template.resources.items() if rtype in MAPPERS]
+    # Each template is its own stack: its Refs are its own, and two templates may use the same logical id.
+    out = []
+    for path in sorted(definitions, key=str):
+        template = Template({path: definitions[path]}, root, region)
+        out.extend(map_safely(MAPPERS[rtype], template, lid, lid, file, line)
+                   for lid, (rtype, _, file, line) in template.resources.items() if rtype in MAPPERS)
+    return out

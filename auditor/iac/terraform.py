@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import TF_REF, Declared, blocks, clean, get, is_unresolved, one, pick
+from auditor.iac.values import (TF_REF, Declared, blocks, clean, get, is_unresolved, map_safely, one, pick,
+                                unresolved_policy_part)
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
     DynamoDBTable, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule,
@@ -228,14 +229,19 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         d.default("lifecycle", "no lifecycle rules unless configured")
 
     policies = located("policy", _companions(model, block, name, "aws_s3_bucket_policy"))
-    if policies:
-        document = get(policies[0].attrs, "policy")
-        if isinstance(document, dict):
-            bucket.policy = parse_policy(json.dumps(clean(document)))
-        elif isinstance(document, str) and document.strip().startswith("{"):
-            bucket.policy = parse_policy(document)
+    inline = get(block.attrs, "policy")  # the pre-v4 inline form, still common in modules
+    if policies or inline not in (None, "", []):
+        document = get(policies[0].attrs, "policy") if policies else inline
+        if isinstance(document, str) and document.strip().startswith("{"):
+            try:
+                document = json.loads(document)
+            except json.JSONDecodeError:
+                pass
+        unresolved = unresolved_policy_part(clean(document))
+        if unresolved is not None:
+            d.unresolved("policy", unresolved)
         else:
-            d.unresolved("policy", document)
+            bucket.policy = parse_policy(json.dumps(clean(document), default=str))
     else:
         bucket.policy = BucketPolicy()
         d.default("policy", "no bucket policy unless configured")
@@ -280,9 +286,12 @@ def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
     if table.billing_mode == "PROVISIONED":
         table.read_capacity = pick(d, "read_capacity", get(a, "read_capacity"), "int")
         table.write_capacity = pick(d, "write_capacity", get(a, "write_capacity"), "int")
+    # A capacity left to a variable checkov could not resolve (or null) is unknown, never a crash.
     table.gsis = [SecondaryIndex(name=str(get(g, "name")), partition_key=get(g, "hash_key"), sort_key=get(g, "range_key"),
-                                 projection_type=get(g, "projection_type"), read_capacity=get(g, "read_capacity"),
-                                 write_capacity=get(g, "write_capacity")) for g in blocks(a, "global_secondary_index")]
+                                 projection_type=get(g, "projection_type"),
+                                 read_capacity=pick(d, "gsis", get(g, "read_capacity"), "int"),
+                                 write_capacity=pick(d, "gsis", get(g, "write_capacity"), "int"))
+                  for g in blocks(a, "global_secondary_index")]
     table.gsi_names = [g.name for g in table.gsis]
     table.lsis = [SecondaryIndex(name=str(get(g, "name")), partition_key=hash_key, sort_key=get(g, "range_key"),
                                  projection_type=get(g, "projection_type")) for g in blocks(a, "local_secondary_index")]
@@ -550,4 +559,4 @@ MAPPERS: dict[str, Callable[[TfModel, TfBlock], Resource]] = {
 
 def terraform_resources(definitions: dict, root: str, region: str) -> list[Resource]:
     model = TfModel(blocks_from_definitions(definitions, root), region)
-    return [MAPPERS[b.type](model, b) for b in model.blocks if b.type in MAPPERS]
+    return [map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line) for b in model.blocks if b.type in MAPPERS]

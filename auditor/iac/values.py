@@ -3,7 +3,7 @@ they cannot be resolved, and CloudFormation keeps intrinsic functions as dicts."
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 UNRESOLVED = re.compile(r"\$\{|^(module\.[\w-]+\.)*(aws_[a-z0-9_]+|data\.[a-z0-9_.]+|var\.|local\.)")
 TF_REF = re.compile(r'^(?P<address>(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+(?:\[(?:\d+|"[^"]*")\])?)\.(?P<attr>[a-z_]+)$')
@@ -118,3 +118,45 @@ def pick(declared: Declared, prop: str, value: Any, kind: str, default: Any = No
     if converted is None:
         declared.unresolved(prop, value)
     return converted
+
+
+def unresolved_policy_part(document: Any) -> Optional[str]:
+    """The first part of an IaC policy document checkov left unresolved (a statement list built by concat(),
+    a statement given as var.x): the policy is then unknown, never half-read."""
+    if not isinstance(document, dict):
+        return str(document)[:120]
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return str(statements)[:120]
+    for statement in statements:
+        if not isinstance(statement, dict):
+            return str(statement)[:120]
+        for key in ("Effect", "Principal", "Condition"):
+            value = statement.get(key)
+            if isinstance(value, str) and UNRESOLVED.search(value):
+                return value[:120]
+    return None
+
+
+def map_safely(mapper: Callable, model: Any, ident: Any, address: str, file: str, line: Optional[int]) -> Any:
+    """A block (or template resource) whose values a mapper cannot make sense of (a shape checkov left half
+    rendered) becomes a resource whose every property is unknown, with the reason: its checks are ``error``
+    and name the block, and the gate goes on. Valid IaC never crashes the gate."""
+    import typing
+
+    from auditor.resources import SourceLocation
+
+    try:
+        return mapper(model, ident)
+    except Exception as exc:  # noqa: BLE001
+        cls = typing.get_type_hints(mapper).get("return")
+        if cls is None:
+            raise
+        reason = f"not read from the IaC ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]})"
+        resource = cls(id=address, name=address, region=model.region, source=SourceLocation(file=file, line=line))
+        for prop in cls.model_fields:
+            if prop not in ("id", "name", "arn", "region", "account_id", "unknown", "source", "defaults", "locations"):
+                resource.mark_unknown(prop, reason)
+        return resource
