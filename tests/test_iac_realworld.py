@@ -49,3 +49,11 @@ def test_cloudformation_parameters_conditions_and_two_stacks(tmp_path):
     assert bucket["BASE-S3-001"]["status"] == "error" and "Fn::If" in bucket["BASE-S3-001"]["message"]
     table = verdicts(document, "orders")  # AttributeName: !Ref KeyName, a parameter with no default
     assert table["BASE-DDB-001"]["status"] == "fail"
+
+
+def test_module_companions_join_their_bucket_and_paths_lead_to_the_file(tmp_path):
+    _, _, document = gate(REALWORLD / "module-root", tmp_path)
+    versioning = verdicts(document, "acme-mod-logs")["BASE-S3-005"]
+    assert versioning["status"] == "pass"  # aws_s3_bucket_versioning.this (count) in the module, joined
+    assert versioning["source"]["file"] == "../modules/bucket/main.tf"  # relative to the IaC root, and it exists
+    assert (REALWORLD / "module-root" / versioning["source"]["file"]).exists()

@@ -8,6 +8,8 @@ default (and say so); unresolvable ones are unknown.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -55,7 +57,7 @@ class TfModel:
         if rtype not in self._pointing:
             index: dict[tuple[str, str], list[TfBlock]] = {}
             for block in self.of_type(rtype):
-                for key in self._designations(get(block.attrs, attribute)):
+                for key in self._designations(get(block.attrs, attribute), module_prefix(block.address)):
                     index.setdefault(key, []).append(block)
             self._pointing[rtype] = index
         index = self._pointing[rtype]
@@ -64,9 +66,10 @@ class TfModel:
         return [b for b in found if not (id(b) in seen or seen.add(id(b)))]
 
     @staticmethod
-    def _designations(value: Any) -> list[tuple[str, str]]:
+    def _designations(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         """What a reference designates, keyed as companions_of looks it up: the address and each dotted suffix
-        (a reference ending in ``.ADDRESS`` designates ADDRESS), or the literal name."""
+        (a reference ending in ``.ADDRESS`` designates ADDRESS), or the literal name. A reference inside a
+        module (``aws_s3_bucket.this[0].id`` in module.logs) designates the block of that module."""
         value = one(value)
         if not isinstance(value, str):
             return []
@@ -74,6 +77,8 @@ class TfModel:
         if not match:
             return [("name", value)]
         address = match.group("address")
+        if prefix and not address.startswith("module."):
+            address = prefix + address
         parts = address.split(".")
         return [("ref", ".".join(parts[i:])) for i in range(len(parts))]
 
@@ -101,6 +106,15 @@ class TfModel:
         return value
 
 
+_MODULE_PREFIX = re.compile(r'^((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)')
+
+
+def module_prefix(address: str) -> str:
+    """``module.logs.`` of ``module.logs.aws_s3_bucket.this[0]``; empty at the root."""
+    match = _MODULE_PREFIX.match(address)
+    return match.group(1) if match else ""
+
+
 NAME_ATTRIBUTE = {
     "aws_s3_bucket": ("bucket",), "aws_dynamodb_table": ("name",), "aws_db_instance": ("identifier",),
     "aws_elasticache_replication_group": ("replication_group_id",), "aws_opensearch_domain": ("domain_name",),
@@ -126,8 +140,16 @@ def blocks_from_definitions(definitions: dict, root: str) -> list[TfBlock]:
 
 
 def relative(path: str, root: str) -> str:
+    """A file as the report names it: relative to the IaC root, also when it lies outside it (a module from
+    ``../modules``), so the path always leads to the file."""
+    import os
+
     root = root.rstrip("/")
-    return path[len(root) + 1:] if path.startswith(root + "/") else path.lstrip("/")
+    if path.startswith(root + "/"):
+        return path[len(root) + 1:]
+    if os.path.isabs(path):
+        return Path(os.path.relpath(path, root)).as_posix()
+    return path
 
 
 def _tag(value: Any) -> str:
