@@ -111,3 +111,26 @@ def test_data_files_beside_the_iac_are_skipped_with_a_note(tmp_path):
     (infra / "broken.yaml").write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: [unclosed\n")
     broken = run_cli("iac", str(infra), "--pack", "pointf", "--no-checkov", "--out", str(tmp_path / "out"))
     assert broken.code == 2 and f"{infra / 'broken.yaml'}:" in broken.stderr  # a template is still checked strictly
+
+
+def test_the_composite_action_gate_step_runs_as_github_would_run_it(tmp_path):
+    """action.yml's gate step, run by bash with the environment GitHub gives it (inputs as env, GITHUB_OUTPUT)."""
+    import os
+    import sys
+
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).parent.parent / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite" and {"path", "packs", "baseline", "fail-on"} <= set(action["inputs"])
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "gate"]
+    outputs = tmp_path / "github_output"
+    env = {**os.environ, "AUDITOR": str(Path(sys.executable).parent / "auditor"), "IAC_PATH": str(FIXTURE),
+           "PACKS": "pointf, baseline", "ENVIRONMENT": "production", "FAIL_ON": "high", "BASELINE": "", "CONFIG": "",
+           "OUT": str(tmp_path / "reports"), "GITHUB_OUTPUT": str(outputs)}
+    proc = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert written["code"] == "1"  # the drifted fixture fails the gate; the Decision step exits with it
+    sarif = json.loads(Path(written["sarif"]).read_text())
+    assert sarif["runs"][0]["results"] and Path(written["junit"]).exists()
+    assert "gate: FAILED" in proc.stdout
