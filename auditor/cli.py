@@ -15,7 +15,7 @@ from auditor import __version__
 from auditor.config import FAIL_ON, FORMATS, Config, load_config, require_environment
 from auditor.audit import Interrupted
 from auditor.errors import AuditorError, BadInput, BadInputs
-from auditor.rules.pack import CONTROLS, SEVERITIES, PackFileSet, load_pack
+from auditor.rules.pack import PackFileSet, load_pack
 from auditor.reporting.summary import gate_exit_code
 from auditor.scan import ScanRequest
 

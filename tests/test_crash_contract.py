@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -181,7 +180,6 @@ def test_a_report_that_cannot_be_written_makes_the_run_partial_with_exit_3(aws, 
 
 
 def test_server_survives_hostile_credentials_and_queries(tmp_path):
-    import urllib.error
     import urllib.request
 
     from tests.test_serve import start

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from auditor.errors import BadInput
 from auditor.yamlfile import check_yaml_tree
