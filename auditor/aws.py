@@ -55,12 +55,18 @@ def known_regions() -> set[str]:
     return known
 
 
+def unknown_region(regions: list[str]) -> Optional[str]:
+    """Why the first unknown region of ``regions`` is refused, with the valid ones; None when all are known."""
+    known = known_regions()
+    bad = next((r for r in regions if r not in known), None)
+    return None if bad is None else f"unknown AWS region {bad!r}; valid regions: {', '.join(sorted(known))}"
+
+
 def check_regions(regions: list[str], where: str = "--region") -> list[str]:
     """An unknown region is bad input (exit 2) before any call, not eight retries and a partial run."""
-    known = known_regions()
-    unknown = [r for r in regions if r not in known]
-    if unknown:
-        raise BadInput(f"{where}: unknown AWS region {unknown[0]!r}; valid regions: {', '.join(sorted(known))}")
+    problem = unknown_region(regions)
+    if problem:
+        raise BadInput(f"{where}: {problem}")
     return regions
 
 

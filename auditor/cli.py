@@ -100,6 +100,7 @@ def _help_without_command(f):
 @click.version_option(__version__, prog_name="auditor")
 @global_options
 @click.pass_context
+@_help_without_command
 def cli(ctx: click.Context) -> None:
     """auditor: does the AWS account still match the architecture we wrote down?
 
@@ -107,9 +108,6 @@ def cli(ctx: click.Context) -> None:
     account against them, iac judges Terraform and CloudFormation.
     """
     ctx.ensure_object(dict)
-    if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
-        ctx.exit(0)
 
 
 def _load(ctx: click.Context) -> Config:

@@ -112,12 +112,11 @@ class Target(Strict):
     @field_validator("regions")
     @classmethod
     def known_regions(cls, value: list[str]) -> list[str]:
-        from auditor.aws import known_regions
+        from auditor.aws import unknown_region
 
-        known = known_regions()
-        for region in value:
-            if region not in known:
-                raise ValueError(f"unknown AWS region {region!r}; valid regions: {', '.join(sorted(known))}")
+        problem = unknown_region(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 

@@ -244,7 +244,7 @@ def test_rules_properties_lists_types_and_calls_from_the_models():
     assert run_cli("rules", "properties", "AWS::S3::Buckt").code == 2
 
 
-def test_failed_run_score_is_null_in_the_store_and_the_api(tmp_path):
+def test_failed_run_score_is_null_in_the_store(tmp_path):
     db = tmp_path / "h.db"
     scan(dead_endpoint(), db, tmp_path, "--pack", "baseline")
     with sqlite3.connect(db) as conn:
