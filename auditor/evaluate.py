@@ -150,4 +150,5 @@ def _finding(rule: Rule, ref: ResourceRef, status: str, prop: str | None, expect
         spec_ref=rule.spec_ref,
         remediation=rule.remediation,
         source=resource.source if resource is not None else None,
+        rule_source=rule.location(),
     )

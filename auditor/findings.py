@@ -45,6 +45,8 @@ class Finding(BaseModel):
     change: Change = "new"
     first_seen: Optional[str] = None
     source: Optional[SourceLocation] = None
+    # Where the rule is written (its pack file and line): where a live finding points in SARIF and the report.
+    rule_source: Optional[SourceLocation] = None
     waiver: Optional[dict] = None
     superseded_by: Optional[str] = None
 

@@ -239,6 +239,30 @@ class RDSInstance(Resource):
     read_replica_count: int = 0
     replica_source: Optional[str] = None
     is_read_replica: bool = False
+    # An Aurora (or Multi-AZ DB cluster) member: its storage, backup and protection are its cluster's, and are
+    # read from the cluster (CLUSTER_LEVEL in collectors/rds.py), as AWS applies them.
+    cluster_id: Optional[str] = None
+
+
+class RDSCluster(Resource):
+    """An Aurora cluster (or a Multi-AZ DB cluster): the storage, backups and protection its instances share."""
+
+    type: ClassVar[str] = "AWS::RDS::DBCluster"
+    engine: Optional[str] = None
+    engine_version: Optional[str] = None
+    engine_major_version: Optional[str] = None
+    engine_mode: Optional[str] = None
+    storage_encrypted: Optional[bool] = None
+    kms_key_id: Optional[str] = None
+    backup_retention_days: Optional[int] = None
+    deletion_protection: Optional[bool] = None
+    iam_auth_enabled: Optional[bool] = None
+    multi_az: Optional[bool] = None
+    member_ids: list[str] = Field(default_factory=list)
+    member_count: Optional[int] = None
+    cloudwatch_logs_exports: list[str] = Field(default_factory=list)
+    database_name: Optional[str] = None
+    parameter_group: Optional[str] = None
 
 
 # --- ElastiCache ----------------------------------------------------------------------------------------
@@ -342,6 +366,7 @@ RESOURCE_MODELS: dict[str, type[Resource]] = {
         S3Bucket,
         DynamoDBTable,
         RDSInstance,
+        RDSCluster,
         ElastiCacheReplicationGroup,
         OpenSearchDomain,
         EFSFileSystem,

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from auditor.demo.ecommerce import build_drifted
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,6 +48,12 @@ def test_sarif_is_valid_2_1_0_with_rules_and_levels(scanned):
     backups = next(r for r in run["results"] if r["ruleId"] == "ECOM-RDS-007")
     assert backups["level"] == "error" and "product-db-production" in backups["message"]["text"]
     assert next(r for r in run["results"] if r["ruleId"] == "ECOM-S3-004")["level"] == "warning"
+    # A live finding points at its rule in the pack file (upload-sarif wants a physical location on each).
+    where = backups["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"]["uri"] == "auditor/packs/ecommerce-platform.yaml"
+    pack_lines = (ROOT / "auditor" / "packs" / "ecommerce-platform.yaml").read_text().splitlines()
+    assert pack_lines[where["region"]["startLine"] - 1].strip() == "- id: ECOM-RDS-007"
+    assert all(r["locations"][0].get("physicalLocation") for r in run["results"])
 
 
 def test_junit_has_a_case_per_finding_with_failures_and_errors(scanned):

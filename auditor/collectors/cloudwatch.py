@@ -87,6 +87,7 @@ GUARDED_BY_DIMENSION = {
     "TableName": "AWS::DynamoDB::Table",
     "BucketName": "AWS::S3::Bucket",
     "DBInstanceIdentifier": "AWS::RDS::DBInstance",
+    "DBClusterIdentifier": "AWS::RDS::DBCluster",
     "ReplicationGroupId": "AWS::ElastiCache::ReplicationGroup",
     "CacheClusterId": "AWS::ElastiCache::ReplicationGroup",
     "DomainName": "AWS::OpenSearchService::Domain",

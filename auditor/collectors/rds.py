@@ -1,17 +1,25 @@
-"""RDS DB instances: one paginated describe_db_instances per region returns every property we read."""
+"""RDS DB instances and clusters: one paginated describe call each per region returns every property we read.
+
+An Aurora instance reports its own DeletionProtection and MultiAZ as false, though its cluster holds them: a
+cluster member takes the CLUSTER_LEVEL properties from its cluster (``defer_to_clusters``), in the live scan as
+in the IaC gate, so it is judged as AWS protects it.
+"""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
-from auditor.collectors.base import AwsCalls, Collector
-from auditor.resources import RDSInstance, Resource
+from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.resources import RDSCluster, RDSInstance, Resource, SourceLocation
 
+# What a cluster member's instance takes from its cluster (AWS applies these at cluster level for Aurora).
+CLUSTER_LEVEL = ("storage_encrypted", "kms_key_id", "backup_retention_days", "deletion_protection", "multi_az",
+                 "iam_auth_enabled", "cloudwatch_logs_exports", "engine_version", "engine_major_version")
+
+# CLUSTER_LEVEL properties are listed too, but for a cluster member they come from the "cluster" family.
 LISTED = (
-    "tags", "engine", "engine_version", "engine_major_version", "instance_class", "storage_type",
-    "allocated_storage_gb", "multi_az", "backup_retention_days", "storage_encrypted", "kms_key_id",
-    "performance_insights_enabled", "performance_insights_retention_days", "deletion_protection",
-    "publicly_accessible", "iam_auth_enabled", "parameter_groups", "cloudwatch_logs_exports", "read_replica_ids",
-    "read_replica_count", "replica_source", "is_read_replica",
+    "tags", "instance_class", "storage_type", "allocated_storage_gb", "performance_insights_enabled",
+    "performance_insights_retention_days", "publicly_accessible", "parameter_groups", "read_replica_ids",
+    "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine",
 )
 
 
@@ -20,6 +28,80 @@ def list_instances(calls: AwsCalls, region: str) -> Iterable[Resource]:
     for page in client.get_paginator("describe_db_instances").paginate():
         for raw in page.get("DBInstances", []):
             yield instance_from(raw, region, calls.account_id)
+
+
+def fetch_cluster_level(calls: AwsCalls, instance: Resource) -> None:
+    """A member's CLUSTER_LEVEL values, from its cluster (one DescribeDBClusters per region, shared with the
+    cluster rules); a standalone instance keeps what DescribeDBInstances said."""
+    assert isinstance(instance, RDSInstance)
+    if instance.cluster_id:
+        clusters = [cluster_from(raw, instance.region, calls.account_id)
+                    for raw in _cluster_answers(calls, instance.region) if raw.get("DBClusterIdentifier") == instance.cluster_id]
+        defer_to_clusters([instance], clusters)
+
+
+def list_clusters(calls: AwsCalls, region: str) -> Iterable[Resource]:
+    return [cluster_from(raw, region, calls.account_id) for raw in _cluster_answers(calls, region)]
+
+
+def _cluster_answers(calls: AwsCalls, region: str) -> list[dict]:
+    """DescribeDBClusters once per region, whether the cluster rules or the members' deferral ask first."""
+    def fetch() -> list[dict]:
+        paginator = calls.client("rds", region).get_paginator("describe_db_clusters")
+        return [raw for page in paginator.paginate() for raw in page.get("DBClusters", [])]
+
+    return calls.once(f"rds:DescribeDBClusters:{region}", fetch)
+
+
+def cluster_from(raw: dict, region: str, account_id: Optional[str]) -> RDSCluster:
+    version = raw.get("EngineVersion")
+    members = [m["DBInstanceIdentifier"] for m in raw.get("DBClusterMembers", [])]
+    cluster = RDSCluster(
+        id=raw["DBClusterIdentifier"], name=raw["DBClusterIdentifier"], arn=raw.get("DBClusterArn"), region=region,
+        account_id=account_id, tags={t["Key"]: t["Value"] for t in raw.get("TagList", [])},
+        engine=raw.get("Engine"), engine_version=version,
+        engine_major_version=version.split(".")[0] if version else None, engine_mode=raw.get("EngineMode"),
+        storage_encrypted=raw.get("StorageEncrypted"), kms_key_id=raw.get("KmsKeyId"),
+        backup_retention_days=raw.get("BackupRetentionPeriod"), deletion_protection=raw.get("DeletionProtection"),
+        iam_auth_enabled=raw.get("IAMDatabaseAuthenticationEnabled"), multi_az=raw.get("MultiAZ"),
+        member_ids=members, member_count=len(members),
+        cloudwatch_logs_exports=list(raw.get("EnabledCloudwatchLogsExports", [])),
+        database_name=raw.get("DatabaseName"), parameter_group=raw.get("DBClusterParameterGroup"),
+    )
+    for prop, key in (("storage_encrypted", "StorageEncrypted"), ("deletion_protection", "DeletionProtection"),
+                      ("multi_az", "MultiAZ"), ("backup_retention_days", "BackupRetentionPeriod")):
+        if key not in raw:
+            cluster.mark_unknown(prop, f"DescribeDBClusters did not report {key}")
+    return cluster
+
+
+def defer_to_clusters(resources: list[Resource], clusters: list[RDSCluster],
+                      missing: str = "DescribeDBClusters did not return") -> None:
+    """Give each cluster member its cluster's CLUSTER_LEVEL values (and, in IaC, the cluster's line for them).
+
+    A member whose cluster is not among ``clusters`` keeps those properties unknown, with the reason: its
+    instance-level defaults (unencrypted, unprotected) are not what AWS applies to it."""
+    by_name = {(c.region, c.name): c for c in clusters}
+    for instance in resources:
+        if not isinstance(instance, RDSInstance) or not instance.cluster_id:
+            continue
+        cluster = by_name.get((instance.region, instance.cluster_id))
+        for prop in CLUSTER_LEVEL:
+            instance.defaults.pop(prop, None)
+            instance.unknown.pop(prop, None)
+            if cluster is None:
+                instance.mark_unknown(prop, f"{prop} is set on the instance's cluster, {instance.cluster_id}, "
+                                            f"which {missing}")
+                continue
+            value = getattr(cluster, prop)
+            setattr(instance, prop, list(value) if isinstance(value, list) else value)
+            if prop in cluster.unknown:
+                instance.mark_unknown(prop, cluster.unknown[prop])
+            if prop in cluster.defaults:
+                instance.defaults[prop] = cluster.defaults[prop]
+            if cluster.source:
+                instance.locations[prop] = cluster.locations.get(prop) or SourceLocation(
+                    file=cluster.source.file, line=cluster.source.line)
 
 
 def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
@@ -54,6 +136,7 @@ def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
         read_replica_count=len(replicas),
         replica_source=raw.get("ReadReplicaSourceDBInstanceIdentifier"),
         is_read_replica=bool(raw.get("ReadReplicaSourceDBInstanceIdentifier")),
+        cluster_id=raw.get("DBClusterIdentifier"),
     )
     for prop, key in (("performance_insights_enabled", "PerformanceInsightsEnabled"), ("multi_az", "MultiAZ"),
                       ("storage_encrypted", "StorageEncrypted"), ("deletion_protection", "DeletionProtection"),
@@ -66,10 +149,25 @@ def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
     return instance
 
 
+CLUSTER_LISTED = (
+    "tags", "engine", "engine_version", "engine_major_version", "engine_mode", "storage_encrypted", "kms_key_id",
+    "backup_retention_days", "deletion_protection", "iam_auth_enabled", "multi_az", "member_ids", "member_count",
+    "cloudwatch_logs_exports", "database_name", "parameter_group",
+)
+
+CLUSTER_COLLECTOR = Collector(
+    service="rds",
+    resource_type=RDSCluster,
+    list_operation="DescribeDBClusters",
+    list_resources=list_clusters,
+    listed_properties=CLUSTER_LISTED,
+)
+
 COLLECTOR = Collector(
     service="rds",
     resource_type=RDSInstance,
     list_operation="DescribeDBInstances",
     list_resources=list_instances,
     listed_properties=LISTED,
+    families={"cluster": Family("cluster", "DescribeDBClusters", CLUSTER_LEVEL, fetch_cluster_level)},
 )

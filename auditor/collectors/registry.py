@@ -7,7 +7,7 @@ from auditor.collectors.base import Collector
 COLLECTORS: dict[str, Collector] = {
     c.resource_type.type: c
     for c in (
-        s3.COLLECTOR, dynamodb.COLLECTOR, rds.COLLECTOR, elasticache.COLLECTOR, opensearch.COLLECTOR,
+        s3.COLLECTOR, dynamodb.COLLECTOR, rds.COLLECTOR, rds.CLUSTER_COLLECTOR, elasticache.COLLECTOR, opensearch.COLLECTOR,
         efs.COLLECTOR, ec2.COLLECTOR, ssm.COLLECTOR, cloudwatch.COLLECTOR,
     )
 }

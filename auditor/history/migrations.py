@@ -92,7 +92,13 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN coverage TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Keep where each rule is written (pack file and line), so a re-rendered report points at it as the
+    original did. Rules stored before have none."""
+    db.execute("ALTER TABLE rules ADD COLUMN rule_source TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

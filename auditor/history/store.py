@@ -174,6 +174,7 @@ class HistoryStore:
 
     def _rule_ref(self, finding: Finding) -> str:
         values = {k: getattr(finding, k) for k in RULE_FIELDS}
+        values["rule_source"] = _json(finding.rule_source.model_dump()) if finding.rule_source else None
         ref = _digest(values)
         self.db["rules"].insert({"ref": ref, **values}, pk="ref", ignore=True)
         return ref
@@ -331,7 +332,7 @@ class HistoryStore:
         return self._findings_where("f.target = ? AND f.from_seq <= ? AND f.to_seq >= ?", [target, seq, seq])
 
     def _findings_where(self, where: str, params: list) -> list[Finding]:
-        sql = f"""SELECT f.*, r.pack, r.title, r.control, r.severity, r.spec_ref, r.remediation
+        sql = f"""SELECT f.*, r.pack, r.title, r.control, r.severity, r.spec_ref, r.remediation, r.rule_source
                  FROM finding_states f JOIN rules r ON r.ref = f.rule_ref WHERE {where} ORDER BY f.id"""
         out = []
         # Rows were validated when written: model_construct skips re-validating 100,000 of them.
@@ -346,6 +347,7 @@ class HistoryStore:
                 message=row["message"], spec_ref=row["spec_ref"], remediation=row["remediation"], change="new",
                 first_seen=row["first_seen"],
                 source=SourceLocation(**json.loads(row["source"])) if row["source"] else None,
+                rule_source=SourceLocation(**json.loads(row["rule_source"])) if row["rule_source"] else None,
                 waiver=_load(row["waiver"]),
             ))
         return out

@@ -32,6 +32,7 @@ class CheckovOutput:
     cloudformation: dict = field(default_factory=dict)  # file -> template
     checks: list[Any] = field(default_factory=list)  # checkov Record objects: passed, failed, skipped
     skipped: list[str] = field(default_factory=list)  # files under the path that are neither IaC nor a plan
+    var_files: list[Path] = field(default_factory=list)  # the -var-file values checkov rendered with
 
 
 def _import_checkov():
@@ -79,7 +80,7 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
     if not path.exists():
         raise BadInput(f"{path}: no such file or directory")
     root = str(path if path.is_dir() else path.parent)
-    out = CheckovOutput(root=root)
+    out = CheckovOutput(root=root, var_files=list(var_files))
 
     def report_of(runner, framework: str, **kwargs):
         runner_filter = RunnerFilter(framework=[framework], download_external_modules=False,

@@ -11,12 +11,13 @@ import re
 from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
+from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
 from auditor.iac.values import Declared, as_bool, clean, map_safely, pick
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, DynamoDBTable,
     EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule, LifecycleTransition,
-    ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSInstance, Resource, S3Bucket, SecondaryIndex,
+    ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSCluster, RDSInstance, Resource, S3Bucket, SecondaryIndex,
     SourceLocation, SSMParameter, TablePitr, TableSse, TableStream, TableTtl,
 )
 
@@ -24,6 +25,7 @@ NAME_PROPERTY = {
     "AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName", "AWS::RDS::DBInstance": "DBInstanceIdentifier",
     "AWS::ElastiCache::ReplicationGroup": "ReplicationGroupId", "AWS::OpenSearchService::Domain": "DomainName",
     "AWS::SSM::Parameter": "Name", "AWS::CloudWatch::Alarm": "AlarmName", "AWS::ElastiCache::ParameterGroup": None,
+    "AWS::Elasticsearch::Domain": "DomainName", "AWS::RDS::DBCluster": "DBClusterIdentifier",
 }
 PAB_KEYS = (("BlockPublicAcls", "block_public_acls"), ("IgnorePublicAcls", "ignore_public_acls"),
             ("BlockPublicPolicy", "block_public_policy"), ("RestrictPublicBuckets", "restrict_public_buckets"))
@@ -271,10 +273,46 @@ def dynamodb_table(t: Template, lid: str) -> DynamoDBTable:
     return table
 
 
+def db_cluster(t: Template, lid: str) -> RDSCluster:
+    d = Declared()
+    p = t.resources[lid][1]
+    cluster = _base(t, lid, RDSCluster)
+    version = pick(d, "engine_version", p.get("EngineVersion"), "str")
+    cluster.engine = pick(d, "engine", p.get("Engine"), "str")
+    cluster.engine_version, cluster.engine_major_version = version, version.split(".")[0] if version else None
+    cluster.engine_mode = pick(d, "engine_mode", p.get("EngineMode"), "str", default="provisioned", note="provisioned")
+    serverless_v1 = cluster.engine_mode == "serverless"
+    cluster.storage_encrypted = pick(d, "storage_encrypted", p.get("StorageEncrypted"), "bool", default=serverless_v1,
+                                     note="encrypted only in serverless engine mode unless StorageEncrypted")
+    cluster.kms_key_id = t.resolve(p.get("KmsKeyId")) or ("alias/aws/rds" if cluster.storage_encrypted else None)
+    cluster.backup_retention_days = pick(d, "backup_retention_days", p.get("BackupRetentionPeriod"), "int", default=1,
+                                         note="1 day of automated backups")
+    cluster.deletion_protection = pick(d, "deletion_protection", p.get("DeletionProtection"), "bool", default=False,
+                                       note="deletion protection off unless configured")
+    cluster.iam_auth_enabled = pick(d, "iam_auth_enabled", p.get("EnableIAMDatabaseAuthentication"), "bool",
+                                    default=False, note="IAM authentication off unless enabled")
+    cluster.cloudwatch_logs_exports = [str(x) for x in p.get("EnableCloudwatchLogsExports") or []]
+    cluster.database_name = p.get("DatabaseName") if isinstance(p.get("DatabaseName"), str) else None
+    cluster.parameter_group = t.resolve(p.get("DBClusterParameterGroupName"))
+    members = [other for other, props in t.of_type("AWS::RDS::DBInstance")
+               if t.refers_to(props.get("DBClusterIdentifier"), lid)]
+    cluster.member_ids = [t.name(m) for m in members]
+    cluster.member_count = len(members)
+    if cluster.engine in ("mysql", "postgres"):  # a Multi-AZ DB cluster: a writer and two readers in three AZs
+        cluster.multi_az = True
+    else:  # Aurora is Multi-AZ when a reader can take over: two instances or more, which AWS spreads over AZs
+        cluster.multi_az = cluster.member_count >= 2
+        d.default("multi_az", f"Multi-AZ with two instances or more; {cluster.member_count} declared in this template")
+    d.apply(cluster)
+    return cluster
+
+
 def db_instance(t: Template, lid: str) -> RDSInstance:
     d = Declared()
     p = t.resources[lid][1]
     db = _base(t, lid, RDSInstance)
+    if p.get("DBClusterIdentifier") is not None:
+        return _cluster_member(t, lid, db, d, p)
     version = pick(d, "engine_version", p.get("EngineVersion"), "str")
     db.engine, db.engine_version = pick(d, "engine", p.get("Engine"), "str"), version
     db.engine_major_version = version.split(".")[0] if version else None
@@ -308,6 +346,32 @@ def db_instance(t: Template, lid: str) -> RDSInstance:
                 if other != lid and t.refers_to(props.get("SourceDBInstanceIdentifier"), lid)]
     db.read_replica_ids = [t.name(r) for r in replicas]
     db.read_replica_count = len(replicas)
+    d.apply(db)
+    return db
+
+
+def _cluster_member(t: Template, lid: str, db: RDSInstance, d: Declared, p: dict) -> RDSInstance:
+    """An Aurora instance: its class, engine and monitoring; storage, backups and protection come from its
+    cluster (collectors.rds.defer_to_clusters, after every template is read)."""
+    db.engine = pick(d, "engine", p.get("Engine"), "str")
+    db.instance_class = pick(d, "instance_class", p.get("DBInstanceClass"), "str")
+    db.storage_type = "aurora"
+    d.unknown["allocated_storage_gb"] = "Aurora storage grows with the data: an Aurora instance has no allocated size"
+    db.publicly_accessible = pick(d, "publicly_accessible", p.get("PubliclyAccessible"), "bool", default=False,
+                                  note="not publicly accessible unless configured")
+    db.performance_insights_enabled = pick(d, "performance_insights_enabled", p.get("EnablePerformanceInsights"),
+                                           "bool", default=False, note="Performance Insights off unless enabled")
+    retention = p.get("PerformanceInsightsRetentionPeriod")
+    db.performance_insights_retention_days = (pick(d, "performance_insights_retention_days", retention, "int")
+                                              if retention is not None else (7 if db.performance_insights_enabled else None))
+    group = t.resolve(p.get("DBParameterGroupName"))
+    db.parameter_groups = [str(group)] if group else []
+    cluster = t.resolve(p.get("DBClusterIdentifier"))
+    if isinstance(cluster, str) and cluster:
+        db.cluster_id = cluster
+    else:
+        for prop in CLUSTER_LEVEL:
+            d.unresolved(prop, cluster)
     d.apply(db)
     return db
 
@@ -348,8 +412,10 @@ def opensearch_domain(t: Template, lid: str) -> OpenSearchDomain:
     d = Declared()
     p = t.resources[lid][1]
     domain = _base(t, lid, OpenSearchDomain)
-    c, ebs = p.get("ClusterConfig") or {}, p.get("EBSOptions") or {}
-    domain.engine_version = p.get("EngineVersion")
+    # AWS::Elasticsearch::Domain, the legacy twin, names its cluster config and version differently.
+    c, ebs = p.get("ClusterConfig") or p.get("ElasticsearchClusterConfig") or {}, p.get("EBSOptions") or {}
+    legacy = p.get("ElasticsearchVersion")
+    domain.engine_version = p.get("EngineVersion") or (f"Elasticsearch_{legacy}" if legacy is not None else None)
     domain.instance_type = c.get("InstanceType")
     domain.instance_count = pick(d, "instance_count", c.get("InstanceCount"), "int", default=1, note="one data node")
     domain.dedicated_master_enabled = pick(d, "dedicated_master_enabled", c.get("DedicatedMasterEnabled"), "bool",
@@ -449,8 +515,10 @@ MAPPERS: dict[str, Callable[[Template, str], Resource]] = {
     "AWS::S3::Bucket": s3_bucket,
     "AWS::DynamoDB::Table": dynamodb_table,
     "AWS::RDS::DBInstance": db_instance,
+    "AWS::RDS::DBCluster": db_cluster,
     "AWS::ElastiCache::ReplicationGroup": replication_group,
     "AWS::OpenSearchService::Domain": opensearch_domain,
+    "AWS::Elasticsearch::Domain": opensearch_domain,
     "AWS::EFS::FileSystem": efs_file_system,
     "AWS::EC2::Volume": ebs_volume,
     "AWS::SSM::Parameter": ssm_parameter,

@@ -14,14 +14,17 @@ from auditor.findings import Finding, ResourceRef, RunInfo, utc_now
 from auditor.iac.checkov_run import CheckovOutput, run_checkov
 from auditor.iac.cloudformation import cloudformation_resources
 from auditor.iac.terraform import relative, terraform_resources
-from auditor.resources import CloudWatchAlarm, Resource, SourceLocation
+from auditor.collectors.rds import defer_to_clusters
+from auditor.resources import CloudWatchAlarm, RDSCluster, Resource, SourceLocation
 from auditor.rules.pack import Pack, iter_rules
 from auditor.scan import blocked_rules, contexts_for, new_run_id
 from auditor.waivers import Waiver, apply_waivers
 
 TF_TO_CFN = {
     "aws_s3_bucket": "AWS::S3::Bucket", "aws_dynamodb_table": "AWS::DynamoDB::Table",
-    "aws_db_instance": "AWS::RDS::DBInstance", "aws_elasticache_replication_group": "AWS::ElastiCache::ReplicationGroup",
+    "aws_db_instance": "AWS::RDS::DBInstance", "aws_rds_cluster": "AWS::RDS::DBCluster",
+    "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_elasticsearch_domain": "AWS::OpenSearchService::Domain",
+    "aws_elasticache_replication_group": "AWS::ElastiCache::ReplicationGroup",
     "aws_opensearch_domain": "AWS::OpenSearchService::Domain", "aws_efs_file_system": "AWS::EFS::FileSystem",
     "aws_ebs_volume": "AWS::EC2::Volume", "aws_ssm_parameter": "AWS::SSM::Parameter",
     "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm",
@@ -44,10 +47,11 @@ class IacResult:
 
 
 def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
-    resources = terraform_resources(out.terraform, out.root, region) + cloudformation_resources(
+    resources = terraform_resources(out.terraform, out.root, region, tuple(out.var_files)) + cloudformation_resources(
         out.cloudformation, out.root, region)
     for resource in resources:
         make_encodable(resource)
+    defer_to_clusters(resources, [r for r in resources if isinstance(r, RDSCluster)], "is not declared in this IaC")
     inventory = Inventory(resources=resources, regions=[region])
     link_alarms(inventory, [r for r in resources if isinstance(r, CloudWatchAlarm)])
     return resources

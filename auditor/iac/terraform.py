@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import (TF_REF, Declared, blocks, clean, get, is_unresolved, map_safely, one, pick,
-                                unresolved_policy_part)
+from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one,
+                                pick, unresolved_policy_part)
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
     DynamoDBTable, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule,
-    LifecycleTransition, ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSInstance, Resource, S3Bucket,
+    LifecycleTransition, ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSCluster, RDSInstance, Resource, S3Bucket,
     SecondaryIndex, SourceLocation, SSMParameter, TablePitr, TableSse, TableStream, TableTtl,
 )
 
@@ -31,6 +32,8 @@ class TfBlock:
     attrs: dict
     file: str
     line: int
+    # Nested blocks that ``dynamic`` makes but checkov could not expand: block name -> why (values.expand_dynamic).
+    unexpanded: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,12 +123,14 @@ NAME_ATTRIBUTE = {
     "aws_elasticache_replication_group": ("replication_group_id",), "aws_opensearch_domain": ("domain_name",),
     "aws_elasticsearch_domain": ("domain_name",), "aws_ssm_parameter": ("name",),
     "aws_cloudwatch_metric_alarm": ("alarm_name",), "aws_efs_file_system": ("creation_token",),
-    "aws_elasticache_parameter_group": ("name",),
+    "aws_elasticache_parameter_group": ("name",), "aws_rds_cluster": ("cluster_identifier",),
+    "aws_rds_cluster_instance": ("identifier",),
 }
 
 
-def blocks_from_definitions(definitions: dict, root: str) -> list[TfBlock]:
+def blocks_from_definitions(definitions: dict, root: str, var_files: tuple[Path, ...] = ()) -> list[TfBlock]:
     out = []
+    unset = _unset_variables(definitions, var_files)
     for key, definition in definitions.items():
         path = getattr(key, "file_path", key)
         for entry in definition.get("resource", []):
@@ -135,8 +140,50 @@ def blocks_from_definitions(definitions: dict, root: str) -> list[TfBlock]:
                         continue
                     address = attrs.get("__address__") or f"{rtype}.{name}"
                     line = one(attrs.get("__start_line__") or attrs.get("__startline__") or 1)
-                    out.append(TfBlock(rtype, address, attrs, relative(str(path), root), int(line)))
+                    unexpanded: dict[str, str] = {}
+                    emptied: dict[str, str] = {}
+                    attrs = expand_dynamic(attrs, unexpanded, emptied=emptied)
+                    if emptied and getattr(key, "tf_source_modules", None) is None:
+                        _unset_for_each(str(path), attrs, emptied, unset, unexpanded)
+                    out.append(TfBlock(rtype, address, attrs, relative(str(path), root), int(line), unexpanded))
     return out
+
+
+def _unset_variables(definitions: dict, var_files: tuple[Path, ...]) -> set[str]:
+    """Root-module variables with no default and no value in a var file: checkov evaluates them to an empty
+    value, so a ``for_each`` over one looks like "no block" when it is "not known"."""
+    given: set[str] = set()
+    for var_file in var_files:
+        given |= set(re.findall(r"(?m)^\s*\"?([A-Za-z_][\w-]*)\"?\s*[=:]", Path(var_file).read_text(errors="replace")))
+    unset = set()
+    for key, definition in definitions.items():
+        if getattr(key, "tf_source_modules", None) is not None:
+            continue
+        folder = Path(str(getattr(key, "file_path", key))).parent
+        for auto in [folder / "terraform.tfvars", *folder.glob("*.auto.tfvars")]:
+            if auto.is_file():
+                given |= set(re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=", auto.read_text(errors="replace")))
+        for entry in definition.get("variable", []):
+            for name, body in entry.items():
+                if isinstance(body, dict) and "default" not in body and name not in given:
+                    unset.add(name)
+    return unset
+
+
+def _unset_for_each(path: str, attrs: dict, emptied: dict[str, str], unset: set[str], unexpanded: dict[str, str]) -> None:
+    """A dynamic block whose for_each (as written in the file) reads a variable with no value is unknown."""
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return
+    start, end = int(one(attrs.get("__start_line__") or 1)), int(one(attrs.get("__end_line__") or len(lines)))
+    text = "\n".join(lines[start - 1:end])
+    for where, name in emptied.items():
+        match = re.search(rf'dynamic\s+"{re.escape(name)}"\s*\{{.*?for_each\s*=\s*([^\n]+)', text, re.S)
+        missing = sorted(set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", match.group(1))) & unset) if match else []
+        if missing:
+            unexpanded[where] = (f'dynamic "{name}" (for_each = {match.group(1).strip()[:80]}: '
+                                 f'var.{missing[0]} has no default and no value in a var file)')
 
 
 def relative(path: str, root: str) -> str:
@@ -150,6 +197,11 @@ def relative(path: str, root: str) -> str:
     if os.path.isabs(path):
         return Path(os.path.relpath(path, root)).as_posix()
     return path
+
+
+def _listed(value: Any) -> list:
+    """An HCL list attribute as a list (a single unresolved string stays one item, never its characters)."""
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _tag(value: Any) -> str:
@@ -184,6 +236,8 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     def located(prop: str, found: list[TfBlock]) -> list[TfBlock]:
         if found:
             bucket.locations[prop] = SourceLocation(file=found[0].file, line=found[0].line)
+            for why in found[0].unexpanded.values():
+                d.unknown[prop] = f"not resolvable statically: {why} in {found[0].address}"
         return found
 
     versioning = located("versioning", _companions(model, block, name, "aws_s3_bucket_versioning"))
@@ -270,7 +324,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
 
     cors = located("cors", _companions(model, block, name, "aws_s3_bucket_cors_configuration"))
     cors_rules = blocks(cors[0].attrs, "cors_rule") if cors else blocks(block.attrs, "cors_rule")
-    origins = sorted({str(o) for r in cors_rules for o in (r.get("allowed_origins") or [[]])[0] or []})
+    origins = sorted({str(o) for r in cors_rules for o in _listed(get(r, "allowed_origins"))})
     bucket.cors = BucketCors(configured=bool(cors_rules), rule_count=len(cors_rules), allowed_origins=origins)
     if not cors_rules:
         d.default("cors", "no CORS rules unless configured")
@@ -397,6 +451,78 @@ def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
     return db
 
 
+def _count(block: TfBlock) -> int:
+    """How many resources a block makes: its literal ``count``, else one (for_each and unresolved counts: one)."""
+    count = get(block.attrs, "count")
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 1
+
+
+def rds_cluster(model: TfModel, block: TfBlock) -> RDSCluster:
+    d = Declared()
+    a = block.attrs
+    cluster = _base(model, block, RDSCluster, get(a, "cluster_identifier"), d)
+    version = pick(d, "engine_version", get(a, "engine_version"), "str")
+    cluster.engine = pick(d, "engine", get(a, "engine"), "str", default="aurora", note="aurora unless engine says otherwise")
+    cluster.engine_version, cluster.engine_major_version = version, version.split(".")[0] if version else None
+    cluster.engine_mode = pick(d, "engine_mode", get(a, "engine_mode"), "str", default="provisioned", note="provisioned")
+    serverless_v1 = cluster.engine_mode == "serverless"
+    cluster.storage_encrypted = pick(d, "storage_encrypted", get(a, "storage_encrypted"), "bool", default=serverless_v1,
+                                     note="encrypted only in serverless engine mode unless storage_encrypted")
+    cluster.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    if cluster.storage_encrypted and not cluster.kms_key_id:
+        cluster.kms_key_id = "alias/aws/rds"
+        d.default("kms_key_id", "the AWS managed key aws/rds")
+    cluster.backup_retention_days = pick(d, "backup_retention_days", get(a, "backup_retention_period"), "int",
+                                         default=1, note="1 day of automated backups")
+    cluster.deletion_protection = pick(d, "deletion_protection", get(a, "deletion_protection"), "bool", default=False,
+                                       note="deletion protection off unless configured")
+    cluster.iam_auth_enabled = pick(d, "iam_auth_enabled", get(a, "iam_database_authentication_enabled"), "bool",
+                                    default=False, note="IAM authentication off unless enabled")
+    exports = a.get("enabled_cloudwatch_logs_exports") or []
+    cluster.cloudwatch_logs_exports = [str(x) for x in (one(exports) if isinstance(one(exports), list) else exports)]
+    cluster.database_name = get(a, "database_name")
+    cluster.parameter_group = model.name_of(get(a, "db_cluster_parameter_group_name"))
+    members = [b for b in model.companions_of("aws_rds_cluster_instance", block, cluster.name, "cluster_identifier")]
+    cluster.member_ids = [str(get(b.attrs, "identifier") or b.address) for b in members]
+    cluster.member_count = sum(_count(b) for b in members)
+    if cluster.engine in ("mysql", "postgres"):  # a Multi-AZ DB cluster: a writer and two readers in three AZs
+        cluster.multi_az = True
+    else:  # Aurora is Multi-AZ when a reader can take over: two instances or more, which AWS spreads over AZs
+        cluster.multi_az = cluster.member_count >= 2
+        d.default("multi_az", f"Multi-AZ with two instances or more; {cluster.member_count} declared in this IaC")
+    d.apply(cluster)
+    return cluster
+
+
+def rds_cluster_instance(model: TfModel, block: TfBlock) -> RDSInstance:
+    """An Aurora instance: its class, engine, placement and monitoring; storage, backups and protection come from
+    its cluster (collectors.rds.defer_to_clusters, after every block is read)."""
+    d = Declared()
+    a = block.attrs
+    db = _base(model, block, RDSInstance, get(a, "identifier"), d)
+    db.engine = pick(d, "engine", get(a, "engine"), "str")
+    db.instance_class = pick(d, "instance_class", get(a, "instance_class"), "str")
+    db.storage_type = "aurora"
+    d.unknown["allocated_storage_gb"] = "Aurora storage grows with the data: an Aurora instance has no allocated size"
+    db.publicly_accessible = pick(d, "publicly_accessible", get(a, "publicly_accessible"), "bool", default=False,
+                                  note="not publicly accessible unless configured")
+    db.performance_insights_enabled = pick(d, "performance_insights_enabled", get(a, "performance_insights_enabled"),
+                                           "bool", default=False, note="Performance Insights off unless enabled")
+    retention = get(a, "performance_insights_retention_period")
+    db.performance_insights_retention_days = pick(d, "performance_insights_retention_days", retention, "int") \
+        if retention is not None else (7 if db.performance_insights_enabled else None)
+    group = model.name_of(get(a, "db_parameter_group_name"))
+    db.parameter_groups = [str(group)] if group else []
+    cluster = get(a, "cluster_identifier")
+    db.cluster_id = str(model.name_of(cluster)) if cluster is not None else None
+    if db.cluster_id is not None and is_unresolved(db.cluster_id):
+        for prop in CLUSTER_LEVEL:
+            d.unknown[prop] = f"the instance's cluster is not resolvable statically: {db.cluster_id[:120]}"
+        db.cluster_id = None
+    d.apply(db)
+    return db
+
+
 # --- ElastiCache, OpenSearch, EFS, EBS, SSM ----------------------------------------------------------------
 
 
@@ -443,7 +569,8 @@ def opensearch_domain(model: TfModel, block: TfBlock) -> OpenSearchDomain:
     domain = _base(model, block, OpenSearchDomain, get(a, "domain_name"), d)
     cluster = get(a, "cluster_config") or {}
     ebs = get(a, "ebs_options") or {}
-    domain.engine_version = get(a, "engine_version") or get(a, "elasticsearch_version")
+    legacy = get(a, "elasticsearch_version")  # aws_elasticsearch_domain: the version as the live API names it
+    domain.engine_version = get(a, "engine_version") or (f"Elasticsearch_{legacy}" if legacy is not None else None)
     domain.instance_type = get(cluster, "instance_type")
     domain.instance_count = pick(d, "instance_count", get(cluster, "instance_count"), "int", default=1,
                                  note="one data node")
@@ -569,6 +696,8 @@ MAPPERS: dict[str, Callable[[TfModel, TfBlock], Resource]] = {
     "aws_s3_bucket": s3_bucket,
     "aws_dynamodb_table": dynamodb_table,
     "aws_db_instance": db_instance,
+    "aws_rds_cluster": rds_cluster,
+    "aws_rds_cluster_instance": rds_cluster_instance,
     "aws_elasticache_replication_group": replication_group,
     "aws_opensearch_domain": opensearch_domain,
     "aws_elasticsearch_domain": opensearch_domain,
@@ -579,6 +708,36 @@ MAPPERS: dict[str, Callable[[TfModel, TfBlock], Resource]] = {
 }
 
 
-def terraform_resources(definitions: dict, root: str, region: str) -> list[Resource]:
-    model = TfModel(blocks_from_definitions(definitions, root), region)
-    return [map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line) for b in model.blocks if b.type in MAPPERS]
+# Which properties a resource's own nested block sets, for a ``dynamic`` one checkov could not expand.
+_DOMAIN_BLOCKS = {
+    "cluster_config": ("instance_type", "instance_count", "dedicated_master_enabled", "dedicated_master_type",
+                       "dedicated_master_count", "zone_awareness_enabled", "availability_zone_count", "warm_enabled",
+                       "warm_type", "warm_count"),
+    "ebs_options": ("ebs_enabled", "volume_type", "volume_size_gb"), "encrypt_at_rest": ("encryption_at_rest",),
+    "node_to_node_encryption": ("node_to_node_encryption",),
+    "domain_endpoint_options": ("enforce_https", "tls_security_policy"),
+}
+BLOCK_PROPERTIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "aws_s3_bucket": {"versioning": ("versioning",), "server_side_encryption_configuration": ("encryption",),
+                      "lifecycle_rule": ("lifecycle",), "cors_rule": ("cors",), "logging": ("logging",),
+                      "object_lock_configuration": ("object_lock",)},
+    "aws_dynamodb_table": {"attribute": ("key_schema", "attribute_types"), "global_secondary_index": ("gsis", "gsi_names"),
+                           "local_secondary_index": ("lsis",), "ttl": ("ttl",), "point_in_time_recovery": ("pitr",),
+                           "server_side_encryption": ("sse",)},
+    "aws_opensearch_domain": _DOMAIN_BLOCKS, "aws_elasticsearch_domain": _DOMAIN_BLOCKS,
+    "aws_cloudwatch_metric_alarm": {"metric_query": ("alarm",)},
+}
+
+
+def _mark_unexpanded(block: TfBlock, resource: Resource) -> Resource:
+    for name, why in block.unexpanded.items():
+        for prop in BLOCK_PROPERTIES.get(block.type, {}).get(name, ()):
+            resource.defaults.pop(prop, None)
+            resource.mark_unknown(prop, f"not resolvable statically: {why}")
+    return resource
+
+
+def terraform_resources(definitions: dict, root: str, region: str, var_files: tuple[Path, ...] = ()) -> list[Resource]:
+    model = TfModel(blocks_from_definitions(definitions, root, var_files), region)
+    return [_mark_unexpanded(b, map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line))
+            for b in model.blocks if b.type in MAPPERS]

@@ -5,8 +5,78 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Optional
 
-UNRESOLVED = re.compile(r"\$\{|^(module\.[\w-]+\.)*(aws_[a-z0-9_]+|data\.[a-z0-9_.]+|var\.|local\.)")
+# Terraform's built-in functions: a value still reading ``format("%s-x", var.name)`` is one checkov could not
+# evaluate, never a literal (no AWS name or setting is written that way).
+TF_FUNCTIONS = (
+    "abs ceil floor log max min parseint pow signum chomp format formatlist indent join lower regex regexall replace "
+    "split strrev substr title trim trimprefix trimsuffix trimspace upper startswith endswith strcontains alltrue "
+    "anytrue chunklist coalesce coalescelist compact concat contains distinct element flatten index keys length "
+    "list lookup map matchkeys merge one range reverse setintersection setproduct setsubtract setunion slice sort "
+    "sum transpose values zipmap base64decode base64encode base64gzip csvdecode jsondecode jsonencode urlencode "
+    "yamldecode yamlencode abspath dirname pathexpand basename file fileexists fileset filebase64 templatefile "
+    "formatdate timeadd timestamp uuid md5 sha1 sha256 sha512 cidrhost cidrnetmask cidrsubnet cidrsubnets can try "
+    "tobool tolist tomap tonumber toset tostring type sensitive nonsensitive"
+).split()
+ITERATOR_REF = r"^[a-z_][a-z0-9_]*\.(value|key)(\.|\[|$)"  # a dynamic block's iterator: rule.value.days
+UNRESOLVED = re.compile(r"\$\{|^(module\.[\w-]+\.)*(aws_[a-z0-9_]+|data\.[a-z0-9_.]+|var\.|local\.|each\.|count\.)"
+                        rf"|{ITERATOR_REF}|^({'|'.join(TF_FUNCTIONS)})\(")
 TF_REF = re.compile(r'^(?P<address>(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[\w-]+(?:\[(?:\d+|"[^"]*")\])?)\.(?P<attr>[a-z_]+)$')
+
+
+def expand_dynamic(value: Any, unexpanded: dict[str, str], top: str = "",
+                   emptied: Optional[dict[str, str]] = None) -> Any:
+    """Terraform attributes with checkov's ``dynamic`` blocks merged in as the blocks they make.
+
+    checkov expands a dynamic block it can evaluate (into one block or several) and leaves the rest as
+    ``{content, for_each}``. Those, and expansions still holding iterator values (``rule.value.days``), are
+    recorded in ``unexpanded`` under the top-level block they sit in, with the for_each expression: the property
+    they set is unknown, never the AWS default. A for_each that evaluated to nothing makes no block; it is noted
+    in ``emptied`` (top-level block -> dynamic block name), for the caller to tell "empty" from "no value"."""
+    emptied = {} if emptied is None else emptied
+    if isinstance(value, list):
+        return [expand_dynamic(v, unexpanded, top, emptied) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key != "dynamic":
+            merged = expand_dynamic(item, unexpanded, top or key, emptied)
+            if key in out and isinstance(out[key], list):
+                out[key] = (merged if isinstance(merged, list) else [merged]) + out[key]
+            else:
+                out[key] = merged
+            continue
+        for entry in item if isinstance(item, list) else [item]:
+            for name, body in (entry.items() if isinstance(entry, dict) else ()):
+                where = top or name
+                if isinstance(body, dict) and "content" in body and "for_each" in body:
+                    for_each = one(body.get("for_each"))
+                    if for_each not in (None, [], {}):
+                        unexpanded[where] = f'dynamic "{name}" (for_each = {str(for_each)[:80]})'
+                    else:
+                        emptied[where] = name
+                    continue
+                made = [expand_dynamic(b, unexpanded, where, emptied) for b in (body if isinstance(body, list) else [body])]
+                if _holds_iterator(made):
+                    unexpanded[where] = f'dynamic "{name}" (its content reads iterator values checkov left unresolved)'
+                out.setdefault(name, [])
+                if not isinstance(out[name], list):
+                    out[name] = [out[name]]
+                out[name].extend(made)
+    return out
+
+
+_ITERATOR = re.compile(ITERATOR_REF)
+
+
+def _holds_iterator(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_ITERATOR.match(value))
+    if isinstance(value, dict):
+        return any(_holds_iterator(v) for k, v in value.items() if not k.startswith("__"))
+    if isinstance(value, list):
+        return any(_holds_iterator(v) for v in value)
+    return False
 
 
 def one(value: Any) -> Any:

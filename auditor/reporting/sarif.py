@@ -95,16 +95,18 @@ def _result(f: dict, index: int, run: dict) -> dict:
         "properties": {"status": f["status"], "change": f["change"], "expected": f["expected"],
                        "actual": f["actual"], "resource": resource},
     }
+    # Every result has a physical location (upload-sarif refuses one without): an IaC finding its file and line,
+    # a resource the IaC lacks the root's main file (where it would be declared), a live finding its rule's line
+    # in the pack file.
     source = f.get("source") or ({"file": run["default_source"], "line": 1} if run.get("default_source") else None)
     if source:
-        # Every IaC result has a physical location (upload-sarif refuses one without): a resource the IaC lacks
-        # points at the root's main file, where it would be declared.
-        region = {"startLine": source.get("line") or 1}
-        result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(run, source["file"])},
-                                                     "region": region},
-                                "logicalLocations": [_logical(resource)]}]
+        artifact = {"uri": _uri(run, source["file"])}
     else:
-        result["locations"] = [{"logicalLocations": [_logical(resource)]}]
+        source = f.get("rule_source") or {"file": f"auditor/packs/{f['pack']}.yaml", "line": 1}
+        artifact = {"uri": Path(source["file"]).as_uri() if Path(source["file"]).is_absolute() else source["file"]}
+    result["locations"] = [{"physicalLocation": {"artifactLocation": artifact,
+                                                 "region": {"startLine": source.get("line") or 1}},
+                            "logicalLocations": [_logical(resource)]}]
     if f["status"] == "waived":
         waiver = f.get("waiver") or {}
         result["suppressions"] = [{"kind": "external", "status": "accepted",

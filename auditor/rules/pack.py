@@ -5,6 +5,7 @@ whose other YAML files hold ``rules:`` lists). Every error names the file, the l
 """
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput, BadInputs
-from auditor.resources import RESOURCE_MODELS
+from auditor.resources import RESOURCE_MODELS, SourceLocation
 from auditor.rules.conditions import ConditionError, condition_keys, parse_condition, placeholders_in
 from auditor.rules.properties import UnknownProperty, check_condition_paths, check_condition_types
 from auditor.yamlfile import YamlDocument, explain_errors, load_yaml
@@ -81,6 +82,10 @@ class Rule(Strict):
     reads: frozenset = Field(default=frozenset(), exclude=True)
     params_used: frozenset = Field(default=frozenset(), exclude=True)
     baseline: bool = Field(default=False, exclude=True)
+
+    def location(self) -> Optional[SourceLocation]:
+        """The rule's pack file and line (see rule_location)."""
+        return rule_location(self.where)
 
     @field_validator("severity", "control", mode="before")
     @classmethod
@@ -189,6 +194,24 @@ class Pack(BaseModel):
             if missing:
                 out[rule.id] = unset[missing[0]]
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def rule_location(where: str) -> Optional[SourceLocation]:
+    """``path:line`` as a finding names it: a built-in pack as ``auditor/packs/NAME.yaml`` (its place in the
+    auditor source), a user's pack relative to the working directory when under it, else absolute."""
+    path, _, line = where.rpartition(":")
+    if not path or not line.isdigit():
+        return None
+    file = Path(path)
+    try:
+        shown = Path("auditor", "packs", file.relative_to(builtin_packs_dir())).as_posix()
+    except ValueError:
+        try:
+            shown = file.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except (ValueError, OSError):
+            shown = file.as_posix()
+    return SourceLocation(file=shown, line=int(line))
 
 
 def builtin_packs_dir() -> Path:
