@@ -27,6 +27,31 @@ def config_with_parameters(path: Path, text: str = "") -> Path:
     return path
 
 
+# Jenkins' xunit plugin schema for JUnit reports (junit-10.xsd, MIT), as pytest's own tests use it: taken from
+# pytest's sdist on PyPI, pinned by its SHA-256, kept in .cache/ (not committed, not reference material copied in).
+JUNIT_XSD_SOURCE = ("pytest==8.3.4", "pytest-8.3.4/testing/example_scripts/junit-10.xsd")
+JUNIT_XSD_SHA256 = "a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6"
+
+
+@pytest.fixture(scope="session")
+def junit_10_xsd() -> Path:
+    import hashlib
+    import tarfile
+
+    target = ROOT / ".cache" / "junit-10.xsd"
+    if not target.exists():
+        target.parent.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                            "--dest", folder, JUNIT_XSD_SOURCE[0]], check=True, capture_output=True)
+            (sdist,) = Path(folder).glob("pytest-*.tar.gz")
+            with tarfile.open(sdist) as archive:
+                data = archive.extractfile(JUNIT_XSD_SOURCE[1]).read()
+            target.write_bytes(data)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == JUNIT_XSD_SHA256, f"{target} is not junit-10.xsd"
+    return target
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     with moto_server() as endpoint:

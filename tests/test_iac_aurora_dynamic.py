@@ -77,3 +77,20 @@ def test_live_aurora_members_are_judged_by_their_cluster(aws, tmp_path):
     assert cluster == {"BASE-RDS-005": "pass", "BASE-RDS-006": "pass", "BASE-RDS-007": "pass", "BASE-RDS-008": "pass"}
     # DescribeDBInstances and one DescribeDBClusters, shared by the members' deferral and the cluster rules.
     assert document["run"]["api_calls_by_service"]["rds"] == 2, document["run"]["api_calls_by_service"]
+
+
+def test_checkov_checks_take_their_control_from_checkov_metadata_and_count_apart(tmp_path):
+    from auditor.iac.gate import _categories, checkov_findings
+
+    out = run_checkov(REALWORLD / "terraform", [], with_checks=True)
+    found = {f.rule_id: f for f in checkov_findings(out, "eu-west-1")}
+    assert _categories("CKV_AWS_133") == ["BACKUP_AND_RECOVERY"] and found["CKV_AWS_133"].control == "backup"
+    # No words of ours in "Ensure DB instance gets all minor upgrades automatically": checkov files it under
+    # ENCRYPTION, and so does the report.
+    assert found["CKV_AWS_226"].control == "encryption"
+    # Offline, checkov has no severities (they come from its platform): medium, stated as such.
+    assert {f.severity for f in found.values()} == {"medium"}
+    result = run_cli("iac", str(REALWORLD / "terraform"), "--pack", "baseline", "--env", "production",
+                     "--format", "json", "--out", str(tmp_path))
+    last = result.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("gate: FAILED") and "spec packs" in last and "checkov" in last

@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import jsonschema
+import xmlschema
 import pytest
 
 from auditor.demo.ecommerce import build_drifted
@@ -56,8 +57,9 @@ def test_sarif_is_valid_2_1_0_with_rules_and_levels(scanned):
     assert all(r["locations"][0].get("physicalLocation") for r in run["results"])
 
 
-def test_junit_has_a_case_per_finding_with_failures_and_errors(scanned):
+def test_junit_has_a_case_per_finding_with_failures_and_errors(scanned, junit_10_xsd):
     document, folder = scanned
+    xmlschema.XMLSchema(str(junit_10_xsd)).validate(str(folder / "report.junit.xml"))
     root = ET.parse(folder / "report.junit.xml").getroot()
     counts = document["summary"]["by_status"]
     assert int(root.get("tests")) == document["summary"]["total"]

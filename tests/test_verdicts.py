@@ -13,6 +13,7 @@ from importlib import resources
 
 import jsonschema
 import pytest
+import xmlschema
 
 from auditor.demo.ecommerce import build_drifted
 from auditor.history.store import HistoryStore
@@ -39,7 +40,7 @@ def scan(endpoint: str, db: Path, out: Path, *args: str, config: Path | None = N
                    "--out", str(out), "--format", "json,html,csv,sarif,junit", *args, endpoint=endpoint)
 
 
-def test_a_failed_run_has_no_score_and_says_why_in_every_format(tmp_path):
+def test_a_failed_run_has_no_score_and_says_why_in_every_format(tmp_path, junit_10_xsd):
     url = dead_endpoint()
     db = tmp_path / "h.db"
     result = scan(url, db, tmp_path, "--pack", "baseline")
@@ -63,6 +64,7 @@ def test_a_failed_run_has_no_score_and_says_why_in_every_format(tmp_path):
     assert document["summary"]["score"] is None and document["findings"] == []
     assert document["run"]["status"] == "failed"
 
+    xmlschema.XMLSchema(str(junit_10_xsd)).validate(str(folder / "report.junit.xml"))
     junit = ET.parse(folder / "report.junit.xml").getroot()
     assert int(junit.get("errors")) >= 1 and int(junit.get("tests")) >= 1
     (error,) = junit.iter("error")

@@ -116,8 +116,7 @@ def checkov_findings(out: CheckovOutput, region: str) -> list[Finding]:
         rtype = TF_TO_CFN.get(tf_type) or (tf_type if tf_type.startswith("AWS::") else f"Terraform::Resource::{tf_type}")
         file = relative(str(record.file_abs_path or record.file_path), out.root)
         line = record.file_line_range[0] if record.file_line_range else 1
-        text = f"{record.check_name}".lower()
-        control = next((c for word, c in CONTROL_WORDS if word in text), "configuration")
+        control = _control(record)
         finding = Finding(
             rule_id=record.check_id, pack="checkov", title=record.check_name, control=control,
             severity=_severity(record), status=status,
@@ -132,6 +131,35 @@ def checkov_findings(out: CheckovOutput, region: str) -> list[Finding]:
                               "waived_status": "fail"}
         findings.append(finding)
     return findings
+
+
+# checkov's own check categories, where one names a control of ours; others fall to the name's words.
+CATEGORY_CONTROLS = {"ENCRYPTION": "encryption", "BACKUP_AND_RECOVERY": "backup"}
+
+
+def _control(record: Any) -> str:
+    """The control of a checkov check: from words in its name (CKV_AWS_21 "versioning", CKV_AWS_157 "Multi-AZ"),
+    which are narrower than its category; else from its category (checkov's metadata); else configuration."""
+    text = f"{record.check_name}".lower()
+    by_words = next((c for word, c in CONTROL_WORDS if word in text), None)
+    if by_words:
+        return by_words
+    for category in _categories(record.check_id):
+        if category in CATEGORY_CONTROLS:
+            return CATEGORY_CONTROLS[category]
+    return "configuration"
+
+
+def _categories(check_id: str) -> list[str]:
+    """The categories checkov's registries give a check (empty for one they do not know)."""
+    from checkov.cloudformation.checks.resource.registry import cfn_registry
+    from checkov.terraform.checks.resource.registry import resource_registry
+
+    for registry in (resource_registry, cfn_registry):
+        check = registry.get_check_by_id(check_id) if hasattr(registry, "get_check_by_id") else None
+        if check is not None:
+            return [getattr(c, "name", str(c)) for c in getattr(check, "categories", ()) or ()]
+    return []
 
 
 def _severity(record: Any) -> str:
