@@ -3,7 +3,6 @@ protection, and its instances are judged by the cluster's values (live, Terrafor
 Terraform ``dynamic`` blocks and functions checkov leaves unevaluated, and the legacy Elasticsearch domain."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from auditor.iac.checkov_run import run_checkov
 from auditor.iac.gate import iac_resources
@@ -94,3 +93,14 @@ def test_checkov_checks_take_their_control_from_checkov_metadata_and_count_apart
                      "--format", "json", "--out", str(tmp_path))
     last = result.stdout.rstrip().splitlines()[-1]
     assert last.startswith("gate: FAILED") and "spec packs" in last and "checkov" in last
+
+
+def test_aurora_module_instances_join_the_cluster_of_their_own_module(tmp_path):
+    _, _, document = gate(REALWORLD / "module-root", tmp_path)
+    members = [f for f in document["findings"] if f["rule_id"] == "BASE-RDS-001"]
+    assert {f["resource"]["name"] for f in members} == {"orders-${each.key}", "billing-${each.key}"}
+    for finding in members:  # aws_rds_cluster.this[0].id, written in the module, is that module's cluster
+        assert finding["status"] == "pass" and finding["source"]["file"] == "../modules/aurora/main.tf"
+    for cluster in ("orders", "billing"):  # instances by a for_each checkov left unevaluated: how many is unknown
+        multi_az = verdicts(document, cluster)["BASE-RDS-008"]
+        assert multi_az["status"] == "error" and "for_each" in multi_az["message"]

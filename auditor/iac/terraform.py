@@ -95,13 +95,18 @@ class TfModel:
             return match.group("address") == target.address or match.group("address").endswith("." + target.address)
         return name is not None and value == name
 
-    def name_of(self, value: Any) -> Any:
-        """A reference to another resource's id or name, replaced by that resource's name when known."""
+    def name_of(self, value: Any, near: Optional[TfBlock] = None) -> Any:
+        """A reference to another resource's id or name, replaced by that resource's name when known. A reference
+        written inside a module (``aws_rds_cluster.this[0].id`` in module.orders) names that module's block."""
         value = one(value)
         if isinstance(value, str):
             match = TF_REF.match(value.removeprefix("${").removesuffix("}"))
-            if match and match.group("address") in self.by_address:
-                block = self.by_address[match.group("address")]
+            address = match.group("address") if match else None
+            prefix = module_prefix(near.address) if near is not None else ""
+            if address and prefix and not address.startswith("module.") and prefix + address in self.by_address:
+                address = prefix + address
+            if address in self.by_address:
+                block = self.by_address[address]
                 for key in NAME_ATTRIBUTE.get(block.type, ()):
                     name = get(block.attrs, key)
                     if isinstance(name, str) and not is_unresolved(name):
@@ -258,7 +263,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         default = get(rule, "apply_server_side_encryption_by_default") or {}
         algorithm = pick(d, "encryption", get(default, "sse_algorithm"), "str")
         bucket.encryption = BucketEncryption(enabled=bool(algorithm), algorithm=algorithm,
-                                             kms_key_id=model.name_of(get(default, "kms_master_key_id")),
+                                             kms_key_id=model.name_of(get(default, "kms_master_key_id"), block),
                                              bucket_key_enabled=get(rule, "bucket_key_enabled"))
     else:
         bucket.encryption = BucketEncryption(enabled=True, algorithm="AES256")
@@ -331,7 +336,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
 
     logging = located("logging", _companions(model, block, name, "aws_s3_bucket_logging"))
     bucket.logging = BucketLogging(enabled=bool(logging or get(block.attrs, "logging")),
-                                   target_bucket=model.name_of(get(logging[0].attrs, "target_bucket")) if logging else None)
+                                   target_bucket=model.name_of(get(logging[0].attrs, "target_bucket"), block) if logging else None)
 
     lock = located("object_lock", _companions(model, block, name, "aws_s3_bucket_object_lock_configuration"))
     lock_enabled = bool(lock) or get(block.attrs, "object_lock_enabled") in (True, "true")
@@ -373,7 +378,7 @@ def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
                                  projection_type=get(g, "projection_type")) for g in blocks(a, "local_secondary_index")]
     sse = get(a, "server_side_encryption")
     if sse and pick(d, "sse", get(sse, "enabled"), "bool"):
-        table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=model.name_of(get(sse, "kms_key_arn")))
+        table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=model.name_of(get(sse, "kms_key_arn"), block))
     else:
         table.sse = TableSse(enabled=True, type="AWS_OWNED")
         if not sse:
@@ -422,7 +427,7 @@ def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
                                     note="1 day of automated backups")
     db.storage_encrypted = pick(d, "storage_encrypted", get(a, "storage_encrypted"), "bool", default=False,
                                 note="unencrypted unless storage_encrypted")
-    db.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    db.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
     if db.storage_encrypted and not db.kms_key_id:
         db.kms_key_id = "alias/aws/rds"
         d.default("kms_key_id", "the AWS managed key aws/rds")
@@ -437,12 +442,12 @@ def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
                                   note="not publicly accessible unless configured")
     db.iam_auth_enabled = pick(d, "iam_auth_enabled", get(a, "iam_database_authentication_enabled"), "bool",
                                default=False, note="IAM authentication off unless enabled")
-    group = model.name_of(get(a, "parameter_group_name"))
+    group = model.name_of(get(a, "parameter_group_name"), block)
     db.parameter_groups = [str(group)] if group else []
     exports = a.get("enabled_cloudwatch_logs_exports") or []
     db.cloudwatch_logs_exports = [str(x) for x in (one(exports) if isinstance(one(exports), list) else exports)]
     source = get(a, "replicate_source_db")
-    db.replica_source = model.name_of(source) if source else None
+    db.replica_source = model.name_of(source, block) if source else None
     db.is_read_replica = bool(source)
     replicas = [b for b in model.companions_of("aws_db_instance", block, db.name, "replicate_source_db") if b is not block]
     db.read_replica_ids = [str(get(b.attrs, "identifier") or b.address) for b in replicas]
@@ -451,10 +456,16 @@ def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
     return db
 
 
-def _count(block: TfBlock) -> int:
-    """How many resources a block makes: its literal ``count``, else one (for_each and unresolved counts: one)."""
-    count = get(block.attrs, "count")
-    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 1
+def _count(block: TfBlock) -> Optional[int]:
+    """How many resources a block makes (checkov expands the count and for_each it can evaluate into blocks of
+    their own): one, or None when a ``count`` or ``for_each`` is left unevaluated."""
+    if "count" in block.attrs or "for_each" in block.attrs:
+        count = get(block.attrs, "count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            return count
+        for_each = one(block.attrs.get("for_each"))
+        return len(for_each) if isinstance(for_each, (dict, list)) and not is_unresolved(for_each) else None
+    return 1
 
 
 def rds_cluster(model: TfModel, block: TfBlock) -> RDSCluster:
@@ -468,7 +479,7 @@ def rds_cluster(model: TfModel, block: TfBlock) -> RDSCluster:
     serverless_v1 = cluster.engine_mode == "serverless"
     cluster.storage_encrypted = pick(d, "storage_encrypted", get(a, "storage_encrypted"), "bool", default=serverless_v1,
                                      note="encrypted only in serverless engine mode unless storage_encrypted")
-    cluster.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    cluster.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
     if cluster.storage_encrypted and not cluster.kms_key_id:
         cluster.kms_key_id = "alias/aws/rds"
         d.default("kms_key_id", "the AWS managed key aws/rds")
@@ -481,12 +492,17 @@ def rds_cluster(model: TfModel, block: TfBlock) -> RDSCluster:
     exports = a.get("enabled_cloudwatch_logs_exports") or []
     cluster.cloudwatch_logs_exports = [str(x) for x in (one(exports) if isinstance(one(exports), list) else exports)]
     cluster.database_name = get(a, "database_name")
-    cluster.parameter_group = model.name_of(get(a, "db_cluster_parameter_group_name"))
+    cluster.parameter_group = model.name_of(get(a, "db_cluster_parameter_group_name"), block)
     members = [b for b in model.companions_of("aws_rds_cluster_instance", block, cluster.name, "cluster_identifier")]
     cluster.member_ids = [str(get(b.attrs, "identifier") or b.address) for b in members]
-    cluster.member_count = sum(_count(b) for b in members)
+    counts = [_count(b) for b in members]
+    cluster.member_count = sum(counts) if None not in counts else None  # type: ignore[arg-type]
     if cluster.engine in ("mysql", "postgres"):  # a Multi-AZ DB cluster: a writer and two readers in three AZs
         cluster.multi_az = True
+    elif cluster.member_count is None:
+        unknown = next(b for b, n in zip(members, counts) if n is None)
+        for prop in ("member_count", "multi_az"):
+            d.unresolved(prop, f"the count or for_each of {unknown.address}")
     else:  # Aurora is Multi-AZ when a reader can take over: two instances or more, which AWS spreads over AZs
         cluster.multi_az = cluster.member_count >= 2
         d.default("multi_az", f"Multi-AZ with two instances or more; {cluster.member_count} declared in this IaC")
@@ -511,10 +527,10 @@ def rds_cluster_instance(model: TfModel, block: TfBlock) -> RDSInstance:
     retention = get(a, "performance_insights_retention_period")
     db.performance_insights_retention_days = pick(d, "performance_insights_retention_days", retention, "int") \
         if retention is not None else (7 if db.performance_insights_enabled else None)
-    group = model.name_of(get(a, "db_parameter_group_name"))
+    group = model.name_of(get(a, "db_parameter_group_name"), block)
     db.parameter_groups = [str(group)] if group else []
     cluster = get(a, "cluster_identifier")
-    db.cluster_id = str(model.name_of(cluster)) if cluster is not None else None
+    db.cluster_id = str(model.name_of(cluster, block)) if cluster is not None else None
     if db.cluster_id is not None and is_unresolved(db.cluster_id):
         for prop in CLUSTER_LEVEL:
             d.unknown[prop] = f"the instance's cluster is not resolvable statically: {db.cluster_id[:120]}"
@@ -551,8 +567,8 @@ def replication_group(model: TfModel, block: TfBlock) -> ElastiCacheReplicationG
                                     default=False, note="no encryption in transit unless enabled")
     group.snapshot_retention_days = pick(d, "snapshot_retention_days", get(a, "snapshot_retention_limit"), "int",
                                          default=0, note="no automatic snapshots")
-    group.kms_key_id = model.name_of(get(a, "kms_key_id"))
-    group.parameter_group = model.name_of(get(a, "parameter_group_name"))
+    group.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
+    group.parameter_group = model.name_of(get(a, "parameter_group_name"), block)
     declared = [b for b in model.of_type("aws_elasticache_parameter_group")
                 if model.points_to(get(a, "parameter_group_name"), b, get(b.attrs, "name"))]
     if declared:
@@ -607,7 +623,7 @@ def efs_file_system(model: TfModel, block: TfBlock) -> EFSFileSystem:
     tags = clean(get(a, "tags", default={}))
     fs = _base(model, block, EFSFileSystem, (tags or {}).get("Name") or get(a, "creation_token"), d)
     fs.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool", default=False, note="unencrypted unless encrypted")
-    fs.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    fs.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
     fs.performance_mode = pick(d, "performance_mode", get(a, "performance_mode"), "str", default="generalPurpose",
                                note="generalPurpose")
     fs.throughput_mode = pick(d, "throughput_mode", get(a, "throughput_mode"), "str", default="bursting",
@@ -639,7 +655,7 @@ def ebs_volume(model: TfModel, block: TfBlock) -> EBSVolume:
     volume.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool",
                             default=bool(volume.region_encryption_by_default),
                             note="unencrypted unless encrypted (or the region encrypts by default)")
-    volume.kms_key_id = model.name_of(get(a, "kms_key_id"))
+    volume.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
     volume.availability_zone = get(a, "availability_zone")
     d.apply(volume)
     return volume
@@ -653,7 +669,7 @@ def ssm_parameter(model: TfModel, block: TfBlock) -> SSMParameter:
     param.parameter_type = pick(d, "parameter_type", get(a, "type"), "str")
     param.tier = pick(d, "tier", get(a, "tier"), "str", default="Standard", note="Standard tier")
     param.data_type = get(a, "data_type") or "text"
-    param.kms_key_id = model.name_of(get(a, "key_id"))
+    param.kms_key_id = model.name_of(get(a, "key_id"), block)
     param.description = get(a, "description")
     d.apply(param)
     return param
@@ -672,7 +688,7 @@ def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
         if metric:
             dims = clean(get(metric, "dimensions", default={})) or {}
             entry["MetricStat"] = {"Metric": {"Namespace": get(metric, "namespace"), "MetricName": get(metric, "metric_name"),
-                                              "Dimensions": [{"Name": k, "Value": model.name_of(v)} for k, v in dims.items()]},
+                                              "Dimensions": [{"Name": k, "Value": model.name_of(v, block)} for k, v in dims.items()]},
                                    "Period": get(metric, "period"), "Stat": get(metric, "stat")}
         metrics.append(entry)
     dims = clean(get(a, "dimensions", default={})) or {}
@@ -680,7 +696,7 @@ def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
 
     alarm.alarm = alarm_from({
         "AlarmName": alarm.name, "Namespace": get(a, "namespace"), "MetricName": get(a, "metric_name"),
-        "Dimensions": [{"Name": k, "Value": str(model.name_of(v))} for k, v in dims.items()],
+        "Dimensions": [{"Name": k, "Value": str(model.name_of(v, block))} for k, v in dims.items()],
         "Statistic": get(a, "statistic"), "ExtendedStatistic": get(a, "extended_statistic"),
         "Period": pick(d, "alarm", get(a, "period"), "int"), "EvaluationPeriods": pick(d, "alarm", get(a, "evaluation_periods"), "int"),
         "DatapointsToAlarm": get(a, "datapoints_to_alarm"), "Threshold": pick(d, "alarm", get(a, "threshold"), "float"),
