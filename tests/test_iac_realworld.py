@@ -57,3 +57,15 @@ def test_module_companions_join_their_bucket_and_paths_lead_to_the_file(tmp_path
     assert versioning["status"] == "pass"  # aws_s3_bucket_versioning.this (count) in the module, joined
     assert versioning["source"]["file"] == "../modules/bucket/main.tf"  # relative to the IaC root, and it exists
     assert (REALWORLD / "module-root" / versioning["source"]["file"]).exists()
+
+
+def test_no_input_under_tests_makes_the_gate_print_a_traceback(tmp_path):
+    """Every fixture under tests/ at once (templates, plans, modules, and the YAML and JSON that are neither),
+    with checkov's checks: a verdict and a decision, never a traceback."""
+    result = run_cli("iac", str(Path(__file__).parent / "fixtures"), "--pack", "baseline", "--env", "production",
+                     "--format", "json", "--out", str(tmp_path))
+    assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr, result.stderr
+    assert result.code == 1 and result.stdout.rstrip().splitlines()[-1].startswith("gate: FAILED")
+    (report,) = Path(tmp_path).glob("*/report.json")
+    packs = {f["pack"] for f in json.loads(report.read_text())["findings"]}
+    assert packs == {"baseline", "checkov"}
