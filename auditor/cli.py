@@ -404,11 +404,14 @@ def rules_properties(resource_type: Optional[str], as_json: bool) -> None:
 
 @rules.command("validate")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder holding the spec files, to check that each spec_ref names a section (default: "
+                   "config.yaml's specs_dir, then ./specs).")
 @click.pass_context
-def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
+def rules_validate(ctx: click.Context, path: Optional[Path], specs_dir: Optional[Path]) -> None:
     """Validate a pack file or folder (default: every pack in rules_dir). Errors name file, line, rule and field
-    (exit 2); warnings name rules that follow a spec into what AWS refuses, or where the spec contradicts itself
-    (exit 0)."""
+    (exit 2), and a spec_ref that names no section of its spec (when the spec file is at hand); warnings name
+    rules that follow a spec into what AWS refuses, or where the spec contradicts itself (exit 0)."""
     config = _load(ctx)
     if path is None:
         packs = PackFileSet(config.rules_dir).load_all()
@@ -420,10 +423,98 @@ def rules_validate(ctx: click.Context, path: Optional[Path]) -> None:
         packs = [load_pack(path)]
     from auditor.rules.lint import lint_pack
 
+    from auditor.rules.coverage import spec_folders
+    from auditor.rules.specdoc import check_spec_refs
+
+    folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
+    problems = [problem for pack in packs for problem in check_spec_refs(pack, folders)]
+    if problems:
+        raise BadInputs(problems)
     for pack in packs:
         click.echo(f"{pack.id}: {len(pack.rules)} rules OK ({', '.join(str(f) for f in pack.files)})")
         for warning in lint_pack(pack):
             click.echo(f"warning: {warning}", err=True)
+
+
+@cli.group()
+def spec() -> None:
+    """Trace the architecture specs to the rules that encode them."""
+
+
+@spec.command("coverage")
+@click.argument("packs", nargs=-1)
+@click.option("--run", "run_ref", help="Show each rule's verdict in this run (an id, a prefix, latest, previous).")
+@click.option("--target", help="With no --run: the latest run of this target.")
+@click.option("--db", type=click.Path(path_type=Path), help="History database (default: config.yaml's db).")
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder holding the spec files (default: config.yaml's specs_dir, then ./specs).")
+@click.option("--format", "formats", default="table", show_default=True, help="table, json, html (comma-separated).")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for spec-coverage.json/.html (default: config's out).")
+@click.option("--fail-on-gaps", is_flag=True, help="Exit 1 when a section has no rule and nothing set aside, or a "
+              "spec_ref names no section.")
+@click.pass_context
+def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[str], target: Optional[str],
+                  db: Optional[Path], specs_dir: Optional[Path], formats: str, out: Optional[Path],
+                  fail_on_gaps: bool) -> None:
+    """The traceability matrix: for each section of a pack's spec, the rules that encode it (with their
+    verdicts in a run), the requirements set aside (with why) and the gaps. Default: every pack with a spec."""
+    import json
+
+    from auditor.history.store import HistoryStore
+    from auditor.rules.coverage import coverage_matrix, print_matrix, render_html, rule_verdicts, spec_folders
+    from auditor.rules.specdoc import find_spec, parse_spec
+
+    config = _load(ctx)
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    for fmt in wanted:
+        if fmt not in ("table", "json", "html"):
+            raise BadInput(f"spec coverage: format {fmt!r} is not available (available: table, json, html)")
+    if specs_dir is not None and not specs_dir.is_dir():
+        raise BadInput(f"--specs {specs_dir}: not a folder")
+    pack_files = PackFileSet(config.rules_dir)
+    loaded = pack_files.load(list(packs)) if packs else [p for p in pack_files.load_all() if p.header.spec]
+    without = [p.id for p in loaded if not p.header.spec]
+    if without:
+        raise BadInput(f"pack {without[0]} cites no spec (its header has no 'spec:')")
+    findings, run_id = None, None
+    if run_ref or target:
+        store = HistoryStore(db or config.db, read_only=True)
+        run_id = store.resolve_run_id(run_ref or "latest", target)
+        findings = store.findings(run_id)
+    folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
+    matrices = []
+    for pack in loaded:
+        path = find_spec(pack.header.spec or "", folders)
+        if path is None:
+            click.echo(f"note: {pack.header.spec} not found in {', '.join(str(f) for f in folders)}: sections as the "
+                       "rules name them, unchecked", err=True)
+        verdicts = rule_verdicts([f for f in findings if f.pack == pack.id]) if findings is not None else None
+        matrices.append(coverage_matrix(pack, parse_spec(path) if path else None, verdicts, run_id))
+    if "table" in wanted:
+        for matrix in matrices:
+            print_matrix(matrix)
+    folder = out or config.out
+    if "json" in wanted:
+        path = _write_atomically(folder / "spec-coverage.json", json.dumps({"packs": matrices}, indent=1) + "\n")
+        click.echo(f"report: {path}")
+    if "html" in wanted:
+        path = _write_atomically(folder / "spec-coverage.html", render_html(matrices))
+        click.echo(f"report: {path}")
+    if fail_on_gaps and any(m["totals"]["gaps"] or m["unplaced"] for m in matrices):
+        ctx.exit(1)
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
 
 
 @cli.command()

@@ -122,6 +122,7 @@ class Target(Strict):
 
 class Config(Strict):
     rules_dir: Optional[Path] = None  # more packs, or overrides of shipped ones; the shipped packs always load
+    specs_dir: Optional[Path] = None  # the architecture specs the packs cite (spec coverage; default ./specs)
     db: Path = Path("auditor.db")
     out: Path = Path("reports")
     formats: list[Literal[FORMATS]] = Field(default_factory=lambda: ["json"])  # type: ignore[valid-type]
@@ -158,7 +159,7 @@ class Config(Strict):
         return AwsSettings(**values)
 
     def resolve(self, base: Path) -> "Config":
-        for attr in ("rules_dir", "db", "out", "waivers"):
+        for attr in ("rules_dir", "specs_dir", "db", "out", "waivers"):
             value = getattr(self, attr)
             if value is not None and not value.is_absolute():
                 setattr(self, attr, base / value)
@@ -166,6 +167,8 @@ class Config(Strict):
             self.scheduler.jobstore = self.db.with_name("scheduler.sqlite")
         elif not self.scheduler.jobstore.is_absolute():
             self.scheduler.jobstore = base / self.scheduler.jobstore
+        if self.specs_dir is not None and not self.specs_dir.is_dir():
+            raise BadInput(f"{self.path or 'config'}: specs_dir {self.specs_dir} is not a folder")
         if self.rules_dir is not None and not self.rules_dir.is_dir():
             raise BadInput(f"{self.path or 'config'}: rules_dir {self.rules_dir} is not a folder "
                            "(remove rules_dir to use only the packs shipped with auditor)")

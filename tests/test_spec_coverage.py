@@ -1,0 +1,78 @@
+"""The traceability matrix: every rule's spec_ref names a section of its spec, every section of the five specs
+is accounted for (a rule, or a requirement set aside with a reason), and `auditor spec coverage` shows it, with
+each rule's verdict in a run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.rules.coverage import coverage_matrix
+from auditor.rules.pack import PackFileSet
+from auditor.rules.specdoc import check_spec_refs, parse_spec
+from tests.accounts import build_pointf
+from tests.conftest import ROOT, run_cli
+
+SPECS = ROOT.parent / "shared" / "specs"
+SPEC_PACKS = ("serverless-app", "co2-storagestack", "ecommerce-platform", "pointf", "officeless")
+
+
+@pytest.mark.parametrize("pack_id", SPEC_PACKS)
+def test_every_spec_ref_names_a_section_and_every_section_is_accounted_for(pack_id):
+    (pack,) = PackFileSet().load([pack_id])
+    assert check_spec_refs(pack, [SPECS]) == []
+    matrix = coverage_matrix(pack, parse_spec(SPECS / pack.header.spec))
+    assert matrix["unplaced"] == []
+    assert [s["label"] for s in matrix["sections"] if s["state"] == "gap"] == []
+    placed = {r["id"] for s in matrix["sections"] for r in s["rules"]}
+    assert placed == {r.id for r in pack.rules}  # every rule sits under the section it quotes
+
+
+def test_a_quote_naming_a_subsection_lands_there():
+    (pack,) = PackFileSet().load(["pointf"])
+    matrix = coverage_matrix(pack, parse_spec(SPECS / pack.header.spec))
+    by_label = {s["label"]: s for s in matrix["sections"]}
+    assert [r["id"] for r in by_label["Table 2: Carts"]["rules"]] == ["PTF-DDB-003", "PTF-DDB-006"]
+    assert [r["id"] for r in by_label["Bucket 3: Analytics Results"]["rules"]] == ["PTF-S3-003"]
+
+
+def test_spec_coverage_prints_the_matrix_for_all_five_packs(tmp_path):
+    result = run_cli("spec", "coverage", "--specs", str(SPECS), "--format", "table,json,html", "--out", str(tmp_path),
+                     "--fail-on-gaps")
+    assert result.code == 0, result.stderr
+    for pack_id in SPEC_PACKS:
+        assert f"{pack_id}: " in result.stdout and " 0 gaps" in result.stdout
+    document = json.loads((tmp_path / "spec-coverage.json").read_text())
+    assert [m["pack"] for m in document["packs"]] == sorted(SPEC_PACKS)
+    html = (tmp_path / "spec-coverage.html").read_text()
+    assert "ECOM-RDS-007" in html and "§3.1.1 Production Environment" in html
+
+
+def test_spec_coverage_shows_each_rules_verdict_in_a_run(aws, tmp_path):
+    build_pointf(aws, "production")
+    db = tmp_path / "h.db"
+    scan = run_cli("scan", "--pack", "pointf", "--env", "production", "--endpoint-url", aws.endpoint,
+                   "--out", str(tmp_path), "--db", str(db), "--format", "json", endpoint=aws.endpoint)
+    assert scan.code in (0, 1), scan.stderr
+    result = run_cli("spec", "coverage", "pointf", "--specs", str(SPECS), "--run", "latest", "--db", str(db),
+                     "--format", "json", "--out", str(tmp_path))
+    (matrix,) = json.loads((tmp_path / "spec-coverage.json").read_text())["packs"]
+    verdicts = {r["id"]: r["verdict"] for s in matrix["sections"] for r in s["rules"]}
+    assert verdicts["PTF-RDS-001"] == "pass" and set(verdicts.values()) <= {"pass", "fail", "error"}
+    assert matrix["run_id"] and matrix["totals"]["verdicts"]["pass"] >= 10
+    assert result.code == 0
+
+
+def test_a_spec_ref_naming_no_section_is_bad_input(tmp_path):
+    pack = (ROOT / "auditor" / "packs" / "pointf.yaml").read_text().replace(
+        "§2 RDS PostgreSQL: Backup Retention 30 days", "§9 Backups: Retention 30 days")
+    (tmp_path / "pointf.yaml").write_text(pack)
+    result = run_cli("rules", "validate", str(tmp_path / "pointf.yaml"), "--specs", str(SPECS))
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "pointf.yaml:" in result.stderr and "'§9 Backups: Retention 30 days' names no section" in result.stderr
+
+
+def test_without_the_spec_file_the_matrix_follows_the_refs_and_says_so(tmp_path):
+    result = run_cli("spec", "coverage", "serverless-app", "--specs", str(tmp_path), "--format", "table")
+    assert result.code == 0 and "not found" in result.stderr and "SRV-" in result.stdout
