@@ -4,7 +4,6 @@ each rule's verdict in a run."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
