@@ -566,18 +566,24 @@ def completion(shell: str) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--cookie-secure", is_flag=True,
               help="Mark the session cookie Secure (automatic when the request came over HTTPS or X-Forwarded-Proto: https).")
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder holding the spec files, for the /spec pages (default: config.yaml's specs_dir, then ./specs).")
 @db_option
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, db: Optional[Path]) -> None:
+def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, specs_dir: Optional[Path],
+          db: Optional[Path]) -> None:
     """Serve the history read-only: targets and runs, each report (HTML, JSON, CSV, SARIF, JUnit), diffs,
     evidence bundles and a JSON API. Every route but /healthz needs the token of AUDITOR_TOKEN (bearer header,
     or the cookie /login?token= sets); with none set, one is made and a login URL printed."""
 
     from auditor.server.app import serve as run_server
 
+    from auditor.rules.coverage import spec_folders
+
     config = _load(ctx)
+    folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
     run_server(Path(db or config.db), host, port, os.environ.get("AUDITOR_TOKEN"), lambda line: click.echo(line),
-               cookie_secure)
+               cookie_secure, config.rules_dir, tuple(folders))
 
 
 @cli.command()

@@ -32,12 +32,12 @@ def history(tmp_path_factory):
     return out / "demo.db"
 
 
-def start(db: Path, token: str | None):
+def start(db: Path, token: str | None, *extra: str):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AUDITOR_TOKEN"}
     if token:
         env["AUDITOR_TOKEN"] = token
-    proc = subprocess.Popen([sys.executable, "-m", "auditor", "serve", "--db", str(db), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "serve", "--db", str(db), "--port", str(port), *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -197,3 +197,23 @@ def test_a_person_in_chromium(server, tmp_path):
         check_bundle(path.read_bytes(), run_id)
         assert problems == []
         browser.close()
+
+
+def test_spec_coverage_pages_with_the_latest_runs_verdicts(history):
+    from tests.test_spec_coverage import SPECS
+
+    proc, base = start(history, TOKEN, "--specs", str(SPECS))
+    try:
+        assert get(f"{base}/spec", token=None)[0] == 401
+        status, _, body = get(f"{base}/spec")
+        assert status == 200 and b'href="/spec/ecommerce-platform"' in body
+        status, headers, body = get(f"{base}/spec/ecommerce-platform?target=demo")
+        page = body.decode()
+        assert status == 200 and "Content-Security-Policy" in page and headers["x-frame-options"] == "DENY"
+        assert "\u00a73.1.1 Production Environment" in page and "ECOM-RDS-007" in page
+        assert "Verdicts from run" in page and 'class="fail">fail<' in page and ">0 gaps<" in page
+        assert get(f"{base}/spec/no-such-pack")[0] == 404 and get(f"{base}/spec/baseline")[0] == 404
+        assert b"/spec/ecommerce-platform?target=demo" in get(f"{base}/targets/demo")[2]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

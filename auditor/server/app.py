@@ -94,7 +94,8 @@ class NotFound(Exception):
     pass
 
 
-def create_app(db_path: Path, token: str, cookie_secure: bool = False) -> Starlette:
+def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir: Optional[Path] = None,
+               spec_folders: tuple[Path, ...] = ()) -> Starlette:
     db_path = Path(db_path)
     pages = environment()
 
@@ -169,7 +170,12 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False) -> Starle
         history.close()
         if not runs:
             raise NotFound(target)
-        return page("server_target.html.j2", target=target, runs=runs, formats=list(CONTENT_TYPES))
+        from auditor.rules.pack import PackFileSet
+
+        with_spec = {p.id for p in PackFileSet(rules_dir).load_all() if p.header.spec}
+        spec_packs = sorted({pack for r in runs for pack in r["packs"]} & with_spec)
+        return page("server_target.html.j2", target=target, runs=runs, formats=list(CONTENT_TYPES),
+                    spec_packs=spec_packs)
 
     def run_page(request: Request) -> Response:
         return RedirectResponse(f"/runs/{run_id_of(request)}/report.html", status_code=303)
@@ -213,6 +219,42 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False) -> Starle
             history.close()
         return page("server_diff.html.j2", diff=diff)
 
+    def spec_index(request: Request) -> Response:
+        from auditor.rules.pack import PackFileSet
+
+        packs = [p for p in PackFileSet(rules_dir).load_all() if p.header.spec]
+        return page("server_spec_index.html.j2", packs=packs)
+
+    def spec_page(request: Request) -> Response:
+        """The traceability matrix of one pack; ``?target=`` (its latest run) or ``?run=`` adds the verdicts."""
+        from auditor.rules.coverage import coverage_matrix, rule_verdicts
+        from auditor.rules.pack import PackFileSet
+        from auditor.rules.specdoc import find_spec, parse_spec
+
+        pack_files = PackFileSet(rules_dir)
+        pack_id = request.path_params["pack"]
+        if pack_id not in pack_files.available():
+            raise NotFound(pack_id)
+        (pack,) = pack_files.load([pack_id])
+        if not pack.header.spec:
+            raise NotFound(pack_id)
+        run_ref, target = request.query_params.get("run"), request.query_params.get("target")
+        verdicts, run_id = None, None
+        if run_ref or target:
+            if run_ref and not RUN_ID.match(run_ref):
+                raise NotFound(run_ref)
+            history = store()
+            try:
+                run_id = history.resolve_run_id(run_ref or "latest", target)
+                verdicts = rule_verdicts([f for f in history.findings(run_id) if f.pack == pack.id])
+            except BadInput:
+                raise NotFound(run_ref or target) from None
+            finally:
+                history.close()
+        path = find_spec(pack.header.spec, list(spec_folders))
+        matrix = coverage_matrix(pack, parse_spec(path) if path else None, verdicts, run_id)
+        return page("spec_coverage.html.j2", matrices=[matrix])
+
     def api_runs(request: Request) -> Response:
         history = store() if db_path.exists() else None
         if history is None:
@@ -250,7 +292,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False) -> Starle
         Route("/targets/{target}", target_runs), Route("/runs/{run_id}", run_page),
         Route("/runs/{run_id}/report.{fmt}", report_file), Route("/runs/{run_id}/evidence.zip", evidence),
         Route("/diff", diff_page), Route("/api/runs", api_runs), Route("/api/runs/{run_id}", api_run),
-        Route("/api/runs/{run_id}/findings", api_findings),
+        Route("/api/runs/{run_id}/findings", api_findings), Route("/spec", spec_index), Route("/spec/{pack}", spec_page),
     ]
     return Starlette(routes=routes, middleware=[Middleware(TokenGate, token=token)],
                      exception_handlers={NotFound: not_found, BadQuery: bad_query, 404: not_found,
@@ -303,7 +345,8 @@ def evidence_bundle(doc: dict, packs: list[dict]) -> bytes:
     return buffer.getvalue()
 
 
-def serve(db_path: Path, host: str, port: int, token: Optional[str], announce, cookie_secure: bool = False) -> None:
+def serve(db_path: Path, host: str, port: int, token: Optional[str], announce, cookie_secure: bool = False,
+          rules_dir: Optional[Path] = None, spec_folders: tuple[Path, ...] = ()) -> None:
     import secrets
 
     import uvicorn
@@ -314,4 +357,5 @@ def serve(db_path: Path, host: str, port: int, token: Optional[str], announce, c
     else:
         announce(f"serving {db_path} on http://{host}:{port}/ (token from AUDITOR_TOKEN)")
     # No access log: /login?token=... would otherwise write the token into it.
-    uvicorn.run(create_app(db_path, token, cookie_secure), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(db_path, token, cookie_secure, rules_dir, spec_folders), host=host, port=port,
+                log_level="warning", access_log=False)
