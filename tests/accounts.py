@@ -25,13 +25,15 @@ class Break:
 
 def table(aws: MockAccount, name: str, hash_key: str, range_key: str | None = None, billing: str = "PAY_PER_REQUEST",
           gsis: list[dict] = (), stream: str | None = None, ttl: str | None = None, pitr: bool = False,
-          kms: bool = False) -> None:
+          kms: bool = False, types: dict[str, str] | None = None) -> None:
+    """``types``: attribute types other than S (e.g. {"userId": "N"}, for a break)."""
     keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
     if range_key:
         keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
     attributes = {k["AttributeName"] for k in keys} | {k["AttributeName"] for g in gsis for k in g["KeySchema"]}
     params = {"TableName": name, "KeySchema": keys, "BillingMode": billing,
-              "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)]}
+              "AttributeDefinitions": [{"AttributeName": a, "AttributeType": (types or {}).get(a, "S")}
+                                       for a in sorted(attributes)]}
     if billing == "PROVISIONED":
         params["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
         gsis = [{**g, "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}} for g in gsis]
@@ -102,8 +104,10 @@ def ratio_alarm(aws: MockAccount, name: str, bucket_name: str, threshold: float)
 
 
 def build_serverless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
-    table(aws, "Users", "userId")
-    table(aws, "Tasks", "taskId", "userId", gsis=[gsi("status-createdAt", "status", "createdAt")])
+    if "users" not in skip:
+        table(aws, "Users", "userId")
+    if "tasks" not in skip:
+        table(aws, "Tasks", "taskId", "userId", gsis=[gsi("status-createdAt", "status", "createdAt")])
     bucket(aws, f"serverless-app-user-data-{env}")
     bucket(aws, f"serverless-app-task-data-{env}", lifecycle=[(30, "STANDARD_IA"), (90, "GLACIER")])
     bucket(aws, f"serverless-app-shared-{env}")
@@ -114,6 +118,15 @@ def build_serverless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> 
 
 
 SERVERLESS_BREAKS = {
+    "users-numeric-key": Break(lambda aws, env: table(aws, "Users", "userId", types={"userId": "N"}),
+                               (("SRV-DDB-002", "Users"),), skip=("users",)),
+    "tasks-numeric-sort-key": Break(
+        lambda aws, env: table(aws, "Tasks", "taskId", "userId", types={"userId": "N"},
+                               gsis=[gsi("status-createdAt", "status", "createdAt")]),
+        (("SRV-DDB-003", "Tasks"),), skip=("tasks",)),
+    "tasks-gsi-misnamed": Break(  # the keys the spec gives, under another name than its status-createdAt
+        lambda aws, env: table(aws, "Tasks", "taskId", "userId", gsis=[gsi("by-status", "status", "createdAt")]),
+        (("SRV-DDB-004", "Tasks"),), skip=("tasks",)),
     "tasks-gsi-missing": Break(
         lambda aws, env: aws.dynamodb.update_table(TableName="Tasks", GlobalSecondaryIndexUpdates=[
             {"Delete": {"IndexName": "status-createdAt"}}]), (("SRV-DDB-004", "Tasks"),)),
@@ -220,13 +233,17 @@ def build_pointf(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None
     table(aws, "ecommerce-carts", "user_id", "product_id", ttl="expires_at")
     table(aws, "ecommerce-orders", "id")
     table(aws, "ecommerce-payments", "id")
-    table(aws, "notifications", "order_id", "timestamp", ttl="ttl")
+    if "notifications" not in skip:
+        table(aws, "notifications", "order_id", "timestamp", ttl="ttl")
     bucket(aws, f"ecommerce-product-images-{ACCOUNT}", versioned=True)
     bucket(aws, f"ecommerce-order-documents-{ACCOUNT}", versioned=True)
     bucket(aws, f"ecommerce-analytics-results-{ACCOUNT}")
 
 
 POINTF_BREAKS = {
+    "notifications-numeric-key": Break(
+        lambda aws, env: table(aws, "notifications", "order_id", "timestamp", ttl="ttl", types={"order_id": "N"}),
+        (("PTF-DDB-005", "notifications"),), skip=("notifications",)),
     "single-az": Break(
         lambda aws, env: aws.rds.modify_db_instance(DBInstanceIdentifier="ecommerce-db", MultiAZ=False,
                                                     ApplyImmediately=True), (("PTF-RDS-006", "ecommerce-db"),)),

@@ -118,6 +118,8 @@ def _tables(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[st
                            [gsi("category-index", "category", "createDate"), gsi("date-index", "createDate")], True),
         "Sessions": (("sessionId", None), [gsi("userId-index", "userId"), gsi("expiryTime-index", "expiryTime")], False),
     }
+    if "sessions-sort-key" in skip:  # a drift: a sort key the spec's Sessions table does not have
+        tables["Sessions"] = (("sessionId", "userId"), *tables["Sessions"][1:])
     for table, ((hash_key, range_key), gsis, stream) in tables.items():
         name = f"{table}-{env}"
         if name in skip:
@@ -294,6 +296,8 @@ DRIFTS: dict[str, Drift] = {
                                        "session-cache-{env}", True, False, _no_failover),
     "sessions-ttl-off": Drift("Sessions table without TTL", "ECOM-DDB-008", "ttl", "Sessions-{env}", "ENABLED",
                               "DISABLED", _nothing, skip=("sessions-ttl",)),
+    "sessions-sort-key": Drift("Sessions table keyed by sessionId and userId", "ECOM-DDB-007", "configuration",
+                               "Sessions-{env}", None, None, _nothing, skip=("sessions-sort-key",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }
