@@ -44,6 +44,8 @@ class Alarm(Model):
     metric_math_expression: Optional[str] = None
     # Every metric the alarm reads: its own, or each MetricStat of its metric math (e.g. 4xxErrors, AllRequests).
     metric_names: list[str] = Field(default_factory=list)
+    # How long the metric must breach before the alarm fires (period x datapoints to alarm), in seconds.
+    breach_seconds: Optional[int] = None
 
 
 class Resource(Model):

@@ -77,9 +77,9 @@ def bucket(aws: MockAccount, name: str, algorithm: str = "AES256", versioned: bo
 
 def alarm(aws: MockAccount, name: str, namespace: str, metric: str, dimensions: dict, threshold: float,
           comparison: str = "GreaterThanThreshold", statistic: str | None = "Sum", extended: str | None = None,
-          period: int = 300) -> None:
+          period: int = 300, evaluation_periods: int = 1) -> None:
     params = {"AlarmName": name, "Namespace": namespace, "MetricName": metric, "Period": period,
-              "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()], "EvaluationPeriods": 1,
+              "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()], "EvaluationPeriods": evaluation_periods,
               "Threshold": threshold, "ComparisonOperator": comparison}
     if extended:
         params["ExtendedStatistic"] = extended
@@ -205,6 +205,11 @@ CO2_BREAKS = {
     "weak-throttling-alarm": Break(
         lambda aws, env: alarm(aws, f"co2-analysis-{CO2_ENV[env]}-cache-throttling", "AWS/DynamoDB",
                                "ThrottledRequests", {"TableName": f"co2-analysis-{CO2_ENV[env]}-cache"}, 50),
+        (("CO2-ALARM-001", "co2-analysis-{env}-cache"),)),
+    "throttling-alarm-per-minute": Break(  # > 10 in each minute is not > 10 in 5 minutes
+        lambda aws, env: alarm(aws, f"co2-analysis-{CO2_ENV[env]}-cache-throttling", "AWS/DynamoDB",
+                               "ThrottledRequests", {"TableName": f"co2-analysis-{CO2_ENV[env]}-cache"}, 10,
+                               period=60, evaluation_periods=5),
         (("CO2-ALARM-001", "co2-analysis-{env}-cache"),)),
     "latency-alarm-on-average": Break(
         lambda aws, env: alarm(aws, f"co2-analysis-{CO2_ENV[env]}-cache-latency-p99", "AWS/DynamoDB",

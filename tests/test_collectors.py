@@ -104,3 +104,15 @@ def test_lifecycle_summary_takes_enabled_rules_only():
     ])
     assert summary.transition_days == {"STANDARD_IA": 30, "GLACIER": 90}
     assert summary.expiration_days == 365 and summary.rules[0].prefix == "logs/"
+
+
+@pytest.mark.parametrize("period, evaluations, datapoints, breach", [
+    (300, 1, None, 300), (60, 5, None, 300), (60, 5, 3, 180), (60, 1, None, 60), (None, 1, None, None)])
+def test_an_alarm_says_how_long_the_metric_must_breach(period, evaluations, datapoints, breach):
+    from auditor.collectors.cloudwatch import alarm_from
+
+    raw = {"AlarmName": "cpu", "Namespace": "AWS/RDS", "MetricName": "CPUUtilization", "Period": period,
+           "EvaluationPeriods": evaluations, "Threshold": 80, "ComparisonOperator": "GreaterThanThreshold"}
+    if datapoints:
+        raw["DatapointsToAlarm"] = datapoints
+    assert alarm_from(raw).breach_seconds == breach

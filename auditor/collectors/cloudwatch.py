@@ -65,7 +65,16 @@ def alarm_from(raw: dict) -> Alarm:
         uses_metric_math=bool(metrics),
         metric_math_expression=expression,
         metric_names=[n for n in names if n],
+        breach_seconds=_breach_seconds(period, raw.get("EvaluationPeriods"), raw.get("DatapointsToAlarm")),
     )
+
+
+def _breach_seconds(period, evaluation_periods, datapoints) -> "int | None":
+    """How long the metric must breach before the alarm fires: period x datapoints (all the evaluation periods
+    when DatapointsToAlarm is unset). "80 % sustained for 5 minutes" is 300, whether 1 x 300 s or 5 x 60 s."""
+    if not isinstance(period, int) or not isinstance(evaluation_periods, int):
+        return None
+    return period * (datapoints if isinstance(datapoints, int) and datapoints > 0 else evaluation_periods)
 
 
 def fetch_tags(calls: AwsCalls, alarm: CloudWatchAlarm) -> None:

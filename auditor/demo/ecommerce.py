@@ -67,10 +67,12 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
 
 
 def _alarm(aws: MockAccount, name: str, namespace: str, metric: str, dimension: tuple[str, str], comparison: str,
-           threshold: float, period: int = 300, statistic: str = "Average", description: str = "") -> None:
+           threshold: float, period: int = 300, statistic: str = "Average", description: str = "",
+           evaluation_periods: int = 1) -> None:
     aws.cloudwatch.put_metric_alarm(
         AlarmName=name, Namespace=namespace, MetricName=metric, Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
-        Statistic=statistic, Period=period, EvaluationPeriods=1, Threshold=threshold, ComparisonOperator=comparison,
+        Statistic=statistic, Period=period, EvaluationPeriods=evaluation_periods, Threshold=threshold,
+        ComparisonOperator=comparison,
         AlarmDescription=description or f"{metric} on {dimension[1]}",
     )
 
@@ -257,6 +259,13 @@ def _weak_cpu_alarm(aws: MockAccount, env: str) -> None:
     _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 95)
 
 
+def _brief_cpu_alarm(aws: MockAccount, env: str) -> None:
+    """80 % for one minute is not 80 % sustained for five."""
+    db = f"product-db-{env}"
+    _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 80,
+           period=60)
+
+
 def _unblock_public_access(aws: MockAccount, env: str) -> None:
     aws.s3.delete_public_access_block(Bucket=bucket("database-backups", env))
 
@@ -286,6 +295,8 @@ DRIFTS: dict[str, Drift] = {
                           "ecommerce-product-images-{env}", 90, 120, _late_glacier),
     "weak-cpu-alarm": Drift("CPU alarm at 95 % instead of 80 %", "ECOM-RDS-016", "alarm", "product-db-{env}",
                             None, None, _weak_cpu_alarm),
+    "brief-cpu-alarm": Drift("CPU alarm after 1 minute at 80 % instead of 5", "ECOM-RDS-016", "alarm", "product-db-{env}",
+                             None, None, _brief_cpu_alarm),
     "public-backups": Drift("database backups bucket without public access block", "ECOM-S3-010",
                             "public_access_block", "ecommerce-database-backups-{env}", True, False,
                             _unblock_public_access),

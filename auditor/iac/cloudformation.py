@@ -504,7 +504,7 @@ def metric_alarm(t: Template, lid: str) -> CloudWatchAlarm:
         metric = (query.get("MetricStat") or {}).get("Metric") or {}
         metric["Dimensions"] = [{"Name": x.get("Name"), "Value": str(t.resolve(x.get("Value")))}
                                 for x in metric.get("Dimensions") or []]
-    for key in ("Threshold", "Period", "EvaluationPeriods"):
+    for key in ("Threshold", "Period", "EvaluationPeriods", "DatapointsToAlarm"):
         if isinstance(raw.get(key), str):
             raw[key] = float(raw[key]) if key == "Threshold" else int(raw[key])
     alarm.alarm = alarm_from(raw)
