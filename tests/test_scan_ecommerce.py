@@ -97,3 +97,14 @@ def test_parameters_in_config_rename_resources(aws, tmp_path):
     versioning = findings_by(document, rule_id="ECOM-S3-002", resource="acme-images-production")
     assert versioning and versioning[0]["status"] == "fail"
     assert not findings_by(document, resource="ecommerce-product-images-production")
+
+
+def test_development_values_are_held_too(aws, tmp_path):
+    """§3.1.3: development is single-AZ with no read replica (the compliant development account passes both)."""
+    build_account(aws, "development")
+    db = "product-db-development"
+    aws.rds.modify_db_instance(DBInstanceIdentifier=db, MultiAZ=True, ApplyImmediately=True)
+    aws.rds.create_db_instance_read_replica(DBInstanceIdentifier=f"{db}-extra", SourceDBInstanceIdentifier=db)
+    document = scan(aws.endpoint, tmp_path, "--env", "development").report()
+    assert {r for r, name in failing(document) if name == db} >= {"ECOM-RDS-020", "ECOM-RDS-021"}
+    assert not any(f["rule_id"] in ("ECOM-RDS-004", "ECOM-RDS-009") for f in document["findings"])  # prod/staging only
