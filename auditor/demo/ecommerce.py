@@ -254,6 +254,11 @@ def _late_glacier(aws: MockAccount, env: str) -> None:
          "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 120, "StorageClass": "GLACIER"}]}]})
 
 
+def _expire_static_assets(aws: MockAccount, env: str) -> None:
+    aws.s3.put_bucket_lifecycle_configuration(Bucket=bucket("static-assets", env), LifecycleConfiguration={"Rules": [
+        {"ID": "expire", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 90}}]})
+
+
 def _weak_cpu_alarm(aws: MockAccount, env: str) -> None:
     db = f"product-db-{env}"
     _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 95)
@@ -297,6 +302,8 @@ DRIFTS: dict[str, Drift] = {
                             None, None, _weak_cpu_alarm),
     "brief-cpu-alarm": Drift("CPU alarm after 1 minute at 80 % instead of 5", "ECOM-RDS-016", "alarm", "product-db-{env}",
                              None, None, _brief_cpu_alarm),
+    "static-assets-expire": Drift("static assets expired after 90 days", "ECOM-S3-013", "lifecycle",
+                                  "ecommerce-static-assets-{env}", None, None, _expire_static_assets),
     "public-backups": Drift("database backups bucket without public access block", "ECOM-S3-010",
                             "public_access_block", "ecommerce-database-backups-{env}", True, False,
                             _unblock_public_access),
