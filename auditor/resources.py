@@ -208,6 +208,8 @@ class DynamoDBTable(Resource):
     gsi_names: list[str] = Field(default_factory=list)
     lsis: list[SecondaryIndex] = Field(default_factory=list)
     sse: Optional[TableSse] = None
+    # Who manages sse.kms_key_arn: AWS (aws/dynamodb) or CUSTOMER; AWS_OWNED when DynamoDB's own key encrypts.
+    kms_key_manager: Optional[str] = None
     stream: Optional[TableStream] = None
     deletion_protection: Optional[bool] = None
     table_class: Optional[str] = None
@@ -325,6 +327,7 @@ class EFSFileSystem(Resource):
     type: ClassVar[str] = "AWS::EFS::FileSystem"
     encrypted: Optional[bool] = None
     kms_key_id: Optional[str] = None
+    kms_key_manager: Optional[str] = None  # AWS (aws/elasticfilesystem) or CUSTOMER; None when not encrypted
     performance_mode: Optional[str] = None
     throughput_mode: Optional[str] = None
     mount_target_count: Optional[int] = None
@@ -342,6 +345,7 @@ class EBSVolume(Resource):
     state: Optional[str] = None
     attached: Optional[bool] = None
     availability_zone: Optional[str] = None
+    kms_key_manager: Optional[str] = None  # AWS (aws/ebs) or CUSTOMER; None when not encrypted
     # Region-wide "EBS encryption by default" setting, which new volumes inherit.
     region_encryption_by_default: Optional[bool] = None
 

@@ -116,3 +116,70 @@ def test_an_alarm_says_how_long_the_metric_must_breach(period, evaluations, data
     if datapoints:
         raw["DatapointsToAlarm"] = datapoints
     assert alarm_from(raw).breach_seconds == breach
+
+
+def _packed_rule(pack_id: str, rule_id: str) -> Rule:
+    from auditor.rules.pack import PackFileSet
+
+    (pack,) = PackFileSet().load([pack_id])
+    return next(r for r in pack.rules if r.id == rule_id)
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("manager, verdict", [("AWS", "pass"), ("CUSTOMER", "fail")])
+def test_aws_managed_key_rules_tell_aws_managed_from_customer_keys(manager, verdict):
+    """DescribeKey's KeyManager (the shape AWS documents; moto says CUSTOMER for its AWS managed keys)."""
+    from auditor.collectors import ec2, efs
+    from auditor.resources import EBSVolume, EFSFileSystem
+
+    kms, stub = stubbed("kms")
+    for _ in range(2):
+        stub.add_response("describe_key", {"KeyMetadata": {"KeyId": KEY_ARN.rsplit("/", 1)[1], "Arn": KEY_ARN,
+                                                           "KeyManager": manager}}, {"KeyId": KEY_ARN})
+    volume = EBSVolume(id="vol-1", name="pvc-data-0", region="us-east-1", encrypted=True, kms_key_id=KEY_ARN,
+                       tags={"ebs.csi.aws.com/cluster": "true"})
+    fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", encrypted=True, kms_key_id=KEY_ARN)
+    with stub:
+        fetch_family(StubbedCalls({"kms": kms}), ec2.COLLECTOR.families["kms_key_manager"], volume)
+        calls = StubbedCalls({"kms": kms})  # a fresh run: DescribeKey again (once per key and run)
+        fetch_family(calls, efs.COLLECTOR.families["kms_key_manager"], fs)
+        fetch_family(calls, efs.COLLECTOR.families["kms_key_manager"], fs)  # memoized: no third call
+    assert volume.kms_key_manager == fs.kms_key_manager == manager
+    ctx = Context("production", "production", params={"efs_name": "eks_production"})
+    for rule_id, resource in (("OFL-EBS-004", volume), ("OFL-EFS-005", fs)):
+        (finding,) = evaluate_rule(_packed_rule("officeless", rule_id), ctx, Inventory([resource], ["us-east-1"]))
+        assert finding.status == verdict, finding
+
+
+def test_dynamodb_key_manager_from_the_table_and_its_key():
+    from auditor.collectors import dynamodb
+    from auditor.resources import DynamoDBTable
+
+    client, stub = stubbed("dynamodb")
+    kms, kms_stub = stubbed("kms")
+    stub.add_response("describe_table", {"Table": {"TableName": "cache", "SSEDescription": {
+        "Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": KEY_ARN}}}, {"TableName": "cache"})
+    kms_stub.add_response("describe_key", {"KeyMetadata": {"KeyId": "k", "KeyManager": "AWS"}}, {"KeyId": KEY_ARN})
+    table = DynamoDBTable(id="cache", name="cache", region="us-east-1")
+    calls = StubbedCalls({"dynamodb": client, "kms": kms})
+    with stub, kms_stub:
+        fetch_family(calls, dynamodb.COLLECTOR.families["kms_key_manager"], table)
+        fetch_family(calls, dynamodb.COLLECTOR.families["description"], table)  # the same DescribeTable answer
+    assert table.kms_key_manager == "AWS" and table.sse.type == "KMS" and not table.unknown
+    owned = DynamoDBTable(id="plain", name="plain", region="us-east-1")
+    client2, stub2 = stubbed("dynamodb")
+    stub2.add_response("describe_table", {"Table": {"TableName": "plain"}}, {"TableName": "plain"})
+    with stub2:
+        fetch_family(StubbedCalls({"dynamodb": client2}), dynamodb.COLLECTOR.families["kms_key_manager"], owned)
+    assert owned.kms_key_manager == "AWS_OWNED"
+
+
+def test_an_encrypted_file_system_without_its_key_is_unknown_not_aws_managed():
+    from auditor.collectors import efs
+    from auditor.resources import EFSFileSystem
+
+    fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", encrypted=True)
+    fetch_family(StubbedCalls({}), efs.COLLECTOR.families["kms_key_manager"], fs)
+    assert fs.kms_key_manager is None and "no KmsKeyId" in fs.unknown["kms_key_manager"]

@@ -69,3 +69,56 @@ def test_no_input_under_tests_makes_the_gate_print_a_traceback(tmp_path):
     (report,) = Path(tmp_path).glob("*/report.json")
     packs = {f["pack"] for f in json.loads(report.read_text())["findings"]}
     assert packs == {"baseline", "checkov"}
+
+
+def test_who_manages_the_key_is_read_from_the_iac(tmp_path):
+    """No key: the service's AWS managed key; a key this IaC declares: customer managed; a variable: unknown."""
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.gate import iac_resources
+
+    (tmp_path / "main.tf").write_text('''
+variable "key" {
+  type = string
+}
+resource "aws_kms_key" "ebs" {}
+resource "aws_ebs_volume" "aws_managed" {
+  availability_zone = "us-east-1a"
+  size              = 10
+  encrypted         = true
+}
+resource "aws_ebs_volume" "customer" {
+  availability_zone = "us-east-1a"
+  size              = 10
+  encrypted         = true
+  kms_key_id        = aws_kms_key.ebs.arn
+}
+resource "aws_ebs_volume" "alias" {
+  availability_zone = "us-east-1a"
+  size              = 10
+  encrypted         = true
+  kms_key_id        = "alias/aws/ebs"
+}
+resource "aws_ebs_volume" "variable" {
+  availability_zone = "us-east-1a"
+  size              = 10
+  encrypted         = true
+  kms_key_id        = var.key
+}
+resource "aws_dynamodb_table" "cache" {
+  name     = "cache"
+  hash_key = "k"
+  attribute {
+    name = "k"
+    type = "S"
+  }
+  server_side_encryption {
+    enabled = true
+  }
+}
+''')
+    found = {r.id: r for r in iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")}
+    managers = {name: found[f"aws_ebs_volume.{name}"].kms_key_manager for name in ("aws_managed", "customer", "alias")}
+    assert managers == {"aws_managed": "AWS", "customer": "CUSTOMER", "alias": "AWS"}
+    assert "aws/ebs" in found["aws_ebs_volume.aws_managed"].defaults["kms_key_manager"]
+    assert "var.key" in found["aws_ebs_volume.variable"].unknown["kms_key_manager"]
+    assert found["cache"].kms_key_manager == "AWS"

@@ -19,8 +19,15 @@ def scan(aws, tmp_path, pack, env):
     return result, result.report()
 
 
+# Rules whose verdict moto cannot give: it reports the AWS managed keys it creates (aws/ebs, aws/dynamodb) with
+# KeyManager CUSTOMER, and an encrypted EFS file system without its KmsKeyId. tests/test_collectors.py judges
+# them on the DescribeKey / DescribeFileSystems answers AWS documents, passing and failing.
+MOTO_CANNOT_SERVE = {"CO2-DDB-009", "OFL-EBS-004", "OFL-EFS-005"}
+
+
 def failing(document):
-    return {(f["rule_id"], f["resource"]["name"]) for f in document["findings"] if f["status"] == "fail"}
+    return {(f["rule_id"], f["resource"]["name"]) for f in document["findings"]
+            if f["status"] == "fail" and f["rule_id"] not in MOTO_CANNOT_SERVE}
 
 
 @pytest.mark.parametrize("pack, env", COMPLIANT)
@@ -29,8 +36,10 @@ def test_account_built_to_spec_passes(aws, tmp_path, pack, env):
     build(aws, env)
     result, document = scan(aws, tmp_path, pack, env)
     assert failing(document) == set()
-    assert not [f for f in document["findings"] if f["status"] == "error"], document["findings"]
-    assert result.code == 0, result.stderr
+    assert not [f for f in document["findings"] if f["status"] == "error" and f["rule_id"] not in MOTO_CANNOT_SERVE], \
+        document["findings"]
+    unservable = any(f["status"] == "error" for f in document["findings"])  # only MOTO_CANNOT_SERVE, as above
+    assert result.code == (3 if unservable else 0), result.stderr
     assert document["summary"]["by_status"]["pass"] >= 8
 
 

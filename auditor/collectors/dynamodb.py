@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.kms import key_manager, require_key
 from auditor.resources import DynamoDBTable, KeySchema, Resource, SecondaryIndex, TablePitr, TableSse, TableStream, TableTtl
 
 
@@ -39,8 +40,23 @@ def _index(raw: dict) -> SecondaryIndex:
     )
 
 
+def _describe(calls: AwsCalls, table: DynamoDBTable) -> dict:
+    """DescribeTable once per table and run, for the description and the key-manager families alike."""
+    return calls.once(f"dynamodb:{table.region}:describe:{table.name}",
+                      lambda: calls.client("dynamodb", table.region).describe_table(TableName=table.name)["Table"])
+
+
 def fetch_description(calls: AwsCalls, table: DynamoDBTable) -> None:
-    apply_description(table, calls.client("dynamodb", table.region).describe_table(TableName=table.name)["Table"])
+    apply_description(table, _describe(calls, table))
+
+
+def fetch_key_manager(calls: AwsCalls, table: DynamoDBTable) -> None:
+    """AWS_OWNED without an SSEDescription (DynamoDB's own key); else DescribeKey of the table's KMS key."""
+    sse = _describe(calls, table).get("SSEDescription") or {}
+    if sse.get("SSEType") != "KMS":
+        table.kms_key_manager = "AWS_OWNED"
+        return
+    table.kms_key_manager = key_manager(calls, table.region, require_key(sse.get("KMSMasterKeyArn"), "DescribeTable"))
 
 
 def apply_description(table: DynamoDBTable, raw: dict) -> None:
@@ -117,6 +133,7 @@ COLLECTOR = Collector(
                    ("status", "key_schema", "attribute_types", "billing_mode", "read_capacity", "write_capacity",
                     "gsis", "gsi_names", "lsis", "sse", "stream", "deletion_protection", "table_class"),
                    fetch_description),
+            Family("kms_key_manager", "DescribeKey", ("kms_key_manager",), fetch_key_manager),
             Family("pitr", "DescribeContinuousBackups", ("pitr",), fetch_pitr),
             Family("ttl", "DescribeTimeToLive", ("ttl",), fetch_ttl),
             Family("tags", "ListTagsOfResource", ("tags",), fetch_tags),

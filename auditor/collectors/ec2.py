@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.kms import key_manager, require_key
 from auditor.resources import EBSVolume, Resource
 
 LISTED = ("tags", "volume_type", "size_gb", "iops", "throughput_mbps", "encrypted", "kms_key_id", "state",
@@ -41,6 +42,11 @@ def fetch_region_default(calls: AwsCalls, volume: EBSVolume) -> None:
     volume.region_encryption_by_default = calls.once(f"ec2:{volume.region}:ebs_encryption_by_default", read)
 
 
+def fetch_key_manager(calls: AwsCalls, volume: EBSVolume) -> None:
+    volume.kms_key_manager = key_manager(calls, volume.region, require_key(volume.kms_key_id, "DescribeVolumes")) \
+        if volume.encrypted else None
+
+
 COLLECTOR = Collector(
     service="ec2",
     resource_type=EBSVolume,
@@ -51,5 +57,6 @@ COLLECTOR = Collector(
         "region_encryption_by_default": Family(
             "region_encryption_by_default", "GetEbsEncryptionByDefault", ("region_encryption_by_default",),
             fetch_region_default),
+        "kms_key_manager": Family("kms_key_manager", "DescribeKey", ("kms_key_manager",), fetch_key_manager),
     },
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.kms import key_manager, require_key
 from auditor.resources import EFSFileSystem, Resource
 
 LISTED = ("tags", "encrypted", "kms_key_id", "performance_mode", "throughput_mode", "mount_target_count")
@@ -34,6 +35,11 @@ def fetch_backup_policy(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fs.backup_policy = answer.get("BackupPolicy", {}).get("Status", "DISABLED")
 
 
+def fetch_key_manager(calls: AwsCalls, fs: EFSFileSystem) -> None:
+    fs.kms_key_manager = key_manager(calls, fs.region, require_key(fs.kms_key_id, "DescribeFileSystems")) \
+        if fs.encrypted else None
+
+
 COLLECTOR = Collector(
     service="efs",
     resource_type=EFSFileSystem,
@@ -43,5 +49,6 @@ COLLECTOR = Collector(
     families={
         "backup_policy": Family("backup_policy", "DescribeBackupPolicy", ("backup_policy",), fetch_backup_policy,
                                 ("PolicyNotFound",), lambda fs: setattr(fs, "backup_policy", "DISABLED")),
+        "kms_key_manager": Family("kms_key_manager", "DescribeKey", ("kms_key_manager",), fetch_key_manager),
     },
 )

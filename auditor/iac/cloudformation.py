@@ -13,7 +13,7 @@ from typing import Any, Callable
 from auditor.collectors.cloudwatch import alarm_from
 from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import Declared, as_bool, clean, map_safely, pick
+from auditor.iac.values import Declared, as_bool, clean, key_manager_of, map_safely, pick
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, DynamoDBTable,
     EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule, LifecycleTransition,
@@ -117,6 +117,16 @@ class Template:
             target = arg[0] if isinstance(arg, list) else str(arg).split(".")[0] if fn == "Fn::GetAtt" else arg
             return fn in ("Ref", "Fn::GetAtt") and target == logical_id
         return isinstance(value, str) and value == self.name(logical_id)
+
+    def declares_key(self, value: Any) -> bool:
+        """A Ref or GetAtt to a KMS key or alias of this template (customer managed by definition)."""
+        value = clean(value)
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), = value.items()
+            target = (arg[0] if isinstance(arg, list) else str(arg).split(".")[0]) if fn == "Fn::GetAtt" else arg
+            return fn in ("Ref", "Fn::GetAtt") and isinstance(target, str) and \
+                self.resources.get(target, ("",))[0] in ("AWS::KMS::Key", "AWS::KMS::Alias", "AWS::KMS::ReplicaKey")
+        return False
 
     def of_type(self, rtype: str) -> list[tuple[str, dict]]:
         return [(lid, props) for lid, (t, props, _, _) in self.resources.items() if t == rtype]
@@ -248,7 +258,10 @@ def dynamodb_table(t: Template, lid: str) -> DynamoDBTable:
     sse = p.get("SSESpecification") or {}
     if as_bool(sse.get("SSEEnabled")):
         table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=t.resolve(sse.get("KMSMasterKeyId")))
+        table.kms_key_manager = key_manager_of(d, "kms_key_manager", sse.get("KMSMasterKeyId"), True, "aws/dynamodb",
+                                               t.declares_key(sse.get("KMSMasterKeyId")))
     else:
+        table.kms_key_manager = "AWS_OWNED"
         table.sse = TableSse(enabled=True, type="AWS_OWNED")
         if not sse:
             d.default("sse", "encrypted with an AWS owned key unless SSESpecification enables KMS")
@@ -452,6 +465,8 @@ def efs_file_system(t: Template, lid: str) -> EFSFileSystem:
     fs.tags = {str(x.get("Key")): str(x.get("Value")) for x in p.get("FileSystemTags") or []}
     fs.encrypted = pick(d, "encrypted", p.get("Encrypted"), "bool", default=False, note="unencrypted unless Encrypted")
     fs.kms_key_id = t.resolve(p.get("KmsKeyId"))
+    fs.kms_key_manager = key_manager_of(d, "kms_key_manager", p.get("KmsKeyId"), fs.encrypted, "aws/elasticfilesystem",
+                                        t.declares_key(p.get("KmsKeyId")))
     fs.performance_mode = pick(d, "performance_mode", p.get("PerformanceMode"), "str", default="generalPurpose",
                                note="generalPurpose")
     fs.throughput_mode = pick(d, "throughput_mode", p.get("ThroughputMode"), "str", default="bursting", note="bursting")
@@ -475,6 +490,8 @@ def ebs_volume(t: Template, lid: str) -> EBSVolume:
                                   note="125 MB/s on gp3" if gp3 else "")
     volume.encrypted = pick(d, "encrypted", p.get("Encrypted"), "bool", default=False, note="unencrypted unless Encrypted")
     volume.kms_key_id = t.resolve(p.get("KmsKeyId"))
+    volume.kms_key_manager = key_manager_of(d, "kms_key_manager", p.get("KmsKeyId"), volume.encrypted, "aws/ebs",
+                                            t.declares_key(p.get("KmsKeyId")))
     volume.availability_zone = p.get("AvailabilityZone") if isinstance(p.get("AvailabilityZone"), str) else None
     d.unknown["region_encryption_by_default"] = "the region's EBS encryption default is not part of a template"
     d.apply(volume)

@@ -15,8 +15,8 @@ from typing import Any, Callable, Optional
 
 from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one,
-                                pick, unresolved_policy_part)
+from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, key_manager_of,
+                                map_safely, one, pick, unresolved_policy_part)
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
     DynamoDBTable, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule,
@@ -204,6 +204,14 @@ def relative(path: str, root: str) -> str:
     return path
 
 
+_CUSTOMER_KEY = re.compile(r"^(\$\{)?(module\.[\w-]+\.)*(aws_kms_key|aws_kms_alias|aws_kms_replica_key)\.")
+
+
+def _customer_key(value: Any) -> bool:
+    """A reference to a KMS key or alias this IaC declares (customer managed by definition)."""
+    return isinstance(one(value), str) and bool(_CUSTOMER_KEY.match(one(value)))
+
+
 def _listed(value: Any) -> list:
     """An HCL list attribute as a list (a single unresolved string stays one item, never its characters)."""
     return value if isinstance(value, list) else [] if value is None else [value]
@@ -379,7 +387,10 @@ def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
     sse = get(a, "server_side_encryption")
     if sse and pick(d, "sse", get(sse, "enabled"), "bool"):
         table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=model.name_of(get(sse, "kms_key_arn"), block))
+        table.kms_key_manager = key_manager_of(d, "kms_key_manager", get(sse, "kms_key_arn"), True, "aws/dynamodb",
+                                               _customer_key(get(sse, "kms_key_arn")))
     else:
+        table.kms_key_manager = "AWS_OWNED"
         table.sse = TableSse(enabled=True, type="AWS_OWNED")
         if not sse:
             d.default("sse", "encrypted with an AWS owned key unless server_side_encryption is enabled")
@@ -624,6 +635,8 @@ def efs_file_system(model: TfModel, block: TfBlock) -> EFSFileSystem:
     fs = _base(model, block, EFSFileSystem, (tags or {}).get("Name") or get(a, "creation_token"), d)
     fs.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool", default=False, note="unencrypted unless encrypted")
     fs.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
+    fs.kms_key_manager = key_manager_of(d, "kms_key_manager", get(a, "kms_key_id"), fs.encrypted,
+                                        "aws/elasticfilesystem", _customer_key(get(a, "kms_key_id")))
     fs.performance_mode = pick(d, "performance_mode", get(a, "performance_mode"), "str", default="generalPurpose",
                                note="generalPurpose")
     fs.throughput_mode = pick(d, "throughput_mode", get(a, "throughput_mode"), "str", default="bursting",
@@ -656,6 +669,8 @@ def ebs_volume(model: TfModel, block: TfBlock) -> EBSVolume:
                             default=bool(volume.region_encryption_by_default),
                             note="unencrypted unless encrypted (or the region encrypts by default)")
     volume.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
+    volume.kms_key_manager = key_manager_of(d, "kms_key_manager", get(a, "kms_key_id"), volume.encrypted, "aws/ebs",
+                                            _customer_key(get(a, "kms_key_id")))
     volume.availability_zone = get(a, "availability_zone")
     d.apply(volume)
     return volume

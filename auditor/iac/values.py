@@ -230,3 +230,25 @@ def map_safely(mapper: Callable, model: Any, ident: Any, address: str, file: str
             if prop not in ("id", "name", "arn", "region", "account_id", "unknown", "source", "defaults", "locations"):
                 resource.mark_unknown(prop, reason)
         return resource
+
+
+def key_manager_of(declared: Declared, prop: str, key: Any, encrypted: Optional[bool], managed_alias: str,
+                   customer_key: bool) -> Optional[str]:
+    """Who manages the KMS key an IaC resource names (``kms_key_manager``): AWS when it names none (the service's
+    AWS managed key, ``managed_alias``) or an ``alias/aws/...``; CUSTOMER for a key or alias the IaC declares
+    (``customer_key``) or any other alias (only AWS may create ``alias/aws/``); unknown for a bare key ARN or an
+    expression, whose manager the IaC does not show."""
+    if not encrypted:
+        return None
+    key = clean(key)
+    if key in (None, ""):
+        declared.default(prop, f"the AWS managed key {managed_alias} unless a key is given")
+        return "AWS"
+    if isinstance(key, str) and ("alias/aws/" in key):
+        return "AWS"
+    if customer_key:
+        return "CUSTOMER"
+    if isinstance(key, str) and not is_unresolved(key) and (key.startswith("alias/") or ":alias/" in key):
+        return "CUSTOMER"
+    declared.unknown[prop] = f"who manages the key is not in the IaC: {str(key)[:120]}"
+    return None
