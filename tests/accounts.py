@@ -206,6 +206,11 @@ CO2_BREAKS = {
         lambda aws, env: alarm(aws, f"co2-analysis-{CO2_ENV[env]}-cache-throttling", "AWS/DynamoDB",
                                "ThrottledRequests", {"TableName": f"co2-analysis-{CO2_ENV[env]}-cache"}, 50),
         (("CO2-ALARM-001", "co2-analysis-{env}-cache"),)),
+    "short-restore-window": Break(
+        lambda aws, env: aws.dynamodb.update_continuous_backups(
+            TableName=f"co2-analysis-{CO2_ENV[env]}-cache",
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 7}),
+        (("CO2-DDB-010", "co2-analysis-{env}-cache"),)),
     "throttling-alarm-per-minute": Break(  # > 10 in each minute is not > 10 in 5 minutes
         lambda aws, env: alarm(aws, f"co2-analysis-{CO2_ENV[env]}-cache-throttling", "AWS/DynamoDB",
                                "ThrottledRequests", {"TableName": f"co2-analysis-{CO2_ENV[env]}-cache"}, 10,
@@ -232,7 +237,8 @@ CO2_BREAKS = {
 def build_pointf(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
     aws.rds.create_db_instance(
         DBInstanceIdentifier="ecommerce-db", Engine="postgres", EngineVersion="15.15", DBInstanceClass="db.t3.micro",
-        AllocatedStorage=20, MultiAZ=True, BackupRetentionPeriod=30, PubliclyAccessible=False, DBName="ecommerce",
+        AllocatedStorage=20, MultiAZ=True, BackupRetentionPeriod=30, PubliclyAccessible=False,
+        DBName="shop" if "database-name" in skip else "ecommerce",
         MasterUsername="dbadmin", MasterUserPassword="not-a-real-password-1")
     table(aws, "ecommerce-sessions", "session_id", ttl="expires_at")
     table(aws, "ecommerce-carts", "user_id", "product_id", ttl="expires_at")
@@ -246,6 +252,7 @@ def build_pointf(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None
 
 
 POINTF_BREAKS = {
+    "wrong-database": Break(lambda aws, env: None, (("PTF-RDS-008", "ecommerce-db"),), skip=("database-name",)),
     "notifications-numeric-key": Break(
         lambda aws, env: table(aws, "notifications", "order_id", "timestamp", ttl="ttl", types={"order_id": "N"}),
         (("PTF-DDB-005", "notifications"),), skip=("notifications",)),

@@ -94,9 +94,10 @@ def apply_description(table: DynamoDBTable, raw: dict) -> None:
 def fetch_pitr(calls: AwsCalls, table: DynamoDBTable) -> None:
     answer = calls.client("dynamodb", table.region).describe_continuous_backups(TableName=table.name)
     pitr = answer["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
-    table.pitr = TablePitr(
-        status=pitr.get("PointInTimeRecoveryStatus", "DISABLED"), recovery_period_days=pitr.get("RecoveryPeriodInDays")
-    )
+    status = pitr.get("PointInTimeRecoveryStatus", "DISABLED")
+    # Enabled with no RecoveryPeriodInDays: AWS's documented default, 35 days (the only period before it was settable).
+    period = pitr.get("RecoveryPeriodInDays") or (35 if status == "ENABLED" else None)
+    table.pitr = TablePitr(status=status, recovery_period_days=period)
 
 
 def fetch_ttl(calls: AwsCalls, table: DynamoDBTable) -> None:

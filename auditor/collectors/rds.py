@@ -19,7 +19,8 @@ CLUSTER_LEVEL = ("storage_encrypted", "kms_key_id", "backup_retention_days", "de
 LISTED = (
     "tags", "instance_class", "storage_type", "allocated_storage_gb", "performance_insights_enabled",
     "performance_insights_retention_days", "publicly_accessible", "parameter_groups", "read_replica_ids",
-    "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine",
+    "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine", "db_name",
+    "master_password_managed",
 )
 
 
@@ -137,6 +138,8 @@ def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
         replica_source=raw.get("ReadReplicaSourceDBInstanceIdentifier"),
         is_read_replica=bool(raw.get("ReadReplicaSourceDBInstanceIdentifier")),
         cluster_id=raw.get("DBClusterIdentifier"),
+        db_name=raw.get("DBName"),
+        master_password_managed=bool(raw.get("MasterUserSecret")),
     )
     for prop, key in (("performance_insights_enabled", "PerformanceInsightsEnabled"), ("multi_az", "MultiAZ"),
                       ("storage_encrypted", "StorageEncrypted"), ("deletion_protection", "DeletionProtection"),

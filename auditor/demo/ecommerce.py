@@ -58,7 +58,7 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
     """Provision everything spec 002 asks for in ``env``; ``skip`` leaves out named parts (drifts by absence)."""
     spec = SPEC[env]
     kms_key = aws.kms.create_key(Description="ecommerce data")["KeyMetadata"]["Arn"]
-    _rds(aws, env, spec, kms_key)
+    _rds(aws, env, spec, kms_key, skip)
     _tables(aws, env, spec, kms_key, skip)
     _search(aws, env, spec)
     _buckets(aws, env, kms_key)
@@ -77,7 +77,7 @@ def _alarm(aws: MockAccount, name: str, namespace: str, metric: str, dimension: 
     )
 
 
-def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str) -> None:
+def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, ...] = ()) -> None:
     db = f"product-db-{env}"
     aws.rds.create_db_parameter_group(DBParameterGroupName=f"custom-postgres14-{env}", DBParameterGroupFamily="postgres14",
                                       Description="spec 002 3.1")
@@ -88,7 +88,8 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str) -> None:
         EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7, DeletionProtection=env == "production",
         PubliclyAccessible=False, EnableIAMDatabaseAuthentication=True, DBParameterGroupName=f"custom-postgres14-{env}",
         EnableCloudwatchLogsExports=["postgresql", "upgrade"], MasterUsername="dbadmin",
-        MasterUserPassword="not-a-real-password-1", Tags=[{"Key": "Environment", "Value": env}],
+        **({"MasterUserPassword": "not-a-real-password-1"} if "manual-master-password" in skip
+           else {"ManageMasterUserPassword": True}), Tags=[{"Key": "Environment", "Value": env}],
     )
     _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 80)
     _alarm(aws, f"{db}-free-storage", "AWS/RDS", "FreeStorageSpace", ("DBInstanceIdentifier", db), "LessThanThreshold",
@@ -304,6 +305,9 @@ DRIFTS: dict[str, Drift] = {
                              None, None, _brief_cpu_alarm),
     "static-assets-expire": Drift("static assets expired after 90 days", "ECOM-S3-013", "lifecycle",
                                   "ecommerce-static-assets-{env}", None, None, _expire_static_assets),
+    "manual-master-password": Drift("master password set by hand, not kept by RDS in Secrets Manager", "ECOM-RDS-022",
+                                    "configuration", "product-db-{env}", True, False, _nothing,
+                                    skip=("manual-master-password",)),
     "public-backups": Drift("database backups bucket without public access block", "ECOM-S3-010",
                             "public_access_block", "ecommerce-database-backups-{env}", True, False,
                             _unblock_public_access),

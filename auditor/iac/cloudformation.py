@@ -276,9 +276,12 @@ def dynamodb_table(t: Template, lid: str) -> DynamoDBTable:
     else:
         table.ttl = TableTtl()
         d.default("ttl", "TTL is off unless configured")
-    pitr = (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")
-    enabled = pick(d, "pitr", pitr, "bool", default=False, note="point-in-time recovery is off unless configured")
-    table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED") if enabled is not None else None
+    spec = p.get("PointInTimeRecoverySpecification") or {}
+    enabled = pick(d, "pitr", spec.get("PointInTimeRecoveryEnabled"), "bool", default=False,
+                   note="point-in-time recovery is off unless configured")
+    period = pick(d, "pitr", spec.get("RecoveryPeriodInDays"), "int", default=35) if enabled else None
+    table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED", recovery_period_days=period) \
+        if enabled is not None else None
     table.deletion_protection = pick(d, "deletion_protection", p.get("DeletionProtectionEnabled"), "bool",
                                      default=False, note="deletion protection is off unless configured")
     table.table_class = p.get("TableClass") or "STANDARD"
@@ -349,6 +352,9 @@ def db_instance(t: Template, lid: str) -> RDSInstance:
                                   note="not publicly accessible unless configured")
     db.iam_auth_enabled = pick(d, "iam_auth_enabled", p.get("EnableIAMDatabaseAuthentication"), "bool", default=False,
                                note="IAM authentication off unless enabled")
+    db.db_name = pick(d, "db_name", p.get("DBName"), "str", note="no database created unless DBName")
+    db.master_password_managed = pick(d, "master_password_managed", p.get("ManageMasterUserPassword"), "bool",
+                                      default=False, note="the password is yours to keep unless ManageMasterUserPassword")
     group = t.resolve(p.get("DBParameterGroupName"))
     db.parameter_groups = [str(group)] if group else []
     db.cloudwatch_logs_exports = [str(x) for x in p.get("EnableCloudwatchLogsExports") or []]

@@ -407,7 +407,9 @@ def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
     pitr = get(a, "point_in_time_recovery")
     if pitr:
         enabled = pick(d, "pitr", get(pitr, "enabled"), "bool")
-        table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED") if enabled is not None else None
+        period = pick(d, "pitr", get(pitr, "recovery_period_in_days"), "int", default=35) if enabled else None
+        table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED", recovery_period_days=period) \
+            if enabled is not None else None
     else:
         table.pitr = TablePitr()
         d.default("pitr", "point-in-time recovery is off unless configured")
@@ -453,6 +455,10 @@ def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
                                   note="not publicly accessible unless configured")
     db.iam_auth_enabled = pick(d, "iam_auth_enabled", get(a, "iam_database_authentication_enabled"), "bool",
                                default=False, note="IAM authentication off unless enabled")
+    db.db_name = pick(d, "db_name", get(a, "db_name") if get(a, "db_name") is not None else get(a, "name"), "str",
+                      note="no database created unless db_name")
+    db.master_password_managed = pick(d, "master_password_managed", get(a, "manage_master_user_password"), "bool",
+                                      default=False, note="the password is yours to keep unless manage_master_user_password")
     group = model.name_of(get(a, "parameter_group_name"), block)
     db.parameter_groups = [str(group)] if group else []
     exports = a.get("enabled_cloudwatch_logs_exports") or []
