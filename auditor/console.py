@@ -79,6 +79,8 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
               f"API calls {run.api_calls}  retries {run.retries}")
     for line in not_checked_lines(run, findings):
         out.print(safe(line, style="yellow"))
+    for item in (run.coverage.spec_conflicts if run.coverage else []):
+        out.print(safe(f"spec conflict: {item['rule_id']} judges the pack's reading: {item['conflict']}"))
     changes = {c: sum(1 for f in findings if f.change == c) for c in ("new", "regressed", "resolved")}
     new_failures = sum(1 for f in findings if f.change == "new" and f.status == "fail")
     out.print(f"since the previous run: {new_failures} new failures, {changes['regressed']} regressed, "
@@ -196,6 +198,8 @@ def print_iac_summary(findings: list[Finding], paths: list[Path], document: dict
             out.print(safe(f"  {line:6} {f.status.upper():5} {f.severity:8} {f.rule_id:14} {f.resource.name}: {f.message}",
                            style=STATUS_STYLE[f.status]))
     counts = document["summary"]["by_status"]
+    for item in (document["run"].get("coverage") or {}).get("spec_conflicts", []):
+        out.print(safe(f"spec conflict: {item['rule_id']} judges the pack's reading: {item['conflict']}"))
     out.print(f"{counts['fail']} failed, {counts['error']} could not be checked, {counts['pass']} passed, "
               f"{counts['waived']} waived; score {document['summary']['score']}")
     for path in paths:

@@ -63,6 +63,9 @@ class Coverage(BaseModel):
     rules: list[str] = Field(default_factory=list)  # rule ids that ran in this environment
     rules_not_run: list[dict] = Field(default_factory=list)  # {rule_id, reason}
     unlisted: list[dict] = Field(default_factory=list)  # {type, region, reason}: listings that failed
+    # {rule_id, conflict}: rules that ran where the spec contradicts itself or asks for what AWS refuses; each
+    # judges the pack's stated reading (rules validate names them too). Once per run, not a finding.
+    spec_conflicts: list[dict] = Field(default_factory=list)
 
     def sight(self, regions: list[str]) -> "Sight":
         return Sight(frozenset(self.rules), frozenset(regions),

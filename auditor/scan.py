@@ -14,7 +14,7 @@ from auditor.errors import AuditIncomplete
 from auditor.evaluate import Inventory, evaluate_rules
 from auditor.findings import Coverage, Finding, RunInfo, utc_now
 from auditor.rules.conditions import Context
-from auditor.rules.pack import Pack, iter_rules
+from auditor.rules.pack import Pack, Rule, iter_rules
 from auditor.waivers import apply_waivers
 
 
@@ -39,6 +39,12 @@ class ScanResult:
     inventory: Inventory
     waivers: dict = field(default_factory=dict)
 
+
+
+def spec_conflicts_of(rules: list[Rule], environment: str) -> list[dict]:
+    """The rules of a run whose spec contradicts itself or asks for what AWS refuses (``spec_conflict:``)."""
+    return [{"rule_id": r.id, "conflict": r.spec_conflict} for r in rules
+            if r.spec_conflict and r.applies_to(environment)]
 
 def adhoc_target(account_id: Optional[str], environment: str, endpoint_url: Optional[str]) -> str:
     """The identity of a scan made without --target: what it scanned, never a configured target's name, so
@@ -130,6 +136,7 @@ def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
                        if r.id in blocked and r.applies_to(request.environment)],
         unlisted=[{"type": rtype, "region": region, "reason": reason}
                   for (rtype, region), reason in sorted(inventory.listing_errors.items())],
+        spec_conflicts=spec_conflicts_of(runnable, request.environment),
     )
     run.status = "partial" if inventory.listing_errors or any(f.status == "error" for f in findings) else "complete"
     return ScanResult(run=run, findings=findings, inventory=inventory, waivers=waiver_summary)

@@ -26,6 +26,10 @@ def test_account_built_to_spec_has_no_failure(aws, tmp_path, env):
     document = result.report()
     assert failing(document) == set(), document["findings"]
     assert document["run"]["environment"] == env
+    # §6.1's lifecycles S3 refuses are judged at the nearest it allows, and the conflict is said once per run
+    conflicts = {c["rule_id"]: c["conflict"] for c in document["run"]["coverage"]["spec_conflicts"]}
+    assert "Standard-IA at 30, Glacier at 60" in conflicts["ECOM-S3-006"] and "ECOM-S3-007" in conflicts
+    assert result.stdout.count("spec conflict: ECOM-S3-006") == 1
     assert document["summary"]["by_status"]["pass"] > 40
     # moto serves no cache parameter groups and no Performance Insights flag: those checks are errors, never passes
     errors = {f["rule_id"] for f in document["findings"] if f["status"] == "error"}

@@ -87,8 +87,28 @@ def test_validate_warns_about_aws_constraints_and_self_contradictions():
     assert result.code == 0
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     s3_006 = [w for w in warnings if "ECOM-S3-006" in w]
-    assert any("STANDARD_IA after 14 days" in w and "AWS refuses" in w for w in s3_006)
-    assert any("16 days after STANDARD_IA" in w for w in s3_006)
-    assert any("ECOM-S3-007" in w and "after 7 days" in w for w in warnings)
+    # §6.1's Standard-IA after 14 days is refused by S3: the rule judges the nearest it allows, and says so
+    assert any("spec conflict" in w and "Standard-IA after 14 days" in w and "Standard-IA at 30" in w for w in s3_006)
+    assert not any("AWS refuses" in w for w in s3_006)
+    assert any("ECOM-S3-007" in w and "spec conflict" in w and "after 7 days" in w for w in warnings)
     assert any("ECOM-DDB-011" in w and "§11.3" in w and "§4.1.1" in w for w in warnings)
     assert not any("ECOM-S3-004" in w for w in warnings)  # 30/90 is what AWS accepts
+
+
+def test_a_rule_that_can_never_pass_on_aws_is_named_in_validate(tmp_path):
+    (tmp_path / "refused.yaml").write_text("""
+pack: {id: refused, title: t}
+rules:
+  - id: REF-S3-001
+    title: Logs to Standard-IA after 7 days
+    control: lifecycle
+    severity: low
+    spec_ref: "doc 1"
+    remediation: r
+    resource: {type: "AWS::S3::Bucket"}
+    check: {key: lifecycle.transition_days.STANDARD_IA, equals: 7}
+""")
+    result = run_cli("rules", "validate", str(tmp_path / "refused.yaml"))
+    assert result.code == 0
+    assert "AWS refuses a transition to STANDARD_IA before 30 days" in result.stderr
+    assert "can never pass on AWS" in result.stderr and "spec_conflict" in result.stderr

@@ -26,8 +26,8 @@ SPEC = {
 LIFECYCLES = {
     "product-images": [(30, "STANDARD_IA"), (90, "GLACIER")],
     "order-documents": [(30, "STANDARD_IA"), (180, "GLACIER")],
-    "application-logs": [(14, "STANDARD_IA"), (30, "GLACIER")],
-    "database-backups": [(7, "STANDARD_IA"), (30, "GLACIER")],
+    "application-logs": [(30, "STANDARD_IA"), (60, "GLACIER")],  # the nearest S3 allows to §6.1's 14/30
+    "database-backups": [(30, "STANDARD_IA"), (60, "GLACIER")],  # the nearest S3 allows to §6.1's 7/30
 }
 VERSIONED = ("product-images", "order-documents", "database-backups")
 PURPOSES = ("product-images", "order-documents", "application-logs", "database-backups", "static-assets")

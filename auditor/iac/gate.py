@@ -10,14 +10,14 @@ from typing import Any, Optional
 
 from auditor.collect import link_alarms, make_encodable
 from auditor.evaluate import Inventory, evaluate_rules
-from auditor.findings import Finding, ResourceRef, RunInfo, utc_now
+from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, utc_now
 from auditor.iac.checkov_run import CheckovOutput, run_checkov
 from auditor.iac.cloudformation import cloudformation_resources
 from auditor.iac.terraform import relative, terraform_resources
 from auditor.collectors.rds import defer_to_clusters
 from auditor.resources import CloudWatchAlarm, RDSCluster, Resource, SourceLocation
 from auditor.rules.pack import Pack, iter_rules
-from auditor.scan import blocked_rules, contexts_for, new_run_id
+from auditor.scan import blocked_rules, contexts_for, new_run_id, spec_conflicts_of
 from auditor.waivers import Waiver, apply_waivers
 
 TF_TO_CFN = {
@@ -93,8 +93,13 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)
-    findings = evaluate_rules(iter_rules(packs), environment, contexts, Inventory(resources=resources, regions=[region]),
-                              blocked_rules(packs, parameters))
+    blocked = blocked_rules(packs, parameters)
+    rules = list(iter_rules(packs))
+    findings = evaluate_rules(rules, environment, contexts, Inventory(resources=resources, regions=[region]), blocked)
+    run.coverage = Coverage(rules=[r.id for r in rules if r.applies_to(environment) and r.id not in blocked],
+                            rules_not_run=[{"rule_id": r.id, "reason": blocked[r.id]} for r in rules
+                                           if r.id in blocked and r.applies_to(environment)],
+                            spec_conflicts=spec_conflicts_of(rules, environment))
     if with_checkov:
         findings.extend(checkov_findings(out, region))
     waiver_summary = apply_waivers(findings, waivers, run.target)

@@ -51,6 +51,8 @@ def execution_notifications(run: dict) -> list[dict]:
              for item in coverage.get("unlisted", [])]
     notes += [{"level": "warning", "message": {"text": f"{item['rule_id']} not run: {item['reason']}"},
                "associatedRule": {"id": item["rule_id"]}} for item in coverage.get("rules_not_run", [])]
+    notes += [{"level": "note", "message": {"text": f"{item['rule_id']} spec conflict: {item['conflict']}"},
+               "associatedRule": {"id": item["rule_id"]}} for item in coverage.get("spec_conflicts", [])]
     return notes
 
 

@@ -62,9 +62,12 @@ def lint_rule(rule: Rule) -> list[str]:
                 if ia in days and later in days and days[later] - days[ia] < MIN_DAYS_IN_IA:
                     seen.add(f"{where}: {later} after {days[later]} days is {days[later] - days[ia]} days after {ia}; "
                              f"AWS requires objects to stay {MIN_DAYS_IN_IA} days in {ia} before a later transition")
+    if seen:  # a rule that can never pass is not a finding about the account
+        seen.add(f"{where}: this rule can never pass on AWS: judge the nearest value AWS allows and say why in "
+                 "spec_conflict")
     warnings.extend(sorted(seen))
     if rule.spec_conflict:
-        warnings.append(f"{where}: the spec contradicts itself: {rule.spec_conflict}")
+        warnings.append(f"{where}: spec conflict: {rule.spec_conflict}")
     return warnings
 
 
