@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts import PACKS, spelled
+from tests.accounts import PACKS, build_officeless, spelled
 from tests.conftest import run_cli
 
 COMPLIANT = [("serverless-app", "production"), ("serverless-app", "development"), ("co2-storagestack", "production"),
@@ -62,3 +62,13 @@ def test_rules_list_shows_six_packs_with_counts_per_control():
     for pack in ("baseline", "co2-storagestack", "ecommerce-platform", "officeless", "pointf", "serverless-app"):
         assert pack in listed.stdout
     assert "existence" in listed.stdout and "alarm" in listed.stdout
+
+
+def test_a_production_only_spec_does_not_judge_staging(aws, tmp_path):
+    """Spec 004 describes production (pack header applies_to): a staging scan evaluates none of its rules."""
+    build_officeless(aws, "production")
+    result, document = scan(aws, tmp_path, "officeless", "staging")
+    assert [f for f in document["findings"] if f["pack"] == "officeless"] == []
+    assert document["run"]["coverage"]["rules"] == [] and document["summary"]["score"] is None
+    _, production = scan(aws, tmp_path, "officeless", "production")
+    assert len(production["run"]["coverage"]["rules"]) == 15

@@ -142,8 +142,24 @@ class PackHeader(Strict):
     # that judges the same property of the same resource.
     kind: Literal["spec", "baseline"] = "spec"
     environments: dict[str, str] = Field(default_factory=lambda: {e: e for e in CANONICAL_ENVIRONMENTS})
+    # The environments the spec describes (spec 004: production only): a rule without environments of its own
+    # judges only these, so a staging account is not held to a production document.
+    applies_to: Optional[list[str]] = None
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     not_covered: list[NotCovered] = Field(default_factory=list)
+
+    @field_validator("applies_to")
+    @classmethod
+    def known_scope(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is None:
+            return None
+        out = []
+        for env in value:
+            canonical = canonical_env(str(env))
+            if canonical is None:
+                raise ValueError(f"unknown environment {env!r}; known: {', '.join(CANONICAL_ENVIRONMENTS)}")
+            out.append(canonical)
+        return out
 
     @field_validator("environments")
     @classmethod
@@ -336,6 +352,8 @@ def _load_rules(doc: YamlDocument, header: PackHeader) -> list[Rule]:
             continue
         rule.pack = header.id
         rule.where = doc.where(loc)
+        if rule.environments is None and header.applies_to is not None:
+            rule.environments = list(header.applies_to)
         rule.baseline = header.kind == "baseline"
         rule_problems = _with_condition(doc, loc, rule, header) + _check_placeholders(doc, loc, rule, header)
         if rule_problems:
