@@ -122,6 +122,10 @@ class BucketPolicy(Model):
     exists: bool = False
     denies_insecure_transport: bool = False
     allows_public_principal: bool = False
+    # Object reads (s3:GetObject) the policy allows: to a CloudFront origin access identity or origin access
+    # control ("OAI only access"), and to anyone else.
+    grants_reads_to_cdn: bool = False
+    grants_reads_to_others: bool = False
 
 
 class BucketCors(Model):

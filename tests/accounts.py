@@ -158,6 +158,17 @@ SERVERLESS_BREAKS = {
 CO2_ENV = {"production": "prod", "staging": "staging", "development": "dev"}
 
 
+OAI = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EXAMPLE"
+
+
+def oai_read_policy(name: str, reader: object = None) -> str:
+    """TLS only, and object reads for the CloudFront origin access identity (or ``reader`` instead)."""
+    document = json.loads(tls_only_policy(name))
+    document["Statement"].append({"Sid": "CdnRead", "Effect": "Allow", "Principal": reader or {"AWS": OAI},
+                                  "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"})
+    return json.dumps(document)
+
+
 def build_co2(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
     e = CO2_ENV[env]
     cache = f"co2-analysis-{e}-cache"
@@ -169,6 +180,8 @@ def build_co2(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
         bucket(aws, name, versioned=prod)
         ratio_alarm(aws, f"{name}-4xx-rate", name, 5)
         alarm(aws, f"{name}-5xx", "AWS/S3", "5xxErrors", {"BucketName": name, "FilterId": "EntireBucket"}, 0)
+    if "website-oai" not in skip:
+        aws.s3.put_bucket_policy(Bucket=website, Policy=oai_read_policy(website))
     aws.s3.put_bucket_cors(Bucket=geojson, CORSConfiguration={"CORSRules": [
         {"AllowedMethods": ["GET"], "AllowedOrigins": ["https://co2.example.org"]}]})
     prefix = f"/co2-analysis/{e}/storage"
@@ -193,6 +206,14 @@ CO2_BREAKS = {
             Bucket=f"co2-analysis-{CO2_ENV[env]}-static-website", ServerSideEncryptionConfiguration={
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}),
         (("CO2-S3-003", "co2-analysis-{env}-static-website"),)),
+    "website-without-oai": Break(lambda aws, env: None, (("CO2-S3-008", "co2-analysis-{env}-static-website"),),
+                                 skip=("website-oai",)),
+    "geojson-read-by-a-role": Break(  # direct access: a principal that is not the CDN's origin identity
+        lambda aws, env: aws.s3.put_bucket_policy(
+            Bucket=f"co2-analysis-{CO2_ENV[env]}-geojson-data",
+            Policy=oai_read_policy(f"co2-analysis-{CO2_ENV[env]}-geojson-data",
+                                   {"AWS": "arn:aws:iam::123456789012:role/reader"})),
+        (("CO2-S3-007", "co2-analysis-{env}-geojson-data"),)),
     "no-tls-policy": Break(
         lambda aws, env: aws.s3.delete_bucket_policy(Bucket=f"co2-analysis-{CO2_ENV[env]}-geojson-data"),
         (("CO2-S3-004", "co2-analysis-{env}-geojson-data"),)),

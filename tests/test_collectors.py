@@ -2,6 +2,8 @@
 and the rule that a denied or unserved call leaves a property unknown, never false."""
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -183,3 +185,23 @@ def test_an_encrypted_file_system_without_its_key_is_unknown_not_aws_managed():
     fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", encrypted=True)
     fetch_family(StubbedCalls({}), efs.COLLECTOR.families["kms_key_manager"], fs)
     assert fs.kms_key_manager is None and "no KmsKeyId" in fs.unknown["kms_key_manager"]
+
+
+OAI_ARN = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EXAMPLE"
+
+
+@pytest.mark.parametrize("principal, condition, to_cdn, to_others", [
+    ({"AWS": OAI_ARN}, None, True, False),  # origin access identity
+    ({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}, None, True, False),
+    ({"Service": "cloudfront.amazonaws.com"},  # origin access control, for one distribution
+     {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E1"}}, True, False),
+    ({"Service": "cloudfront.amazonaws.com"}, None, False, True),  # any distribution of any account
+    ({"AWS": "arn:aws:iam::123456789012:role/reader"}, None, False, True),  # direct access
+    ("*", None, False, True),
+])
+def test_object_reads_by_the_cdn_and_by_anyone_else(principal, condition, to_cdn, to_others):
+    statement = {"Effect": "Allow", "Principal": principal, "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+    if condition:
+        statement["Condition"] = condition
+    policy = s3.parse_policy(json.dumps({"Statement": [statement]}))
+    assert (policy.grants_reads_to_cdn, policy.grants_reads_to_others) == (to_cdn, to_others)

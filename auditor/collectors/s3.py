@@ -161,11 +161,43 @@ def parse_policy(text: str) -> BucketPolicy:
     if isinstance(statements, dict):
         statements = [statements]
     statements = [st for st in statements if isinstance(st, dict)] if isinstance(statements, list) else []
+    reads = [s for s in statements if s.get("Effect") == "Allow" and _grants_object_reads(s)]
     return BucketPolicy(
         exists=True,
         denies_insecure_transport=any(_denies_insecure_transport(s) for s in statements),
         allows_public_principal=any(_allows_public(s) for s in statements),
+        grants_reads_to_cdn=any(_to_cdn(s) for s in reads),
+        grants_reads_to_others=any(not _to_cdn(s) for s in reads),
     )
+
+
+READ_ACTIONS = {"s3:getobject", "s3:get*", "s3:*", "*"}
+OAI_PRINCIPAL = "arn:aws:iam::cloudfront:user/cloudfront origin access identity "
+
+
+def _grants_object_reads(statement: dict) -> bool:
+    actions = statement.get("Action", [])
+    actions = actions if isinstance(actions, list) else [actions]
+    return any(str(a).lower() in READ_ACTIONS for a in actions)
+
+
+def _to_cdn(statement: dict) -> bool:
+    """Every principal of the statement is a CloudFront origin access identity (its IAM user ARN or canonical
+    user) or, for origin access control, the CloudFront service limited to a distribution by aws:SourceArn."""
+    principal = statement.get("Principal")
+    if not isinstance(principal, dict) or set(principal) - {"AWS", "CanonicalUser", "Service"}:
+        return False
+    aws = principal.get("AWS", [])
+    services = principal.get("Service", [])
+    aws, services = (aws if isinstance(aws, list) else [aws]), (services if isinstance(services, list) else [services])
+    if any(not str(a).lower().startswith(OAI_PRINCIPAL) for a in aws):
+        return False
+    if services:
+        keys = {str(k).lower() for clause in (statement.get("Condition") or {}).values() if isinstance(clause, dict)
+                for k in clause}
+        if any(str(s).lower() != "cloudfront.amazonaws.com" for s in services) or "aws:sourcearn" not in keys:
+            return False
+    return bool(aws or services or principal.get("CanonicalUser"))
 
 
 def _denies_insecure_transport(statement: dict) -> bool:
