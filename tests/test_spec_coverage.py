@@ -26,6 +26,10 @@ def test_every_spec_ref_names_a_section_and_every_section_is_accounted_for(pack_
     assert [s["label"] for s in matrix["sections"] if s["state"] == "gap"] == []
     placed = {r["id"] for s in matrix["sections"] for r in s["rules"]}
     assert placed == {r.id for r in pack.rules}  # every rule sits under the section it quotes
+    pending = [n for n in pack.header.not_covered if n.checkable]  # what an AWS API shows and no rule checks yet
+    totals = matrix["totals"]
+    assert totals["checkable_not_covered"] == len(pending)
+    assert totals["encoded_share"] == round(100 * len(pack.rules) / (len(pack.rules) + len(pending)), 1)
 
 
 def test_a_quote_naming_a_subsection_lands_there():

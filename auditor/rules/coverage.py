@@ -68,7 +68,8 @@ def coverage_matrix(pack: Pack, document: Optional[SpecDocument], verdicts: Opti
         sections = document.resolve(item.section) if document is not None else []
         targets = [rows[s.key] for s in sections] if sections else [row(item.section, item.section)]
         for target in targets:
-            target["not_covered"].append({"requirement": item.requirement, "reason": item.reason})
+            target["not_covered"].append({"requirement": item.requirement, "reason": item.reason,
+                                          "checkable": item.checkable})
     _account(rows, order)
     listed = [rows[k] for k in order]
     return {
@@ -82,9 +83,17 @@ def coverage_matrix(pack: Pack, document: Optional[SpecDocument], verdicts: Opti
             "gaps": sum(1 for r in listed if r["state"] == "gap"),
             "rules": len(pack.rules),
             "not_covered": len(pack.header.not_covered),
+            # Requirements an AWS API could show that no rule checks yet, and the share of the checkable ones
+            # encoded (a rule counted as one requirement, a set-aside entry as one).
+            "checkable_not_covered": sum(1 for n in pack.header.not_covered if n.checkable),
+            "encoded_share": _share(len(pack.rules), sum(1 for n in pack.header.not_covered if n.checkable)),
             "verdicts": dict(Counter(r["verdict"] for r in _unique_rules(listed, unplaced) if r["verdict"])),
         },
     }
+
+
+def _share(encoded: int, pending: int) -> Optional[float]:
+    return round(100.0 * encoded / (encoded + pending), 1) if encoded + pending else None
 
 
 def _unique_rules(rows: list[dict], unplaced: list[dict]) -> list[dict]:
@@ -144,13 +153,16 @@ def print_matrix(matrix: dict) -> None:
         table.add_column(column, overflow="fold")
     for row in matrix["sections"]:
         rules = ", ".join(r["id"] + (f" {r['verdict']}" if r["verdict"] else "") for r in row["rules"])
-        aside = "; ".join(f"{n['requirement']} ({n['reason']})" for n in row["not_covered"])
+        aside = "; ".join(f"{n['requirement']} ({n['reason']}{'; checkable, to do' if n['checkable'] else ''})"
+                          for n in row["not_covered"])
         indent = "  " * max(0, row["level"] - 2)
         state = "[bold red]gap[/]" if row["state"] == "gap" else escape(row["state"])
         table.add_row(escape(indent + row["label"]), state, escape(rules), escape(aside))
     console().print(table)
     verdicts = ", ".join(f"{k} {v}" for k, v in sorted(totals["verdicts"].items()))
-    console().print(f"{matrix['pack']}: {totals['rules']} rules, {totals['not_covered']} requirements set aside; "
+    console().print(f"{matrix['pack']}: {totals['rules']} rules, {totals['not_covered']} requirements set aside "
+                    f"({totals['checkable_not_covered']} checkable, not encoded yet: {totals['encoded_share']} % of the "
+                    "checkable ones encoded); "
                     f"{totals['sections']} sections: {totals['encoded']} encoded, {totals['not_covered_only']} only set "
                     f"aside, {totals['gaps']} gaps" + (f"; run {matrix['run_id']}: {verdicts}" if matrix["run_id"] else ""),
                     markup=False, highlight=False)
