@@ -233,6 +233,11 @@ def link_alarms(inventory: Inventory, alarms: list[CloudWatchAlarm]) -> None:
                 target = next((r for (t, _, n), r in index.items() if t == rtype and n == value), None)
             if target is not None and alarm.alarm not in target.alarms:
                 target.alarms.append(alarm.alarm)
+    for resource in inventory.resources:
+        gb = getattr(resource, "allocated_storage_gb", None)
+        for alarm in resource.alarms if isinstance(gb, int) and gb > 0 else ():
+            if alarm.metric_name == "FreeStorageSpace" and alarm.threshold is not None:
+                alarm.threshold_share_of_storage = round(100.0 * alarm.threshold / (gb * 1024 ** 3), 1)
     for (rtype, region), reason in inventory.listing_errors.items():
         if rtype == ALARM_TYPE:
             for resource in inventory.resources:

@@ -46,6 +46,9 @@ class Alarm(Model):
     metric_names: list[str] = Field(default_factory=list)
     # How long the metric must breach before the alarm fires (period x datapoints to alarm), in seconds.
     breach_seconds: Optional[int] = None
+    # A FreeStorageSpace alarm on a DB instance: its threshold as a share of the allocated storage, in %
+    # ("alert at 80 % capacity" is a threshold of 20 % free).
+    threshold_share_of_storage: Optional[float] = None
 
 
 class Resource(Model):

@@ -265,6 +265,13 @@ def _weak_cpu_alarm(aws: MockAccount, env: str) -> None:
     _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 95)
 
 
+def _late_storage_alarm(aws: MockAccount, env: str) -> None:
+    """An alarm at 5 % free space fires when the database is 95 % full, not 80 %."""
+    db = f"product-db-{env}"
+    _alarm(aws, f"{db}-free-storage", "AWS/RDS", "FreeStorageSpace", ("DBInstanceIdentifier", db), "LessThanThreshold",
+           SPEC[env]["storage"] * 0.05 * 1024 ** 3)
+
+
 def _brief_cpu_alarm(aws: MockAccount, env: str) -> None:
     """80 % for one minute is not 80 % sustained for five."""
     db = f"product-db-{env}"
@@ -301,6 +308,8 @@ DRIFTS: dict[str, Drift] = {
                           "ecommerce-product-images-{env}", 90, 120, _late_glacier),
     "weak-cpu-alarm": Drift("CPU alarm at 95 % instead of 80 %", "ECOM-RDS-016", "alarm", "product-db-{env}",
                             None, None, _weak_cpu_alarm),
+    "late-storage-alarm": Drift("free-storage alarm at 5 % free instead of 20 %", "ECOM-RDS-017", "alarm",
+                                "product-db-{env}", None, None, _late_storage_alarm),
     "brief-cpu-alarm": Drift("CPU alarm after 1 minute at 80 % instead of 5", "ECOM-RDS-016", "alarm", "product-db-{env}",
                              None, None, _brief_cpu_alarm),
     "static-assets-expire": Drift("static assets expired after 90 days", "ECOM-S3-013", "lifecycle",
