@@ -461,8 +461,8 @@ def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[
     import json
 
     from auditor.history.store import HistoryStore
-    from auditor.rules.coverage import coverage_matrix, print_matrix, render_html, rule_verdicts, spec_folders
-    from auditor.rules.specdoc import find_spec, parse_spec
+    from auditor.reporting.writers import write_atomically
+    from auditor.rules.coverage import matrix_for, print_matrix, render_html, spec_folders
 
     config = _load(ctx)
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
@@ -482,39 +482,25 @@ def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[
         run_id = store.resolve_run_id(run_ref or "latest", target)
         findings = store.findings(run_id)
     folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
-    matrices = []
-    for pack in loaded:
-        path = find_spec(pack.header.spec or "", folders)
-        if path is None:
-            click.echo(f"note: {pack.header.spec} not found in {', '.join(str(f) for f in folders)}: sections as the "
+    matrices = [matrix_for(pack, folders, findings, run_id) for pack in loaded]
+    for matrix in matrices:
+        if not matrix["spec_found"]:
+            click.echo(f"note: {matrix['spec']} not found in {', '.join(str(f) for f in folders)}: sections as the "
                        "rules name them, unchecked", err=True)
-        verdicts = rule_verdicts([f for f in findings if f.pack == pack.id]) if findings is not None else None
-        matrices.append(coverage_matrix(pack, parse_spec(path) if path else None, verdicts, run_id))
     if "table" in wanted:
         for matrix in matrices:
             print_matrix(matrix)
     folder = out or config.out
     if "json" in wanted:
-        path = _write_atomically(folder / "spec-coverage.json", json.dumps({"packs": matrices}, indent=1) + "\n")
+        text = json.dumps({"packs": matrices}, indent=1) + "\n"
+        path = write_atomically(folder / "spec-coverage.json", lambda p: p.write_text(text, encoding="utf-8"))
         click.echo(f"report: {path}")
     if "html" in wanted:
-        path = _write_atomically(folder / "spec-coverage.html", render_html(matrices))
+        page = render_html(matrices)
+        path = write_atomically(folder / "spec-coverage.html", lambda p: p.write_text(page, encoding="utf-8"))
         click.echo(f"report: {path}")
     if fail_on_gaps and any(m["totals"]["gaps"] or m["unplaced"] for m in matrices):
         ctx.exit(1)
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
 
 
 @cli.command()

@@ -76,6 +76,17 @@ def cluster_from(raw: dict, region: str, account_id: Optional[str]) -> RDSCluste
     return cluster
 
 
+def multi_az_from_members(engine: Optional[str], members: Optional[int]) -> tuple[Optional[bool], Optional[str]]:
+    """Multi-AZ of a cluster the IaC declares, which has no such setting: a Multi-AZ DB cluster (engine mysql or
+    postgres) always is; Aurora is when a reader can take over, two instances or more (AWS spreads them over
+    AZs). Returns the value and, for Aurora, the note that says how it was inferred (None when unknown)."""
+    if engine in ("mysql", "postgres"):
+        return True, None
+    if members is None:
+        return None, None
+    return members >= 2, f"Multi-AZ with two instances or more; {members} declared in the IaC"
+
+
 def defer_to_clusters(resources: list[Resource], clusters: list[RDSCluster],
                       missing: str = "DescribeDBClusters did not return") -> None:
     """Give each cluster member its cluster's CLUSTER_LEVEL values (and, in IaC, the cluster's line for them).

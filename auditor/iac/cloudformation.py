@@ -11,7 +11,7 @@ import re
 from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
-from auditor.collectors.rds import CLUSTER_LEVEL
+from auditor.collectors.rds import CLUSTER_LEVEL, multi_az_from_members
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
 from auditor.iac.values import Declared, as_bool, clean, key_manager_of, map_safely, pick
 from auditor.resources import (
@@ -314,11 +314,9 @@ def db_cluster(t: Template, lid: str) -> RDSCluster:
                if t.refers_to(props.get("DBClusterIdentifier"), lid)]
     cluster.member_ids = [t.name(m) for m in members]
     cluster.member_count = len(members)
-    if cluster.engine in ("mysql", "postgres"):  # a Multi-AZ DB cluster: a writer and two readers in three AZs
-        cluster.multi_az = True
-    else:  # Aurora is Multi-AZ when a reader can take over: two instances or more, which AWS spreads over AZs
-        cluster.multi_az = cluster.member_count >= 2
-        d.default("multi_az", f"Multi-AZ with two instances or more; {cluster.member_count} declared in this template")
+    cluster.multi_az, note = multi_az_from_members(cluster.engine, cluster.member_count)
+    if note:
+        d.default("multi_az", note)
     d.apply(cluster)
     return cluster
 

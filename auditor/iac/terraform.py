@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from auditor.collectors.rds import CLUSTER_LEVEL
+from auditor.collectors.rds import CLUSTER_LEVEL, multi_az_from_members
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
 from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, key_manager_of,
                                 map_safely, one, pick, unresolved_policy_part)
@@ -514,15 +514,13 @@ def rds_cluster(model: TfModel, block: TfBlock) -> RDSCluster:
     cluster.member_ids = [str(get(b.attrs, "identifier") or b.address) for b in members]
     counts = [_count(b) for b in members]
     cluster.member_count = sum(counts) if None not in counts else None  # type: ignore[arg-type]
-    if cluster.engine in ("mysql", "postgres"):  # a Multi-AZ DB cluster: a writer and two readers in three AZs
-        cluster.multi_az = True
-    elif cluster.member_count is None:
+    cluster.multi_az, note = multi_az_from_members(cluster.engine, cluster.member_count)
+    if note:
+        d.default("multi_az", note)
+    elif cluster.multi_az is None:
         unknown = next(b for b, n in zip(members, counts) if n is None)
         for prop in ("member_count", "multi_az"):
             d.unresolved(prop, f"the count or for_each of {unknown.address}")
-    else:  # Aurora is Multi-AZ when a reader can take over: two instances or more, which AWS spreads over AZs
-        cluster.multi_az = cluster.member_count >= 2
-        d.default("multi_az", f"Multi-AZ with two instances or more; {cluster.member_count} declared in this IaC")
     d.apply(cluster)
     return cluster
 

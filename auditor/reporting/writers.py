@@ -94,31 +94,26 @@ def check_formats(formats: list[str]) -> list[str]:
     return formats
 
 
-def write_report_to(document: dict, fmt: str, path: Path) -> Path:
-    """One format to a path of the caller's choosing (``--output-file sarif=results.sarif``), atomically."""
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """``write`` fills a temporary file beside ``path``, which is then renamed into place: a reader (or a full
+    disk) never sees half a file. Raises OSError when it cannot be written; no partial file remains."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        WRITERS[check_formats([fmt])[0]][1](document, temporary)
+        write(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     return path
 
 
+def write_report_to(document: dict, fmt: str, path: Path) -> Path:
+    """One format to a path of the caller's choosing (``--output-file sarif=results.sarif``), atomically."""
+    writer = WRITERS[check_formats([fmt])[0]][1]
+    return write_atomically(path, lambda temporary: writer(document, temporary))
+
+
 def write_reports(document: dict, out_dir: Path, formats: list[str]) -> list[Path]:
     """Each report is written to a temporary file beside its place and renamed into it: a reader (or a full
     disk) never sees half a report. Raises OSError when a report cannot be written; no partial file remains."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in check_formats(formats):
-        filename, writer = WRITERS[fmt]
-        path = out_dir / filename
-        temporary = out_dir / f".{filename}.{os.getpid()}.tmp"
-        try:
-            writer(document, temporary)
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-        paths.append(path)
-    return paths
+    return [write_report_to(document, fmt, out_dir / WRITERS[fmt][0]) for fmt in check_formats(formats)]

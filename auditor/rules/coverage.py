@@ -134,6 +134,17 @@ def _account(rows: dict[str, dict], order: list[str]) -> None:
             row["state"] = "gap"
 
 
+def matrix_for(pack: Pack, folders: list[Path], findings: Optional[list[Finding]] = None,
+               run_id: Optional[str] = None) -> dict:
+    """The matrix of one pack from its spec file (found in ``folders``; without it, sections as the rules name
+    them) and, given a run's findings, each rule's verdict in it."""
+    from auditor.rules.specdoc import find_spec, parse_spec
+
+    path = find_spec(pack.header.spec or "", folders)
+    verdicts = rule_verdicts([f for f in findings if f.pack == pack.id]) if findings is not None else None
+    return coverage_matrix(pack, parse_spec(path) if path else None, verdicts, run_id)
+
+
 def spec_folders(extra: Optional[Path], configured: Optional[Path], base: Path) -> list[Path]:
     """Where spec files are looked for: --specs, then config.yaml's specs_dir, then ./specs beside it."""
     return [p for p in (extra, configured, base / "specs") if p is not None]

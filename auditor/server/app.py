@@ -227,9 +227,8 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
 
     def spec_page(request: Request) -> Response:
         """The traceability matrix of one pack; ``?target=`` (its latest run) or ``?run=`` adds the verdicts."""
-        from auditor.rules.coverage import coverage_matrix, rule_verdicts
+        from auditor.rules.coverage import matrix_for
         from auditor.rules.pack import PackFileSet
-        from auditor.rules.specdoc import find_spec, parse_spec
 
         pack_files = PackFileSet(rules_dir)
         pack_id = request.path_params["pack"]
@@ -239,21 +238,19 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
         if not pack.header.spec:
             raise NotFound(pack_id)
         run_ref, target = request.query_params.get("run"), request.query_params.get("target")
-        verdicts, run_id = None, None
+        findings, run_id = None, None
         if run_ref or target:
             if run_ref and not RUN_ID.match(run_ref):
                 raise NotFound(run_ref)
             history = store()
             try:
                 run_id = history.resolve_run_id(run_ref or "latest", target)
-                verdicts = rule_verdicts([f for f in history.findings(run_id) if f.pack == pack.id])
+                findings = history.findings(run_id)
             except BadInput:
                 raise NotFound(run_ref or target) from None
             finally:
                 history.close()
-        path = find_spec(pack.header.spec, list(spec_folders))
-        matrix = coverage_matrix(pack, parse_spec(path) if path else None, verdicts, run_id)
-        return page("spec_coverage.html.j2", matrices=[matrix])
+        return page("spec_coverage.html.j2", matrices=[matrix_for(pack, list(spec_folders), findings, run_id)])
 
     def api_runs(request: Request) -> Response:
         history = store() if db_path.exists() else None
