@@ -5,34 +5,18 @@ from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
 from auditor.collectors.kms import key_manager, require_key
+from auditor.mappings import from_api
+from auditor.mappings.tables import EBS
 from auditor.resources import EBSVolume, Resource
 
-LISTED = ("tags", "volume_type", "size_gb", "iops", "throughput_mbps", "encrypted", "kms_key_id", "state",
-          "attached", "availability_zone")
+LISTED = ("tags", *EBS.api_properties)
 
 
 def list_volumes(calls: AwsCalls, region: str) -> Iterable[Resource]:
     client = calls.client("ec2", region)
     for page in client.get_paginator("describe_volumes").paginate():
         for raw in page.get("Volumes", []):
-            tags = {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
-            yield EBSVolume(
-                id=raw["VolumeId"],
-                name=tags.get("Name") or raw["VolumeId"],
-                arn=f"arn:aws:ec2:{region}:{calls.account_id}:volume/{raw['VolumeId']}",
-                region=region,
-                account_id=calls.account_id,
-                tags=tags,
-                volume_type=raw.get("VolumeType"),
-                size_gb=raw.get("Size"),
-                iops=raw.get("Iops"),
-                throughput_mbps=raw.get("Throughput"),
-                encrypted=raw.get("Encrypted"),
-                kms_key_id=raw.get("KmsKeyId"),
-                state=raw.get("State"),
-                attached=bool(raw.get("Attachments")),
-                availability_zone=raw.get("AvailabilityZone"),
-            )
+            yield from_api(EBS, raw, region, calls.account_id)
 
 
 def fetch_region_default(calls: AwsCalls, volume: EBSVolume) -> None:

@@ -5,29 +5,18 @@ from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
 from auditor.collectors.kms import key_manager, require_key
+from auditor.mappings import from_api
+from auditor.mappings.tables import EFS
 from auditor.resources import EFSFileSystem, Resource
 
-LISTED = ("tags", "encrypted", "kms_key_id", "performance_mode", "throughput_mode", "mount_target_count")
+LISTED = ("tags", *EFS.api_properties)
 
 
 def list_file_systems(calls: AwsCalls, region: str) -> Iterable[Resource]:
     client = calls.client("efs", region)
     for page in client.get_paginator("describe_file_systems").paginate():
         for raw in page.get("FileSystems", []):
-            tags = {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
-            yield EFSFileSystem(
-                id=raw["FileSystemId"],
-                name=raw.get("Name") or tags.get("Name") or raw["FileSystemId"],
-                arn=raw.get("FileSystemArn"),
-                region=region,
-                account_id=calls.account_id,
-                tags=tags,
-                encrypted=raw.get("Encrypted"),
-                kms_key_id=raw.get("KmsKeyId"),
-                performance_mode=raw.get("PerformanceMode"),
-                throughput_mode=raw.get("ThroughputMode"),
-                mount_target_count=raw.get("NumberOfMountTargets"),
-            )
+            yield from_api(EFS, raw, region, calls.account_id)
 
 
 def fetch_backup_policy(calls: AwsCalls, fs: EFSFileSystem) -> None:

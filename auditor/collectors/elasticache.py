@@ -4,13 +4,11 @@ from __future__ import annotations
 from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
+from auditor.mappings import from_api
+from auditor.mappings.tables import ELASTICACHE
 from auditor.resources import ElastiCacheReplicationGroup, Resource
 
-LISTED = (
-    "engine", "node_type", "node_count", "node_group_count", "cluster_mode", "multi_az", "automatic_failover",
-    "at_rest_encryption", "transit_encryption", "auth_token_enabled", "kms_key_id", "snapshot_retention_days",
-    "snapshot_window", "member_clusters",
-)
+LISTED = ELASTICACHE.api_properties
 
 
 def list_groups(calls: AwsCalls, region: str) -> Iterable[Resource]:
@@ -21,29 +19,9 @@ def list_groups(calls: AwsCalls, region: str) -> Iterable[Resource]:
 
 
 def group_from(raw: dict, region: str, account_id: str) -> ElastiCacheReplicationGroup:
-    node_groups = raw.get("NodeGroups", [])
-    members = sum(len(g.get("NodeGroupMembers", [])) for g in node_groups)
-    return ElastiCacheReplicationGroup(
-        id=raw["ReplicationGroupId"],
-        name=raw["ReplicationGroupId"],
-        arn=raw.get("ARN"),
-        region=region,
-        account_id=account_id,
-        engine=raw.get("Engine"),
-        node_type=raw.get("CacheNodeType"),
-        node_count=members or len(raw.get("MemberClusters", [])),
-        member_clusters=list(raw.get("MemberClusters", [])),
-        node_group_count=len(node_groups),
-        cluster_mode=raw.get("ClusterMode"),
-        multi_az=raw.get("MultiAZ") == "enabled",
-        automatic_failover=raw.get("AutomaticFailover") in ("enabled", "enabling"),
-        at_rest_encryption=raw.get("AtRestEncryptionEnabled"),
-        transit_encryption=raw.get("TransitEncryptionEnabled"),
-        auth_token_enabled=raw.get("AuthTokenEnabled"),
-        kms_key_id=raw.get("KmsKeyId"),
-        snapshot_retention_days=raw.get("SnapshotRetentionLimit"),
-        snapshot_window=raw.get("SnapshotWindow"),
-    )
+    group = from_api(ELASTICACHE, raw, region, account_id)
+    assert isinstance(group, ElastiCacheReplicationGroup)
+    return group
 
 
 def fetch_cluster(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:

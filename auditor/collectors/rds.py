@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.mappings import from_api
+from auditor.mappings.tables import RDS_CLUSTER, RDS_INSTANCE
 from auditor.resources import RDSCluster, RDSInstance, Resource, SourceLocation
 
 # What a cluster member's instance takes from its cluster (AWS applies these at cluster level for Aurora).
@@ -20,7 +22,7 @@ LISTED = (
     "tags", "instance_class", "storage_type", "allocated_storage_gb", "performance_insights_enabled",
     "performance_insights_retention_days", "publicly_accessible", "parameter_groups", "read_replica_ids",
     "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine", "db_name",
-    "master_password_managed",
+    "master_password_managed", "availability_zone",
 )
 
 
@@ -55,36 +57,9 @@ def _cluster_answers(calls: AwsCalls, region: str) -> list[dict]:
 
 
 def cluster_from(raw: dict, region: str, account_id: Optional[str]) -> RDSCluster:
-    version = raw.get("EngineVersion")
-    members = [m["DBInstanceIdentifier"] for m in raw.get("DBClusterMembers", [])]
-    cluster = RDSCluster(
-        id=raw["DBClusterIdentifier"], name=raw["DBClusterIdentifier"], arn=raw.get("DBClusterArn"), region=region,
-        account_id=account_id, tags={t["Key"]: t["Value"] for t in raw.get("TagList", [])},
-        engine=raw.get("Engine"), engine_version=version,
-        engine_major_version=version.split(".")[0] if version else None, engine_mode=raw.get("EngineMode"),
-        storage_encrypted=raw.get("StorageEncrypted"), kms_key_id=raw.get("KmsKeyId"),
-        backup_retention_days=raw.get("BackupRetentionPeriod"), deletion_protection=raw.get("DeletionProtection"),
-        iam_auth_enabled=raw.get("IAMDatabaseAuthenticationEnabled"), multi_az=raw.get("MultiAZ"),
-        member_ids=members, member_count=len(members),
-        cloudwatch_logs_exports=list(raw.get("EnabledCloudwatchLogsExports", [])),
-        database_name=raw.get("DatabaseName"), parameter_group=raw.get("DBClusterParameterGroup"),
-    )
-    for prop, key in (("storage_encrypted", "StorageEncrypted"), ("deletion_protection", "DeletionProtection"),
-                      ("multi_az", "MultiAZ"), ("backup_retention_days", "BackupRetentionPeriod")):
-        if key not in raw:
-            cluster.mark_unknown(prop, f"DescribeDBClusters did not report {key}")
+    cluster = from_api(RDS_CLUSTER, raw, region, account_id)
+    assert isinstance(cluster, RDSCluster)
     return cluster
-
-
-def multi_az_from_members(engine: Optional[str], members: Optional[int]) -> tuple[Optional[bool], Optional[str]]:
-    """Multi-AZ of a cluster the IaC declares, which has no such setting: a Multi-AZ DB cluster (engine mysql or
-    postgres) always is; Aurora is when a reader can take over, two instances or more (AWS spreads them over
-    AZs). Returns the value and, for Aurora, the note that says how it was inferred (None when unknown)."""
-    if engine in ("mysql", "postgres"):
-        return True, None
-    if members is None:
-        return None, None
-    return members >= 2, f"Multi-AZ with two instances or more; {members} declared in the IaC"
 
 
 def defer_to_clusters(resources: list[Resource], clusters: list[RDSCluster],
@@ -117,49 +92,9 @@ def defer_to_clusters(resources: list[Resource], clusters: list[RDSCluster],
 
 
 def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
-    """Normalize one DescribeDBInstances entry. A field the API leaves out stays unknown, never false."""
-    version = raw.get("EngineVersion")
-    replicas = list(raw.get("ReadReplicaDBInstanceIdentifiers", []))
-    instance = RDSInstance(
-        id=raw["DBInstanceIdentifier"],
-        name=raw["DBInstanceIdentifier"],
-        arn=raw.get("DBInstanceArn"),
-        region=region,
-        account_id=account_id,
-        tags={t["Key"]: t["Value"] for t in raw.get("TagList", [])},
-        engine=raw.get("Engine"),
-        engine_version=version,
-        engine_major_version=version.split(".")[0] if version else None,
-        instance_class=raw.get("DBInstanceClass"),
-        storage_type=raw.get("StorageType"),
-        allocated_storage_gb=raw.get("AllocatedStorage"),
-        multi_az=raw.get("MultiAZ"),
-        backup_retention_days=raw.get("BackupRetentionPeriod"),
-        storage_encrypted=raw.get("StorageEncrypted"),
-        kms_key_id=raw.get("KmsKeyId"),
-        performance_insights_enabled=raw.get("PerformanceInsightsEnabled"),
-        performance_insights_retention_days=raw.get("PerformanceInsightsRetentionPeriod"),
-        deletion_protection=raw.get("DeletionProtection"),
-        publicly_accessible=raw.get("PubliclyAccessible"),
-        iam_auth_enabled=raw.get("IAMDatabaseAuthenticationEnabled"),
-        parameter_groups=[g["DBParameterGroupName"] for g in raw.get("DBParameterGroups", [])],
-        cloudwatch_logs_exports=list(raw.get("EnabledCloudwatchLogsExports", [])),
-        read_replica_ids=replicas,
-        read_replica_count=len(replicas),
-        replica_source=raw.get("ReadReplicaSourceDBInstanceIdentifier"),
-        is_read_replica=bool(raw.get("ReadReplicaSourceDBInstanceIdentifier")),
-        cluster_id=raw.get("DBClusterIdentifier"),
-        db_name=raw.get("DBName"),
-        master_password_managed=bool(raw.get("MasterUserSecret")),
-    )
-    for prop, key in (("performance_insights_enabled", "PerformanceInsightsEnabled"), ("multi_az", "MultiAZ"),
-                      ("storage_encrypted", "StorageEncrypted"), ("deletion_protection", "DeletionProtection"),
-                      ("publicly_accessible", "PubliclyAccessible")):
-        if key not in raw:
-            instance.mark_unknown(prop, f"DescribeDBInstances did not report {key}")
-    if "PerformanceInsightsEnabled" not in raw:
-        instance.mark_unknown("performance_insights_retention_days",
-                              "DescribeDBInstances did not report PerformanceInsightsEnabled")
+    """One DescribeDBInstances entry. A field the API leaves out stays unknown, never false."""
+    instance = from_api(RDS_INSTANCE, raw, region, account_id)
+    assert isinstance(instance, RDSInstance)
     return instance
 
 

@@ -4,28 +4,18 @@ from __future__ import annotations
 from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.mappings import from_api
+from auditor.mappings.tables import SSM
 from auditor.resources import Resource, SSMParameter
 
-LISTED = ("parameter_type", "tier", "data_type", "kms_key_id", "description")
+LISTED = SSM.api_properties
 
 
 def list_parameters(calls: AwsCalls, region: str) -> Iterable[Resource]:
     client = calls.client("ssm", region)
     for page in client.get_paginator("describe_parameters").paginate():
         for raw in page.get("Parameters", []):
-            name = raw["Name"]
-            yield SSMParameter(
-                id=name,
-                name=name,
-                arn=raw.get("ARN") or f"arn:aws:ssm:{region}:{calls.account_id}:parameter/{name.lstrip('/')}",
-                region=region,
-                account_id=calls.account_id,
-                parameter_type=raw.get("Type"),
-                tier=raw.get("Tier"),
-                data_type=raw.get("DataType"),
-                kms_key_id=raw.get("KeyId"),
-                description=raw.get("Description"),
-            )
+            yield from_api(SSM, raw, region, calls.account_id)
 
 
 def fetch_tags(calls: AwsCalls, param: SSMParameter) -> None:

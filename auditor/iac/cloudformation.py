@@ -11,21 +11,22 @@ import re
 from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
-from auditor.collectors.rds import CLUSTER_LEVEL, multi_az_from_members
+from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
 from auditor.iac.values import Declared, as_bool, clean, key_manager_of, map_safely, pick
+from auditor.mappings import CFN_TABLES, TypeMap, read_iac
+from auditor.mappings.tables import RDS_INSTANCE
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, DynamoDBTable,
-    EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule, LifecycleTransition,
-    ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSCluster, RDSInstance, Resource, S3Bucket, SecondaryIndex,
-    SourceLocation, SSMParameter, TablePitr, TableSse, TableStream, TableTtl,
+    KeySchema, LifecycleRule, LifecycleTransition,
+    ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket, SecondaryIndex,
+    SourceLocation, TablePitr, TableSse, TableStream, TableTtl,
 )
 
 NAME_PROPERTY = {
-    "AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName", "AWS::RDS::DBInstance": "DBInstanceIdentifier",
-    "AWS::ElastiCache::ReplicationGroup": "ReplicationGroupId", "AWS::OpenSearchService::Domain": "DomainName",
-    "AWS::SSM::Parameter": "Name", "AWS::CloudWatch::Alarm": "AlarmName", "AWS::ElastiCache::ParameterGroup": None,
-    "AWS::Elasticsearch::Domain": "DomainName", "AWS::RDS::DBCluster": "DBClusterIdentifier",
+    **{rtype: table.cfn_name for rtype, table in CFN_TABLES.items()},
+    "AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName", "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::ElastiCache::ParameterGroup": None,
 }
 PAB_KEYS = (("BlockPublicAcls", "block_public_acls"), ("IgnorePublicAcls", "ignore_public_acls"),
             ("BlockPublicPolicy", "block_public_policy"), ("RestrictPublicBuckets", "restrict_public_buckets"))
@@ -91,9 +92,7 @@ class Template:
     def name(self, logical_id: str) -> str:
         rtype, props, _, _ = self.resources[logical_id]
         key = NAME_PROPERTY.get(rtype)
-        value = props.get(key) if key else None
-        if rtype == "AWS::EFS::FileSystem":
-            value = {t.get("Key"): t.get("Value") for t in props.get("FileSystemTags") or []}.get("Name")
+        value = key(props) if callable(key) else props.get(key) if key else None
         # A name with ${AWS::AccountId} left in it still matches {account_id} patterns.
         return value if isinstance(value, str) and value else logical_id
 
@@ -143,10 +142,10 @@ PROPERTY_LINES = {
 }
 
 
-def _base(template: Template, logical_id: str, cls: type[Resource]) -> Resource:
+def _base(template: Template, logical_id: str, cls: type[Resource], tags_property: str = "Tags") -> Resource:
     _, props, file, line = template.resources[logical_id]
     name = template.name(logical_id)
-    tags = {t.get("Key"): t.get("Value") for t in props.get("Tags") or [] if isinstance(t, dict)}
+    tags = {t.get("Key"): t.get("Value") for t in props.get(tags_property) or [] if isinstance(t, dict)}
     resource = cls(id=name, name=name, region=template.region, tags={str(k): str(v) for k, v in tags.items()},
                    source=SourceLocation(file=file, line=line))
     for prop, key in PROPERTY_LINES.items():
@@ -289,82 +288,14 @@ def dynamodb_table(t: Template, lid: str) -> DynamoDBTable:
     return table
 
 
-def db_cluster(t: Template, lid: str) -> RDSCluster:
-    d = Declared()
-    p = t.resources[lid][1]
-    cluster = _base(t, lid, RDSCluster)
-    version = pick(d, "engine_version", p.get("EngineVersion"), "str")
-    cluster.engine = pick(d, "engine", p.get("Engine"), "str")
-    cluster.engine_version, cluster.engine_major_version = version, version.split(".")[0] if version else None
-    cluster.engine_mode = pick(d, "engine_mode", p.get("EngineMode"), "str", default="provisioned", note="provisioned")
-    serverless_v1 = cluster.engine_mode == "serverless"
-    cluster.storage_encrypted = pick(d, "storage_encrypted", p.get("StorageEncrypted"), "bool", default=serverless_v1,
-                                     note="encrypted only in serverless engine mode unless StorageEncrypted")
-    cluster.kms_key_id = t.resolve(p.get("KmsKeyId")) or ("alias/aws/rds" if cluster.storage_encrypted else None)
-    cluster.backup_retention_days = pick(d, "backup_retention_days", p.get("BackupRetentionPeriod"), "int", default=1,
-                                         note="1 day of automated backups")
-    cluster.deletion_protection = pick(d, "deletion_protection", p.get("DeletionProtection"), "bool", default=False,
-                                       note="deletion protection off unless configured")
-    cluster.iam_auth_enabled = pick(d, "iam_auth_enabled", p.get("EnableIAMDatabaseAuthentication"), "bool",
-                                    default=False, note="IAM authentication off unless enabled")
-    cluster.cloudwatch_logs_exports = [str(x) for x in p.get("EnableCloudwatchLogsExports") or []]
-    cluster.database_name = p.get("DatabaseName") if isinstance(p.get("DatabaseName"), str) else None
-    cluster.parameter_group = t.resolve(p.get("DBClusterParameterGroupName"))
-    members = [other for other, props in t.of_type("AWS::RDS::DBInstance")
-               if t.refers_to(props.get("DBClusterIdentifier"), lid)]
-    cluster.member_ids = [t.name(m) for m in members]
-    cluster.member_count = len(members)
-    cluster.multi_az, note = multi_az_from_members(cluster.engine, cluster.member_count)
-    if note:
-        d.default("multi_az", note)
-    d.apply(cluster)
-    return cluster
-
-
 def db_instance(t: Template, lid: str) -> RDSInstance:
-    d = Declared()
+    """A standalone instance is read by its table; an Aurora member names its cluster (DBClusterIdentifier)."""
     p = t.resources[lid][1]
-    db = _base(t, lid, RDSInstance)
-    if p.get("DBClusterIdentifier") is not None:
-        return _cluster_member(t, lid, db, d, p)
-    version = pick(d, "engine_version", p.get("EngineVersion"), "str")
-    db.engine, db.engine_version = pick(d, "engine", p.get("Engine"), "str"), version
-    db.engine_major_version = version.split(".")[0] if version else None
-    db.instance_class = pick(d, "instance_class", p.get("DBInstanceClass"), "str")
-    db.storage_type = pick(d, "storage_type", p.get("StorageType"), "str", default="gp2", note="gp2 unless StorageType")
-    db.allocated_storage_gb = pick(d, "allocated_storage_gb", p.get("AllocatedStorage"), "int")
-    db.multi_az = pick(d, "multi_az", p.get("MultiAZ"), "bool", default=False, note="single-AZ unless MultiAZ")
-    db.backup_retention_days = pick(d, "backup_retention_days", p.get("BackupRetentionPeriod"), "int", default=1,
-                                    note="1 day of automated backups")
-    db.storage_encrypted = pick(d, "storage_encrypted", p.get("StorageEncrypted"), "bool", default=False,
-                                note="unencrypted unless StorageEncrypted")
-    db.kms_key_id = t.resolve(p.get("KmsKeyId")) or ("alias/aws/rds" if db.storage_encrypted else None)
-    db.performance_insights_enabled = pick(d, "performance_insights_enabled", p.get("EnablePerformanceInsights"),
-                                           "bool", default=False, note="Performance Insights off unless enabled")
-    retention = p.get("PerformanceInsightsRetentionPeriod")
-    db.performance_insights_retention_days = (pick(d, "performance_insights_retention_days", retention, "int")
-                                              if retention is not None else (7 if db.performance_insights_enabled else None))
-    db.deletion_protection = pick(d, "deletion_protection", p.get("DeletionProtection"), "bool", default=False,
-                                  note="deletion protection off unless configured")
-    db.publicly_accessible = pick(d, "publicly_accessible", p.get("PubliclyAccessible"), "bool", default=False,
-                                  note="not publicly accessible unless configured")
-    db.iam_auth_enabled = pick(d, "iam_auth_enabled", p.get("EnableIAMDatabaseAuthentication"), "bool", default=False,
-                               note="IAM authentication off unless enabled")
-    db.db_name = pick(d, "db_name", p.get("DBName"), "str", note="no database created unless DBName")
-    db.master_password_managed = pick(d, "master_password_managed", p.get("ManageMasterUserPassword"), "bool",
-                                      default=False, note="the password is yours to keep unless ManageMasterUserPassword")
-    group = t.resolve(p.get("DBParameterGroupName"))
-    db.parameter_groups = [str(group)] if group else []
-    db.cloudwatch_logs_exports = [str(x) for x in p.get("EnableCloudwatchLogsExports") or []]
-    source = p.get("SourceDBInstanceIdentifier")
-    db.is_read_replica = bool(source)
-    db.replica_source = t.resolve(source) if source else None
-    replicas = [other for other, props in t.of_type("AWS::RDS::DBInstance")
-                if other != lid and t.refers_to(props.get("SourceDBInstanceIdentifier"), lid)]
-    db.read_replica_ids = [t.name(r) for r in replicas]
-    db.read_replica_count = len(replicas)
-    d.apply(db)
-    return db
+    if p.get("DBClusterIdentifier") is None:
+        db = table_mapper(RDS_INSTANCE)(t, lid)
+        assert isinstance(db, RDSInstance)
+        return db
+    return _cluster_member(t, lid, _base(t, lid, RDSInstance), Declared(), p)
 
 
 def _cluster_member(t: Template, lid: str, db: RDSInstance, d: Declared, p: dict) -> RDSInstance:
@@ -393,128 +324,6 @@ def _cluster_member(t: Template, lid: str, db: RDSInstance, d: Declared, p: dict
     return db
 
 
-def replication_group(t: Template, lid: str) -> ElastiCacheReplicationGroup:
-    d = Declared()
-    p = t.resources[lid][1]
-    group = _base(t, lid, ElastiCacheReplicationGroup)
-    group.engine = pick(d, "engine", p.get("Engine"), "str", default="redis", note="redis unless Engine")
-    group.engine_version = p.get("EngineVersion")
-    group.node_type = pick(d, "node_type", p.get("CacheNodeType"), "str")
-    if p.get("NumCacheClusters") is not None:
-        group.node_count = pick(d, "node_count", p.get("NumCacheClusters"), "int")
-    else:
-        shards = pick(d, "node_count", p.get("NumNodeGroups"), "int", default=1) or 1
-        group.node_count = shards * ((pick(d, "node_count", p.get("ReplicasPerNodeGroup"), "int", default=0) or 0) + 1)
-    group.multi_az = pick(d, "multi_az", p.get("MultiAZEnabled"), "bool", default=False, note="Multi-AZ off")
-    group.automatic_failover = pick(d, "automatic_failover", p.get("AutomaticFailoverEnabled"), "bool", default=False,
-                                    note="automatic failover off")
-    group.at_rest_encryption = pick(d, "at_rest_encryption", p.get("AtRestEncryptionEnabled"), "bool", default=False,
-                                    note="no encryption at rest unless enabled")
-    group.transit_encryption = pick(d, "transit_encryption", p.get("TransitEncryptionEnabled"), "bool", default=False,
-                                    note="no encryption in transit unless enabled")
-    group.snapshot_retention_days = pick(d, "snapshot_retention_days", p.get("SnapshotRetentionLimit"), "int", default=0,
-                                         note="no automatic snapshots")
-    group.parameter_group = t.resolve(p.get("CacheParameterGroupName"))
-    declared = [props for other, props in t.of_type("AWS::ElastiCache::ParameterGroup")
-                if t.refers_to(p.get("CacheParameterGroupName"), other)]
-    if declared:
-        group.parameters = {str(k): str(v) for k, v in clean(declared[0].get("Properties") or {}).items()}
-    else:
-        d.unknown["parameters"] = "the parameter group is not declared in this template, so its values are unknown"
-    d.apply(group)
-    return group
-
-
-def opensearch_domain(t: Template, lid: str) -> OpenSearchDomain:
-    d = Declared()
-    p = t.resources[lid][1]
-    domain = _base(t, lid, OpenSearchDomain)
-    # AWS::Elasticsearch::Domain, the legacy twin, names its cluster config and version differently.
-    c, ebs = p.get("ClusterConfig") or p.get("ElasticsearchClusterConfig") or {}, p.get("EBSOptions") or {}
-    legacy = p.get("ElasticsearchVersion")
-    domain.engine_version = p.get("EngineVersion") or (f"Elasticsearch_{legacy}" if legacy is not None else None)
-    domain.instance_type = c.get("InstanceType")
-    domain.instance_count = pick(d, "instance_count", c.get("InstanceCount"), "int", default=1, note="one data node")
-    domain.dedicated_master_enabled = pick(d, "dedicated_master_enabled", c.get("DedicatedMasterEnabled"), "bool",
-                                           default=False, note="no dedicated masters")
-    domain.dedicated_master_type = c.get("DedicatedMasterType")
-    domain.dedicated_master_count = pick(d, "dedicated_master_count", c.get("DedicatedMasterCount"), "int")
-    domain.zone_awareness_enabled = pick(d, "zone_awareness_enabled", c.get("ZoneAwarenessEnabled"), "bool",
-                                         default=False, note="zone awareness off")
-    azs = (c.get("ZoneAwarenessConfig") or {}).get("AvailabilityZoneCount")
-    domain.availability_zone_count = (pick(d, "availability_zone_count", azs, "int", default=2)
-                                      if domain.zone_awareness_enabled else 1)
-    domain.warm_enabled = pick(d, "warm_enabled", c.get("WarmEnabled"), "bool", default=False, note="UltraWarm off")
-    domain.warm_type, domain.warm_count = c.get("WarmType"), pick(d, "warm_count", c.get("WarmCount"), "int")
-    domain.ebs_enabled = pick(d, "ebs_enabled", ebs.get("EBSEnabled"), "bool")
-    domain.volume_type = ebs.get("VolumeType")
-    domain.volume_size_gb = pick(d, "volume_size_gb", ebs.get("VolumeSize"), "int")
-    domain.encryption_at_rest = pick(d, "encryption_at_rest", (p.get("EncryptionAtRestOptions") or {}).get("Enabled"),
-                                     "bool", default=False, note="no encryption at rest unless enabled")
-    domain.node_to_node_encryption = pick(d, "node_to_node_encryption",
-                                          (p.get("NodeToNodeEncryptionOptions") or {}).get("Enabled"), "bool",
-                                          default=False, note="node-to-node encryption off")
-    endpoint = p.get("DomainEndpointOptions") or {}
-    domain.enforce_https = pick(d, "enforce_https", endpoint.get("EnforceHTTPS"), "bool", default=False,
-                                note="HTTPS not enforced")
-    domain.tls_security_policy = endpoint.get("TLSSecurityPolicy")
-    d.apply(domain)
-    return domain
-
-
-def efs_file_system(t: Template, lid: str) -> EFSFileSystem:
-    d = Declared()
-    p = t.resources[lid][1]
-    fs = _base(t, lid, EFSFileSystem)
-    fs.tags = {str(x.get("Key")): str(x.get("Value")) for x in p.get("FileSystemTags") or []}
-    fs.encrypted = pick(d, "encrypted", p.get("Encrypted"), "bool", default=False, note="unencrypted unless Encrypted")
-    fs.kms_key_id = t.resolve(p.get("KmsKeyId"))
-    fs.kms_key_manager = key_manager_of(d, "kms_key_manager", p.get("KmsKeyId"), fs.encrypted, "aws/elasticfilesystem",
-                                        t.declares_key(p.get("KmsKeyId")))
-    fs.performance_mode = pick(d, "performance_mode", p.get("PerformanceMode"), "str", default="generalPurpose",
-                               note="generalPurpose")
-    fs.throughput_mode = pick(d, "throughput_mode", p.get("ThroughputMode"), "str", default="bursting", note="bursting")
-    fs.mount_target_count = sum(1 for _, props in t.of_type("AWS::EFS::MountTarget")
-                                if t.refers_to(props.get("FileSystemId"), lid))
-    fs.backup_policy = str((p.get("BackupPolicy") or {}).get("Status") or "DISABLED")
-    d.apply(fs)
-    return fs
-
-
-def ebs_volume(t: Template, lid: str) -> EBSVolume:
-    d = Declared()
-    p = t.resources[lid][1]
-    volume = _base(t, lid, EBSVolume)
-    volume.name = volume.tags.get("Name") or lid
-    volume.volume_type = pick(d, "volume_type", p.get("VolumeType"), "str", default="gp2", note="gp2 unless VolumeType")
-    gp3 = volume.volume_type == "gp3"
-    volume.size_gb = pick(d, "size_gb", p.get("Size"), "int")
-    volume.iops = pick(d, "iops", p.get("Iops"), "int", default=3000 if gp3 else None, note="3000 IOPS on gp3" if gp3 else "")
-    volume.throughput_mbps = pick(d, "throughput_mbps", p.get("Throughput"), "int", default=125 if gp3 else None,
-                                  note="125 MB/s on gp3" if gp3 else "")
-    volume.encrypted = pick(d, "encrypted", p.get("Encrypted"), "bool", default=False, note="unencrypted unless Encrypted")
-    volume.kms_key_id = t.resolve(p.get("KmsKeyId"))
-    volume.kms_key_manager = key_manager_of(d, "kms_key_manager", p.get("KmsKeyId"), volume.encrypted, "aws/ebs",
-                                            t.declares_key(p.get("KmsKeyId")))
-    volume.availability_zone = p.get("AvailabilityZone") if isinstance(p.get("AvailabilityZone"), str) else None
-    d.unknown["region_encryption_by_default"] = "the region's EBS encryption default is not part of a template"
-    d.apply(volume)
-    return volume
-
-
-def ssm_parameter(t: Template, lid: str) -> SSMParameter:
-    """Names and types only: the Value property is never read."""
-    d = Declared()
-    p = t.resources[lid][1]
-    param = _base(t, lid, SSMParameter)
-    param.parameter_type = pick(d, "parameter_type", p.get("Type"), "str")
-    param.tier = pick(d, "tier", p.get("Tier"), "str", default="Standard", note="Standard tier")
-    param.data_type = p.get("DataType") or "text"
-    param.description = p.get("Description")
-    d.apply(param)
-    return param
-
-
 def metric_alarm(t: Template, lid: str) -> CloudWatchAlarm:
     p = clean(t.resources[lid][1])
     alarm = _base(t, lid, CloudWatchAlarm)
@@ -532,18 +341,55 @@ def metric_alarm(t: Template, lid: str) -> CloudWatchAlarm:
     return alarm
 
 
+class CfnContext:
+    """What a mapping table's functions may ask of the template around one resource (fields.References)."""
+
+    def __init__(self, template: Template, logical_id: str):
+        self.template, self.logical_id = template, logical_id
+
+    def resolve(self, value: Any) -> Any:
+        return self.template.resolve(value)
+
+    def declares_key(self, value: Any) -> bool:
+        return self.template.declares_key(value)
+
+    def pointing(self, rtype: str, attribute: str) -> list[tuple[str, dict]]:
+        """The resources of ``rtype`` whose ``attribute`` refers to this one, with their names."""
+        return [(self.template.name(other), props) for other, props in self.template.of_type(rtype)
+                if other != self.logical_id and self.template.refers_to(props.get(attribute), self.logical_id)]
+
+    def named(self, rtype: str, value: Any) -> list[dict]:
+        return [props for other, props in self.template.of_type(rtype) if self.template.refers_to(value, other)]
+
+    def of_type(self, rtype: str) -> list[dict]:
+        return [props for _, props in self.template.of_type(rtype)]
+
+
+def table_mapper(table: TypeMap) -> Callable[[Template, str], Resource]:
+    """The CloudFormation reader of a tabled resource type: its name, tags and fields, then its finish hook."""
+    def read(t: Template, lid: str) -> Resource:
+        d = Declared()
+        props, file = t.resources[lid][1], t.resources[lid][2]
+        resource = _base(t, lid, table.model, table.cfn_tags)
+        context = CfnContext(t, lid)
+        read_iac(table, "cfn", props, resource, d, context, file=file)
+        if table.finish_cfn:
+            table.finish_cfn(props, resource, context, d)
+        d.apply(resource)
+        return resource
+    return read
+
+
 MAPPERS: dict[str, Callable[[Template, str], Resource]] = {
+    **{rtype: table_mapper(table) for rtype, table in CFN_TABLES.items()},
     "AWS::S3::Bucket": s3_bucket,
     "AWS::DynamoDB::Table": dynamodb_table,
     "AWS::RDS::DBInstance": db_instance,
-    "AWS::RDS::DBCluster": db_cluster,
-    "AWS::ElastiCache::ReplicationGroup": replication_group,
-    "AWS::OpenSearchService::Domain": opensearch_domain,
-    "AWS::Elasticsearch::Domain": opensearch_domain,
-    "AWS::EFS::FileSystem": efs_file_system,
-    "AWS::EC2::Volume": ebs_volume,
-    "AWS::SSM::Parameter": ssm_parameter,
     "AWS::CloudWatch::Alarm": metric_alarm,
+}
+MODELS: dict[str, type[Resource]] = {
+    **{rtype: table.model for rtype, table in CFN_TABLES.items()},
+    "AWS::S3::Bucket": S3Bucket, "AWS::DynamoDB::Table": DynamoDBTable, "AWS::CloudWatch::Alarm": CloudWatchAlarm,
 }
 
 
@@ -552,6 +398,6 @@ def cloudformation_resources(definitions: dict, root: str, region: str) -> list[
     out = []
     for path in sorted(definitions, key=str):
         template = Template({path: definitions[path]}, root, region)
-        out.extend(map_safely(MAPPERS[rtype], template, lid, lid, file, line)
+        out.extend(map_safely(MAPPERS[rtype], template, lid, lid, file, line, MODELS[rtype])
                    for lid, (rtype, _, file, line) in template.resources.items() if rtype in MAPPERS)
     return out

@@ -13,22 +13,14 @@ from auditor.evaluate import Inventory, evaluate_rules
 from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, utc_now
 from auditor.iac.checkov_run import CheckovOutput, run_checkov
 from auditor.iac.cloudformation import cloudformation_resources
-from auditor.iac.terraform import relative, terraform_resources
+from auditor.iac.terraform import MODELS as TF_MODELS, relative, terraform_resources
 from auditor.collectors.rds import defer_to_clusters
 from auditor.resources import CloudWatchAlarm, RDSCluster, Resource, SourceLocation
 from auditor.rules.pack import Pack, iter_rules
 from auditor.scan import blocked_rules, contexts_for, new_run_id, spec_conflicts_of
 from auditor.waivers import Waiver, apply_waivers
 
-TF_TO_CFN = {
-    "aws_s3_bucket": "AWS::S3::Bucket", "aws_dynamodb_table": "AWS::DynamoDB::Table",
-    "aws_db_instance": "AWS::RDS::DBInstance", "aws_rds_cluster": "AWS::RDS::DBCluster",
-    "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_elasticsearch_domain": "AWS::OpenSearchService::Domain",
-    "aws_elasticache_replication_group": "AWS::ElastiCache::ReplicationGroup",
-    "aws_opensearch_domain": "AWS::OpenSearchService::Domain", "aws_efs_file_system": "AWS::EFS::FileSystem",
-    "aws_ebs_volume": "AWS::EC2::Volume", "aws_ssm_parameter": "AWS::SSM::Parameter",
-    "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm",
-}
+TF_TO_CFN = {rtype: model.type for rtype, model in TF_MODELS.items()}
 CONTROL_WORDS = (("point in time", "pitr"), ("versioning", "versioning"), ("in transit", "encryption_in_transit"),
                  ("tls", "encryption_in_transit"), ("https", "encryption_in_transit"), ("encrypt", "encryption"),
                  ("kms", "encryption"), ("public", "public_access_block"), ("backup", "backup"),

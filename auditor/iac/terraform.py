@@ -13,15 +13,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from auditor.collectors.rds import CLUSTER_LEVEL, multi_az_from_members
+from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
 from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, key_manager_of,
                                 map_safely, one, pick, unresolved_policy_part)
+from auditor.mappings import TF_TABLES, TypeMap, read_iac
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
-    DynamoDBTable, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, KeySchema, LifecycleRule,
-    LifecycleTransition, ObjectLock, OpenSearchDomain, PublicAccessBlock, RDSCluster, RDSInstance, Resource, S3Bucket,
-    SecondaryIndex, SourceLocation, SSMParameter, TablePitr, TableSse, TableStream, TableTtl,
+    DynamoDBTable, KeySchema, LifecycleRule,
+    LifecycleTransition, ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket,
+    SecondaryIndex, SourceLocation, TablePitr, TableSse, TableStream, TableTtl,
 )
 
 
@@ -124,11 +125,9 @@ def module_prefix(address: str) -> str:
 
 
 NAME_ATTRIBUTE = {
-    "aws_s3_bucket": ("bucket",), "aws_dynamodb_table": ("name",), "aws_db_instance": ("identifier",),
-    "aws_elasticache_replication_group": ("replication_group_id",), "aws_opensearch_domain": ("domain_name",),
-    "aws_elasticsearch_domain": ("domain_name",), "aws_ssm_parameter": ("name",),
-    "aws_cloudwatch_metric_alarm": ("alarm_name",), "aws_efs_file_system": ("creation_token",),
-    "aws_elasticache_parameter_group": ("name",), "aws_rds_cluster": ("cluster_identifier",),
+    **{rtype: (table.tf_name,) for rtype, table in TF_TABLES.items() if isinstance(table.tf_name, str)},
+    "aws_s3_bucket": ("bucket",), "aws_dynamodb_table": ("name",), "aws_cloudwatch_metric_alarm": ("alarm_name",),
+    "aws_efs_file_system": ("creation_token",), "aws_elasticache_parameter_group": ("name",),
     "aws_rds_cluster_instance": ("identifier",),
 }
 
@@ -423,108 +422,6 @@ def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
 # --- RDS --------------------------------------------------------------------------------------------------
 
 
-def db_instance(model: TfModel, block: TfBlock) -> RDSInstance:
-    d = Declared()
-    a = block.attrs
-    db = _base(model, block, RDSInstance, get(a, "identifier"), d)
-    version = pick(d, "engine_version", get(a, "engine_version"), "str")
-    db.engine = pick(d, "engine", get(a, "engine"), "str")
-    db.engine_version = version
-    db.engine_major_version = version.split(".")[0] if version else None
-    db.instance_class = pick(d, "instance_class", get(a, "instance_class"), "str")
-    db.storage_type = pick(d, "storage_type", get(a, "storage_type"), "str", default="gp2",
-                           note="gp2 unless storage_type says otherwise")
-    db.allocated_storage_gb = pick(d, "allocated_storage_gb", get(a, "allocated_storage"), "int")
-    db.multi_az = pick(d, "multi_az", get(a, "multi_az"), "bool", default=False, note="single-AZ unless multi_az")
-    db.backup_retention_days = pick(d, "backup_retention_days", get(a, "backup_retention_period"), "int", default=1,
-                                    note="1 day of automated backups")
-    db.storage_encrypted = pick(d, "storage_encrypted", get(a, "storage_encrypted"), "bool", default=False,
-                                note="unencrypted unless storage_encrypted")
-    db.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
-    if db.storage_encrypted and not db.kms_key_id:
-        db.kms_key_id = "alias/aws/rds"
-        d.default("kms_key_id", "the AWS managed key aws/rds")
-    db.performance_insights_enabled = pick(d, "performance_insights_enabled", get(a, "performance_insights_enabled"),
-                                           "bool", default=False, note="Performance Insights off unless enabled")
-    retention = get(a, "performance_insights_retention_period")
-    db.performance_insights_retention_days = pick(d, "performance_insights_retention_days", retention, "int") \
-        if retention is not None else (7 if db.performance_insights_enabled else None)
-    db.deletion_protection = pick(d, "deletion_protection", get(a, "deletion_protection"), "bool", default=False,
-                                  note="deletion protection off unless configured")
-    db.publicly_accessible = pick(d, "publicly_accessible", get(a, "publicly_accessible"), "bool", default=False,
-                                  note="not publicly accessible unless configured")
-    db.iam_auth_enabled = pick(d, "iam_auth_enabled", get(a, "iam_database_authentication_enabled"), "bool",
-                               default=False, note="IAM authentication off unless enabled")
-    db.db_name = pick(d, "db_name", get(a, "db_name") if get(a, "db_name") is not None else get(a, "name"), "str",
-                      note="no database created unless db_name")
-    db.master_password_managed = pick(d, "master_password_managed", get(a, "manage_master_user_password"), "bool",
-                                      default=False, note="the password is yours to keep unless manage_master_user_password")
-    group = model.name_of(get(a, "parameter_group_name"), block)
-    db.parameter_groups = [str(group)] if group else []
-    exports = a.get("enabled_cloudwatch_logs_exports") or []
-    db.cloudwatch_logs_exports = [str(x) for x in (one(exports) if isinstance(one(exports), list) else exports)]
-    source = get(a, "replicate_source_db")
-    db.replica_source = model.name_of(source, block) if source else None
-    db.is_read_replica = bool(source)
-    replicas = [b for b in model.companions_of("aws_db_instance", block, db.name, "replicate_source_db") if b is not block]
-    db.read_replica_ids = [str(get(b.attrs, "identifier") or b.address) for b in replicas]
-    db.read_replica_count = len(replicas)
-    d.apply(db)
-    return db
-
-
-def _count(block: TfBlock) -> Optional[int]:
-    """How many resources a block makes (checkov expands the count and for_each it can evaluate into blocks of
-    their own): one, or None when a ``count`` or ``for_each`` is left unevaluated."""
-    if "count" in block.attrs or "for_each" in block.attrs:
-        count = get(block.attrs, "count")
-        if isinstance(count, int) and not isinstance(count, bool):
-            return count
-        for_each = one(block.attrs.get("for_each"))
-        return len(for_each) if isinstance(for_each, (dict, list)) and not is_unresolved(for_each) else None
-    return 1
-
-
-def rds_cluster(model: TfModel, block: TfBlock) -> RDSCluster:
-    d = Declared()
-    a = block.attrs
-    cluster = _base(model, block, RDSCluster, get(a, "cluster_identifier"), d)
-    version = pick(d, "engine_version", get(a, "engine_version"), "str")
-    cluster.engine = pick(d, "engine", get(a, "engine"), "str", default="aurora", note="aurora unless engine says otherwise")
-    cluster.engine_version, cluster.engine_major_version = version, version.split(".")[0] if version else None
-    cluster.engine_mode = pick(d, "engine_mode", get(a, "engine_mode"), "str", default="provisioned", note="provisioned")
-    serverless_v1 = cluster.engine_mode == "serverless"
-    cluster.storage_encrypted = pick(d, "storage_encrypted", get(a, "storage_encrypted"), "bool", default=serverless_v1,
-                                     note="encrypted only in serverless engine mode unless storage_encrypted")
-    cluster.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
-    if cluster.storage_encrypted and not cluster.kms_key_id:
-        cluster.kms_key_id = "alias/aws/rds"
-        d.default("kms_key_id", "the AWS managed key aws/rds")
-    cluster.backup_retention_days = pick(d, "backup_retention_days", get(a, "backup_retention_period"), "int",
-                                         default=1, note="1 day of automated backups")
-    cluster.deletion_protection = pick(d, "deletion_protection", get(a, "deletion_protection"), "bool", default=False,
-                                       note="deletion protection off unless configured")
-    cluster.iam_auth_enabled = pick(d, "iam_auth_enabled", get(a, "iam_database_authentication_enabled"), "bool",
-                                    default=False, note="IAM authentication off unless enabled")
-    exports = a.get("enabled_cloudwatch_logs_exports") or []
-    cluster.cloudwatch_logs_exports = [str(x) for x in (one(exports) if isinstance(one(exports), list) else exports)]
-    cluster.database_name = get(a, "database_name")
-    cluster.parameter_group = model.name_of(get(a, "db_cluster_parameter_group_name"), block)
-    members = [b for b in model.companions_of("aws_rds_cluster_instance", block, cluster.name, "cluster_identifier")]
-    cluster.member_ids = [str(get(b.attrs, "identifier") or b.address) for b in members]
-    counts = [_count(b) for b in members]
-    cluster.member_count = sum(counts) if None not in counts else None  # type: ignore[arg-type]
-    cluster.multi_az, note = multi_az_from_members(cluster.engine, cluster.member_count)
-    if note:
-        d.default("multi_az", note)
-    elif cluster.multi_az is None:
-        unknown = next(b for b, n in zip(members, counts) if n is None)
-        for prop in ("member_count", "multi_az"):
-            d.unresolved(prop, f"the count or for_each of {unknown.address}")
-    d.apply(cluster)
-    return cluster
-
-
 def rds_cluster_instance(model: TfModel, block: TfBlock) -> RDSInstance:
     """An Aurora instance: its class, engine, placement and monitoring; storage, backups and protection come from
     its cluster (collectors.rds.defer_to_clusters, after every block is read)."""
@@ -552,146 +449,6 @@ def rds_cluster_instance(model: TfModel, block: TfBlock) -> RDSInstance:
         db.cluster_id = None
     d.apply(db)
     return db
-
-
-# --- ElastiCache, OpenSearch, EFS, EBS, SSM ----------------------------------------------------------------
-
-
-def replication_group(model: TfModel, block: TfBlock) -> ElastiCacheReplicationGroup:
-    d = Declared()
-    a = block.attrs
-    group = _base(model, block, ElastiCacheReplicationGroup, get(a, "replication_group_id"), d)
-    group.engine = pick(d, "engine", get(a, "engine"), "str", default="redis", note="redis unless engine says otherwise")
-    group.engine_version = get(a, "engine_version")
-    group.node_type = pick(d, "node_type", get(a, "node_type"), "str")
-    clusters = get(a, "num_cache_clusters")
-    if clusters is not None:
-        group.node_count = pick(d, "node_count", clusters, "int")
-        group.node_group_count = 1
-    else:
-        shards = pick(d, "node_count", get(a, "num_node_groups"), "int", default=1)
-        replicas = pick(d, "node_count", get(a, "replicas_per_node_group"), "int", default=0)
-        group.node_count = (shards or 1) * ((replicas or 0) + 1)
-        group.node_group_count = shards
-    group.multi_az = pick(d, "multi_az", get(a, "multi_az_enabled"), "bool", default=False, note="Multi-AZ off")
-    group.automatic_failover = pick(d, "automatic_failover", get(a, "automatic_failover_enabled"), "bool",
-                                    default=False, note="automatic failover off")
-    group.at_rest_encryption = pick(d, "at_rest_encryption", get(a, "at_rest_encryption_enabled"), "bool",
-                                    default=False, note="no encryption at rest unless enabled")
-    group.transit_encryption = pick(d, "transit_encryption", get(a, "transit_encryption_enabled"), "bool",
-                                    default=False, note="no encryption in transit unless enabled")
-    group.snapshot_retention_days = pick(d, "snapshot_retention_days", get(a, "snapshot_retention_limit"), "int",
-                                         default=0, note="no automatic snapshots")
-    group.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
-    group.parameter_group = model.name_of(get(a, "parameter_group_name"), block)
-    declared = [b for b in model.of_type("aws_elasticache_parameter_group")
-                if model.points_to(get(a, "parameter_group_name"), b, get(b.attrs, "name"))]
-    if declared:
-        group.parameters = {str(get(p, "name")): str(get(p, "value")) for p in blocks(declared[0].attrs, "parameter")}
-    else:
-        d.unknown["parameters"] = "the parameter group is not declared in this IaC, so its values are unknown"
-    d.apply(group)
-    return group
-
-
-def opensearch_domain(model: TfModel, block: TfBlock) -> OpenSearchDomain:
-    d = Declared()
-    a = block.attrs
-    domain = _base(model, block, OpenSearchDomain, get(a, "domain_name"), d)
-    cluster = get(a, "cluster_config") or {}
-    ebs = get(a, "ebs_options") or {}
-    legacy = get(a, "elasticsearch_version")  # aws_elasticsearch_domain: the version as the live API names it
-    domain.engine_version = get(a, "engine_version") or (f"Elasticsearch_{legacy}" if legacy is not None else None)
-    domain.instance_type = get(cluster, "instance_type")
-    domain.instance_count = pick(d, "instance_count", get(cluster, "instance_count"), "int", default=1,
-                                 note="one data node")
-    domain.dedicated_master_enabled = pick(d, "dedicated_master_enabled", get(cluster, "dedicated_master_enabled"),
-                                           "bool", default=False, note="no dedicated masters")
-    domain.dedicated_master_type = get(cluster, "dedicated_master_type")
-    domain.dedicated_master_count = pick(d, "dedicated_master_count", get(cluster, "dedicated_master_count"), "int")
-    domain.zone_awareness_enabled = pick(d, "zone_awareness_enabled", get(cluster, "zone_awareness_enabled"), "bool",
-                                         default=False, note="zone awareness off")
-    azs = get(cluster, "zone_awareness_config", "availability_zone_count")
-    domain.availability_zone_count = (pick(d, "availability_zone_count", azs, "int", default=2)
-                                      if domain.zone_awareness_enabled else 1)
-    domain.warm_enabled = pick(d, "warm_enabled", get(cluster, "warm_enabled"), "bool", default=False,
-                               note="UltraWarm off")
-    domain.warm_type = get(cluster, "warm_type")
-    domain.warm_count = pick(d, "warm_count", get(cluster, "warm_count"), "int")
-    domain.ebs_enabled = pick(d, "ebs_enabled", get(ebs, "ebs_enabled"), "bool")
-    domain.volume_type = get(ebs, "volume_type")
-    domain.volume_size_gb = pick(d, "volume_size_gb", get(ebs, "volume_size"), "int")
-    domain.encryption_at_rest = pick(d, "encryption_at_rest", get(a, "encrypt_at_rest", "enabled"), "bool",
-                                     default=False, note="no encryption at rest unless enabled")
-    domain.node_to_node_encryption = pick(d, "node_to_node_encryption", get(a, "node_to_node_encryption", "enabled"),
-                                          "bool", default=False, note="node-to-node encryption off")
-    domain.enforce_https = pick(d, "enforce_https", get(a, "domain_endpoint_options", "enforce_https"), "bool",
-                                default=False, note="HTTPS not enforced")
-    domain.tls_security_policy = get(a, "domain_endpoint_options", "tls_security_policy")
-    d.apply(domain)
-    return domain
-
-
-def efs_file_system(model: TfModel, block: TfBlock) -> EFSFileSystem:
-    d = Declared()
-    a = block.attrs
-    tags = clean(get(a, "tags", default={}))
-    fs = _base(model, block, EFSFileSystem, (tags or {}).get("Name") or get(a, "creation_token"), d)
-    fs.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool", default=False, note="unencrypted unless encrypted")
-    fs.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
-    fs.kms_key_manager = key_manager_of(d, "kms_key_manager", get(a, "kms_key_id"), fs.encrypted,
-                                        "aws/elasticfilesystem", _customer_key(get(a, "kms_key_id")))
-    fs.performance_mode = pick(d, "performance_mode", get(a, "performance_mode"), "str", default="generalPurpose",
-                               note="generalPurpose")
-    fs.throughput_mode = pick(d, "throughput_mode", get(a, "throughput_mode"), "str", default="bursting",
-                              note="bursting")
-    fs.mount_target_count = len(model.companions_of("aws_efs_mount_target", block, None, "file_system_id"))
-    policy = model.companions_of("aws_efs_backup_policy", block, None, "file_system_id")
-    fs.backup_policy = str(get(policy[0].attrs, "backup_policy", "status")) if policy else "DISABLED"
-    d.apply(fs)
-    return fs
-
-
-def ebs_volume(model: TfModel, block: TfBlock) -> EBSVolume:
-    d = Declared()
-    a = block.attrs
-    tags = clean(get(a, "tags", default={})) or {}
-    volume = _base(model, block, EBSVolume, tags.get("Name") or block.address, d)
-    volume.id = block.address
-    volume.volume_type = pick(d, "volume_type", get(a, "type"), "str", default="gp2", note="gp2 unless type says otherwise")
-    volume.size_gb = pick(d, "size_gb", get(a, "size"), "int")
-    volume.iops = pick(d, "iops", get(a, "iops"), "int", default=3000 if volume.volume_type == "gp3" else None,
-                       note="3000 IOPS on gp3" if volume.volume_type == "gp3" else "")
-    volume.throughput_mbps = pick(d, "throughput_mbps", get(a, "throughput"), "int",
-                                  default=125 if volume.volume_type == "gp3" else None,
-                                  note="125 MB/s on gp3" if volume.volume_type == "gp3" else "")
-    by_default = model.of_type("aws_ebs_encryption_by_default")
-    volume.region_encryption_by_default = bool(get(by_default[0].attrs, "enabled", default=True)) if by_default else None
-    if not by_default:
-        d.unknown["region_encryption_by_default"] = "the region's EBS encryption default is not declared in this IaC"
-    volume.encrypted = pick(d, "encrypted", get(a, "encrypted"), "bool",
-                            default=bool(volume.region_encryption_by_default),
-                            note="unencrypted unless encrypted (or the region encrypts by default)")
-    volume.kms_key_id = model.name_of(get(a, "kms_key_id"), block)
-    volume.kms_key_manager = key_manager_of(d, "kms_key_manager", get(a, "kms_key_id"), volume.encrypted, "aws/ebs",
-                                            _customer_key(get(a, "kms_key_id")))
-    volume.availability_zone = get(a, "availability_zone")
-    d.apply(volume)
-    return volume
-
-
-def ssm_parameter(model: TfModel, block: TfBlock) -> SSMParameter:
-    """Names and types only: the value attribute is never read."""
-    d = Declared()
-    a = block.attrs
-    param = _base(model, block, SSMParameter, get(a, "name"), d)
-    param.parameter_type = pick(d, "parameter_type", get(a, "type"), "str")
-    param.tier = pick(d, "tier", get(a, "tier"), "str", default="Standard", note="Standard tier")
-    param.data_type = get(a, "data_type") or "text"
-    param.kms_key_id = model.name_of(get(a, "key_id"), block)
-    param.description = get(a, "description")
-    d.apply(param)
-    return param
 
 
 def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
@@ -727,19 +484,70 @@ def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
     return alarm
 
 
+class TfContext:
+    """What a mapping table's functions may ask of the Terraform around one block (fields.References)."""
+
+    def __init__(self, model: TfModel, block: TfBlock, name: Optional[str]):
+        self.model, self.block, self.name = model, block, name
+
+    def resolve(self, value: Any) -> Any:
+        return self.model.name_of(value, self.block)
+
+    def declares_key(self, value: Any) -> bool:
+        return _customer_key(value)
+
+    def pointing(self, rtype: str, attribute: str) -> list[tuple[str, dict]]:
+        """The blocks of ``rtype`` whose ``attribute`` designates this block, with their names."""
+        found = self.model.companions_of(rtype, self.block, self.name, attribute)
+        return [(_name_of_block(b), b.attrs) for b in found if b is not self.block]
+
+    def named(self, rtype: str, value: Any) -> list[dict]:
+        return [b.attrs for b in self.model.of_type(rtype)
+                if self.model.points_to(value, b, _name_of_block(b) if _name_of_block(b) != b.address else None)]
+
+    def of_type(self, rtype: str) -> list[dict]:
+        return [b.attrs for b in self.model.of_type(rtype)]
+
+    @staticmethod
+    def blocks(attrs: dict, key: str) -> list[dict]:
+        return blocks(attrs, key)
+
+
+def _name_of_block(block: TfBlock) -> str:
+    for key in NAME_ATTRIBUTE.get(block.type, ()):
+        name = get(block.attrs, key)
+        if isinstance(name, str) and not is_unresolved(name):
+            return name
+    return block.address
+
+
+def table_mapper(table: TypeMap) -> Callable[[TfModel, TfBlock], Resource]:
+    """The Terraform reader of a tabled resource type: its name, tags and fields, then its finish hook."""
+    def read(model: TfModel, block: TfBlock) -> Resource:
+        d = Declared()
+        where = table.tf_name
+        name = where(block.attrs) if callable(where) else get(block.attrs, where) if where else None
+        resource = _base(model, block, table.model, name, d)
+        context = TfContext(model, block, name if isinstance(name, str) else None)
+        read_iac(table, "tf", block.attrs, resource, d, context)
+        if table.finish_tf:
+            table.finish_tf(block.attrs, resource, context, d)
+        d.apply(resource)
+        return resource
+    return read
+
+
 MAPPERS: dict[str, Callable[[TfModel, TfBlock], Resource]] = {
+    **{rtype: table_mapper(table) for rtype, table in TF_TABLES.items()},
     "aws_s3_bucket": s3_bucket,
     "aws_dynamodb_table": dynamodb_table,
-    "aws_db_instance": db_instance,
-    "aws_rds_cluster": rds_cluster,
     "aws_rds_cluster_instance": rds_cluster_instance,
-    "aws_elasticache_replication_group": replication_group,
-    "aws_opensearch_domain": opensearch_domain,
-    "aws_elasticsearch_domain": opensearch_domain,
-    "aws_efs_file_system": efs_file_system,
-    "aws_ebs_volume": ebs_volume,
-    "aws_ssm_parameter": ssm_parameter,
     "aws_cloudwatch_metric_alarm": metric_alarm,
+}
+MODELS: dict[str, type[Resource]] = {
+    **{rtype: table.model for rtype, table in TF_TABLES.items()},
+    "aws_s3_bucket": S3Bucket, "aws_dynamodb_table": DynamoDBTable, "aws_rds_cluster_instance": RDSInstance,
+    "aws_cloudwatch_metric_alarm": CloudWatchAlarm,
 }
 
 
@@ -774,5 +582,5 @@ def _mark_unexpanded(block: TfBlock, resource: Resource) -> Resource:
 
 def terraform_resources(definitions: dict, root: str, region: str, var_files: tuple[Path, ...] = ()) -> list[Resource]:
     model = TfModel(blocks_from_definitions(definitions, root, var_files), region)
-    return [_mark_unexpanded(b, map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line))
+    return [_mark_unexpanded(b, map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line, MODELS[b.type]))
             for b in model.blocks if b.type in MAPPERS]

@@ -210,7 +210,8 @@ def unresolved_policy_part(document: Any) -> Optional[str]:
     return None
 
 
-def map_safely(mapper: Callable, model: Any, ident: Any, address: str, file: str, line: Optional[int]) -> Any:
+def map_safely(mapper: Callable, model: Any, ident: Any, address: str, file: str, line: Optional[int],
+               cls: Optional[type] = None) -> Any:
     """A block (or template resource) whose values a mapper cannot make sense of (a shape checkov left half
     rendered) becomes a resource whose every property is unknown, with the reason: its checks are ``error``
     and name the block, and the gate goes on. Valid IaC never crashes the gate."""
@@ -221,7 +222,7 @@ def map_safely(mapper: Callable, model: Any, ident: Any, address: str, file: str
     try:
         return mapper(model, ident)
     except Exception as exc:  # noqa: BLE001
-        cls = typing.get_type_hints(mapper).get("return")
+        cls = cls or typing.get_type_hints(mapper).get("return")
         if cls is None:
             raise
         reason = f"not read from the IaC ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]})"

@@ -1,0 +1,441 @@
+"""The mapping tables: for each resource type, where the AWS API, Terraform and CloudFormation keep each property.
+
+One entry per property (see fields.Field). The few values no path gives are small functions of the answer
+(``props``) and of the IaC context (``ctx``: references resolved to names, the resources pointing at this one).
+An ``Unknown(reason)`` returned by one of them leaves the property unknown with that reason.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from auditor.iac.values import Declared, as_bool, get, is_unresolved, one
+from auditor.mappings.fields import Field, TypeMap, Unknown, iac_value, read_path
+from auditor.resources import (EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, OpenSearchDomain, RDSCluster,
+                               RDSInstance, Resource, SSMParameter)
+
+
+def _major(resource: Resource) -> None:
+    version = getattr(resource, "engine_version", None)
+    resource.engine_major_version = version.split(".")[0] if isinstance(version, str) and version else None
+
+
+# --- OpenSearch -------------------------------------------------------------------------------------------
+
+def _zone_count_api(raw: dict) -> Any:
+    return read_path(raw, "ClusterConfig.ZoneAwarenessConfig.AvailabilityZoneCount") \
+        if read_path(raw, "ClusterConfig.ZoneAwarenessEnabled") else 1
+
+
+def _zone_count_iac(enabled: str, count: str):
+    def read(props: dict, ctx: Any) -> Any:
+        return iac_value(props, count) if as_bool(iac_value(props, enabled)) else 1
+    return read
+
+
+def _legacy_version(current: str, legacy: str):
+    """aws_elasticsearch_domain / AWS::Elasticsearch::Domain give the bare version; the API says Elasticsearch_X."""
+    def read(props: dict, ctx: Any) -> Any:
+        version = get(props, current)
+        if version is None and get(props, legacy) is not None:
+            return f"Elasticsearch_{get(props, legacy)}"
+        return version
+    return read
+
+
+_CFN_CLUSTER = "ClusterConfig|ElasticsearchClusterConfig"
+
+OPENSEARCH = TypeMap(
+    model=OpenSearchDomain, api_operation="DescribeDomains", api_id="DomainName", api_name="DomainName", api_arn="ARN",
+    tf_types=("aws_opensearch_domain", "aws_elasticsearch_domain"), tf_name="domain_name",
+    cfn_types=("AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain"), cfn_name="DomainName",
+    fields=(
+        Field("engine_version", api="EngineVersion", tf=_legacy_version("engine_version", "elasticsearch_version"),
+              cfn=_legacy_version("EngineVersion", "ElasticsearchVersion")),
+        Field("instance_type", api="ClusterConfig.InstanceType", tf="cluster_config.instance_type",
+              cfn=f"{_CFN_CLUSTER}.InstanceType"),
+        Field("instance_count", "int", api="ClusterConfig.InstanceCount", tf="cluster_config.instance_count",
+              cfn=f"{_CFN_CLUSTER}.InstanceCount", default=1, note="one data node"),
+        Field("dedicated_master_enabled", "bool", api="ClusterConfig.DedicatedMasterEnabled",
+              tf="cluster_config.dedicated_master_enabled", cfn=f"{_CFN_CLUSTER}.DedicatedMasterEnabled",
+              default=False, note="no dedicated masters", api_absent="default"),
+        Field("dedicated_master_type", api="ClusterConfig.DedicatedMasterType", tf="cluster_config.dedicated_master_type",
+              cfn=f"{_CFN_CLUSTER}.DedicatedMasterType"),
+        Field("dedicated_master_count", "int", api="ClusterConfig.DedicatedMasterCount",
+              tf="cluster_config.dedicated_master_count", cfn=f"{_CFN_CLUSTER}.DedicatedMasterCount"),
+        Field("zone_awareness_enabled", "bool", api="ClusterConfig.ZoneAwarenessEnabled",
+              tf="cluster_config.zone_awareness_enabled", cfn=f"{_CFN_CLUSTER}.ZoneAwarenessEnabled",
+              default=False, note="zone awareness off", api_absent="default"),
+        Field("availability_zone_count", "int", api=_zone_count_api,
+              tf=_zone_count_iac("cluster_config.zone_awareness_enabled",
+                                 "cluster_config.zone_awareness_config.availability_zone_count"),
+              cfn=_zone_count_iac(f"{_CFN_CLUSTER}.ZoneAwarenessEnabled",
+                                  f"{_CFN_CLUSTER}.ZoneAwarenessConfig.AvailabilityZoneCount"),
+              default=lambda r: 2 if r.zone_awareness_enabled else 1,
+              note=lambda r: "two AZs with zone awareness" if r.zone_awareness_enabled else ""),
+        Field("warm_enabled", "bool", api="ClusterConfig.WarmEnabled", tf="cluster_config.warm_enabled",
+              cfn=f"{_CFN_CLUSTER}.WarmEnabled", default=False, note="UltraWarm off", api_absent="default"),
+        Field("warm_type", api="ClusterConfig.WarmType", tf="cluster_config.warm_type", cfn=f"{_CFN_CLUSTER}.WarmType"),
+        Field("warm_count", "int", api="ClusterConfig.WarmCount", tf="cluster_config.warm_count",
+              cfn=f"{_CFN_CLUSTER}.WarmCount"),
+        Field("ebs_enabled", "bool", api="EBSOptions.EBSEnabled", tf="ebs_options.ebs_enabled", cfn="EBSOptions.EBSEnabled"),
+        Field("volume_type", api="EBSOptions.VolumeType", tf="ebs_options.volume_type", cfn="EBSOptions.VolumeType"),
+        Field("volume_size_gb", "int", api="EBSOptions.VolumeSize", tf="ebs_options.volume_size", cfn="EBSOptions.VolumeSize"),
+        Field("encryption_at_rest", "bool", api="EncryptionAtRestOptions.Enabled", tf="encrypt_at_rest.enabled",
+              cfn="EncryptionAtRestOptions.Enabled", default=False, note="no encryption at rest unless enabled",
+              api_absent="default"),
+        Field("kms_key_id", "ref", api="EncryptionAtRestOptions.KmsKeyId", tf="encrypt_at_rest.kms_key_id",
+              cfn="EncryptionAtRestOptions.KmsKeyId"),
+        Field("node_to_node_encryption", "bool", api="NodeToNodeEncryptionOptions.Enabled",
+              tf="node_to_node_encryption.enabled", cfn="NodeToNodeEncryptionOptions.Enabled", default=False,
+              note="node-to-node encryption off", api_absent="default"),
+        Field("enforce_https", "bool", api="DomainEndpointOptions.EnforceHTTPS", tf="domain_endpoint_options.enforce_https",
+              cfn="DomainEndpointOptions.EnforceHTTPS", default=False, note="HTTPS not enforced", api_absent="default"),
+        Field("tls_security_policy", api="DomainEndpointOptions.TLSSecurityPolicy",
+              tf="domain_endpoint_options.tls_security_policy", cfn="DomainEndpointOptions.TLSSecurityPolicy"),
+    ),
+)
+
+
+# --- EFS ----------------------------------------------------------------------------------------------------
+
+def _efs_name(raw: dict) -> Any:
+    tags = {t.get("Key"): t.get("Value") for t in raw.get("Tags") or []}
+    return raw.get("Name") or tags.get("Name") or raw.get("FileSystemId")
+
+
+def _efs_backup_tf(props: dict, ctx: Any) -> Any:
+    policy = ctx.pointing("aws_efs_backup_policy", "file_system_id")
+    return str(get(policy[0], "backup_policy", "status")) if policy else "DISABLED"
+
+
+EFS = TypeMap(
+    model=EFSFileSystem, api_operation="DescribeFileSystems", api_id="FileSystemId", api_name=_efs_name,
+    api_arn="FileSystemArn", api_tags="Tags",
+    tf_types=("aws_efs_file_system",), tf_name=lambda a: get(a, "tags", "Name") or get(a, "creation_token"),
+    cfn_types=("AWS::EFS::FileSystem",), cfn_tags="FileSystemTags",
+    cfn_name=lambda p: {t.get("Key"): t.get("Value") for t in p.get("FileSystemTags") or [] if isinstance(t, dict)}.get("Name"),
+    fields=(
+        Field("encrypted", "bool", api="Encrypted", tf="encrypted", cfn="Encrypted", default=False,
+              note="unencrypted unless encrypted"),
+        Field("kms_key_id", "ref", api="KmsKeyId", tf="kms_key_id", cfn="KmsKeyId"),
+        Field("kms_key_manager", "key_manager", tf="kms_key_id", cfn="KmsKeyId", default="aws/elasticfilesystem",
+              when="encrypted"),
+        Field("performance_mode", api="PerformanceMode", tf="performance_mode", cfn="PerformanceMode",
+              default="generalPurpose", note="generalPurpose"),
+        Field("throughput_mode", api="ThroughputMode", tf="throughput_mode", cfn="ThroughputMode", default="bursting",
+              note="bursting"),
+        Field("mount_target_count", "int", api="NumberOfMountTargets",
+              tf=lambda p, ctx: len(ctx.pointing("aws_efs_mount_target", "file_system_id")),
+              cfn=lambda p, ctx: len(ctx.pointing("AWS::EFS::MountTarget", "FileSystemId"))),
+        Field("backup_policy", tf=_efs_backup_tf, cfn=lambda p, ctx: get(p, "BackupPolicy", "Status") or "DISABLED"),
+    ),
+)
+
+
+# --- EBS ----------------------------------------------------------------------------------------------------
+
+def _region_default_tf(props: dict, ctx: Any) -> Any:
+    declared = ctx.of_type("aws_ebs_encryption_by_default")
+    if not declared:
+        return Unknown("the region's EBS encryption default is not declared in this IaC")
+    return bool(as_bool(get(declared[0], "enabled", default=True)))
+
+
+def _gp3(value: int):
+    return lambda r: value if r.volume_type == "gp3" else None
+
+
+def _ebs_arn(raw: dict, volume: Resource) -> None:
+    volume.arn = f"arn:aws:ec2:{volume.region}:{volume.account_id}:volume/{volume.id}"
+
+
+def _named_by_tag(props: dict, volume: Resource, ctx: Any, declared: Declared) -> None:
+    """An IaC volume's id is its address (it has no name of its own); its name is its Name tag where it has one."""
+    volume.name = volume.tags.get("Name") or volume.id
+
+
+EBS = TypeMap(
+    model=EBSVolume, api_operation="DescribeVolumes", api_id="VolumeId",
+    api_name=lambda raw: {t["Key"]: t["Value"] for t in raw.get("Tags", [])}.get("Name") or raw["VolumeId"],
+    api_tags="Tags", finish_api=_ebs_arn,
+    tf_types=("aws_ebs_volume",), cfn_types=("AWS::EC2::Volume",), finish_tf=_named_by_tag, finish_cfn=_named_by_tag,
+    fields=(
+        Field("volume_type", api="VolumeType", tf="type", cfn="VolumeType", default="gp2", note="gp2 unless type says otherwise"),
+        Field("size_gb", "int", api="Size", tf="size", cfn="Size"),
+        Field("iops", "int", api="Iops", tf="iops", cfn="Iops", default=_gp3(3000),
+              note=lambda r: "3000 IOPS on gp3" if r.volume_type == "gp3" else ""),
+        Field("throughput_mbps", "int", api="Throughput", tf="throughput", cfn="Throughput", default=_gp3(125),
+              note=lambda r: "125 MB/s on gp3" if r.volume_type == "gp3" else ""),
+        Field("region_encryption_by_default", "raw", tf=_region_default_tf,
+              cfn=lambda p, ctx: Unknown("the region's EBS encryption default is not part of a template")),
+        Field("encrypted", "bool", api="Encrypted", tf="encrypted", cfn="Encrypted",
+              default=lambda r: bool(r.region_encryption_by_default),
+              note="unencrypted unless encrypted (or the region encrypts by default)"),
+        Field("kms_key_id", "ref", api="KmsKeyId", tf="kms_key_id", cfn="KmsKeyId"),
+        Field("kms_key_manager", "key_manager", tf="kms_key_id", cfn="KmsKeyId", default="aws/ebs", when="encrypted"),
+        Field("state", api="State"),
+        Field("attached", "bool", api=lambda raw: bool(raw.get("Attachments"))),
+        Field("availability_zone", api="AvailabilityZone", tf="availability_zone", cfn="AvailabilityZone"),
+    ),
+)
+
+
+# --- SSM ----------------------------------------------------------------------------------------------------
+
+def _ssm_arn(raw: dict, param: Resource) -> None:
+    param.arn = param.arn or f"arn:aws:ssm:{param.region}:{param.account_id}:parameter/{param.name.lstrip('/')}"
+
+
+SSM = TypeMap(
+    model=SSMParameter, api_operation="DescribeParameters", api_id="Name", api_name="Name", api_arn="ARN",
+    finish_api=_ssm_arn,
+    tf_types=("aws_ssm_parameter",), tf_name="name", cfn_types=("AWS::SSM::Parameter",), cfn_name="Name",
+    fields=(  # names and types only: a parameter's value is never read
+        Field("parameter_type", api="Type", tf="type", cfn="Type"),
+        Field("tier", api="Tier", tf="tier", cfn="Tier", default="Standard", note="Standard tier"),
+        Field("data_type", api="DataType", tf="data_type", cfn="DataType", default="text"),
+        Field("kms_key_id", "ref", api="KeyId", tf="key_id"),
+        Field("description", api="Description", tf="description", cfn="Description"),
+    ),
+)
+
+
+# --- ElastiCache --------------------------------------------------------------------------------------------
+
+def _node_count_api(raw: dict) -> Any:
+    members = sum(len(g.get("NodeGroupMembers", [])) for g in raw.get("NodeGroups", []))
+    return members or len(raw.get("MemberClusters", []))
+
+
+def _node_count_iac(clusters: str, shards: str, replicas: str):
+    """Nodes: the cluster count of a non-sharded group, else shards x (replicas + 1)."""
+    def read(props: dict, ctx: Any) -> Any:
+        if get(props, clusters) is not None:
+            return get(props, clusters)
+        count, each = get(props, shards, default=1), get(props, replicas, default=0)
+        if isinstance(count, int) and isinstance(each, int):
+            return count * (each + 1)
+        return count if not isinstance(count, int) else each
+    return read
+
+
+def _shards_iac(clusters: str, shards: str):
+    return lambda props, ctx: 1 if get(props, clusters) is not None else get(props, shards, default=1)
+
+
+def _cache_parameters_tf(props: dict, ctx: Any) -> Any:
+    declared = ctx.named("aws_elasticache_parameter_group", get(props, "parameter_group_name"))
+    if not declared:
+        return Unknown("the parameter group is not declared in this IaC, so its values are unknown")
+    return {str(get(p, "name")): str(get(p, "value")) for p in ctx.blocks(declared[0], "parameter")}
+
+
+def _cache_parameters_cfn(props: dict, ctx: Any) -> Any:
+    declared = ctx.named("AWS::ElastiCache::ParameterGroup", props.get("CacheParameterGroupName"))
+    if not declared:
+        return Unknown("the parameter group is not declared in this template, so its values are unknown")
+    return {str(k): str(v) for k, v in (declared[0].get("Properties") or {}).items() if not str(k).startswith("__")}
+
+
+ELASTICACHE = TypeMap(
+    model=ElastiCacheReplicationGroup, api_operation="DescribeReplicationGroups", api_id="ReplicationGroupId",
+    api_name="ReplicationGroupId", api_arn="ARN",
+    tf_types=("aws_elasticache_replication_group",), tf_name="replication_group_id",
+    cfn_types=("AWS::ElastiCache::ReplicationGroup",), cfn_name="ReplicationGroupId",
+    fields=(
+        Field("engine", api="Engine", tf="engine", cfn="Engine", default="redis", note="redis unless engine says otherwise"),
+        Field("engine_version", tf="engine_version", cfn="EngineVersion"),  # live: from the member cluster
+        Field("node_type", api="CacheNodeType", tf="node_type", cfn="CacheNodeType"),
+        Field("node_count", "int", api=_node_count_api,
+              tf=_node_count_iac("num_cache_clusters", "num_node_groups", "replicas_per_node_group"),
+              cfn=_node_count_iac("NumCacheClusters", "NumNodeGroups", "ReplicasPerNodeGroup")),
+        Field("member_clusters", "strings", api="MemberClusters"),
+        Field("node_group_count", "int", api=lambda raw: len(raw.get("NodeGroups", [])),
+              tf=_shards_iac("num_cache_clusters", "num_node_groups"), cfn=_shards_iac("NumCacheClusters", "NumNodeGroups")),
+        Field("cluster_mode", api="ClusterMode"),
+        Field("multi_az", "bool", api=lambda raw: raw.get("MultiAZ") == "enabled", tf="multi_az_enabled",
+              cfn="MultiAZEnabled", default=False, note="Multi-AZ off"),
+        Field("automatic_failover", "bool", api=lambda raw: raw.get("AutomaticFailover") in ("enabled", "enabling"),
+              tf="automatic_failover_enabled", cfn="AutomaticFailoverEnabled", default=False, note="automatic failover off"),
+        Field("at_rest_encryption", "bool", api="AtRestEncryptionEnabled", tf="at_rest_encryption_enabled",
+              cfn="AtRestEncryptionEnabled", default=False, note="no encryption at rest unless enabled"),
+        Field("transit_encryption", "bool", api="TransitEncryptionEnabled", tf="transit_encryption_enabled",
+              cfn="TransitEncryptionEnabled", default=False, note="no encryption in transit unless enabled"),
+        Field("auth_token_enabled", "bool", api="AuthTokenEnabled"),
+        Field("kms_key_id", "ref", api="KmsKeyId", tf="kms_key_id", cfn="KmsKeyId"),
+        Field("snapshot_retention_days", "int", api="SnapshotRetentionLimit", tf="snapshot_retention_limit",
+              cfn="SnapshotRetentionLimit", default=0, note="no automatic snapshots"),
+        Field("snapshot_window", api="SnapshotWindow", tf="snapshot_window", cfn="SnapshotWindow"),
+        Field("parameter_group", "ref", tf="parameter_group_name", cfn="CacheParameterGroupName"),
+        Field("parameters", "raw", tf=_cache_parameters_tf, cfn=_cache_parameters_cfn),
+    ),
+)
+
+
+# --- RDS ------------------------------------------------------------------------------------------------------
+
+_RDS_KEY = dict(default=lambda r: "alias/aws/rds" if r.storage_encrypted else None,
+                note=lambda r: "the AWS managed key aws/rds" if r.storage_encrypted else "")
+
+
+def _pi_retention(days: int):
+    return lambda r: days if r.performance_insights_enabled else None
+
+
+def _replicas(rtype: str, attribute: str):
+    return lambda props, ctx: [name for name, _ in ctx.pointing(rtype, attribute)]
+
+
+def _rds_api(raw: dict, resource: Resource) -> None:
+    _rds_iac(raw, resource)
+    if "PerformanceInsightsEnabled" not in raw:
+        resource.mark_unknown("performance_insights_retention_days",
+                              "DescribeDBInstances did not report PerformanceInsightsEnabled")
+
+
+def _rds_iac(props: dict, resource: Resource, ctx: Any = None, declared: Any = None) -> None:
+    assert isinstance(resource, RDSInstance)
+    _major(resource)
+    resource.read_replica_count = len(resource.read_replica_ids)
+    resource.is_read_replica = bool(resource.replica_source)
+
+
+RDS_INSTANCE = TypeMap(
+    model=RDSInstance, api_operation="DescribeDBInstances", api_id="DBInstanceIdentifier",
+    api_name="DBInstanceIdentifier", api_arn="DBInstanceArn", api_tags="TagList",
+    tf_types=("aws_db_instance",), tf_name="identifier",
+    cfn_types=("AWS::RDS::DBInstance",), cfn_name="DBInstanceIdentifier",
+    fields=(
+        Field("engine", api="Engine", tf="engine", cfn="Engine"),
+        Field("engine_version", api="EngineVersion", tf="engine_version", cfn="EngineVersion"),
+        Field("instance_class", api="DBInstanceClass", tf="instance_class", cfn="DBInstanceClass"),
+        Field("storage_type", api="StorageType", tf="storage_type", cfn="StorageType", default="gp2",
+              note="gp2 unless storage_type says otherwise"),
+        Field("allocated_storage_gb", "int", api="AllocatedStorage", tf="allocated_storage", cfn="AllocatedStorage"),
+        Field("availability_zone", api="AvailabilityZone", tf="availability_zone", cfn="AvailabilityZone"),
+        Field("multi_az", "bool", api="MultiAZ", tf="multi_az", cfn="MultiAZ", default=False,
+              note="single-AZ unless multi_az", api_absent="unknown"),
+        Field("backup_retention_days", "int", api="BackupRetentionPeriod", tf="backup_retention_period",
+              cfn="BackupRetentionPeriod", default=1, note="1 day of automated backups"),
+        Field("storage_encrypted", "bool", api="StorageEncrypted", tf="storage_encrypted", cfn="StorageEncrypted",
+              default=False, note="unencrypted unless storage_encrypted", api_absent="unknown"),
+        Field("kms_key_id", "ref", api="KmsKeyId", tf="kms_key_id", cfn="KmsKeyId", **_RDS_KEY),
+        Field("performance_insights_enabled", "bool", api="PerformanceInsightsEnabled", tf="performance_insights_enabled",
+              cfn="EnablePerformanceInsights", default=False, note="Performance Insights off unless enabled",
+              api_absent="unknown"),
+        Field("performance_insights_retention_days", "int", api="PerformanceInsightsRetentionPeriod",
+              tf="performance_insights_retention_period", cfn="PerformanceInsightsRetentionPeriod",
+              default=_pi_retention(7)),
+        Field("deletion_protection", "bool", api="DeletionProtection", tf="deletion_protection", cfn="DeletionProtection",
+              default=False, note="deletion protection off unless configured", api_absent="unknown"),
+        Field("publicly_accessible", "bool", api="PubliclyAccessible", tf="publicly_accessible", cfn="PubliclyAccessible",
+              default=False, note="not publicly accessible unless configured", api_absent="unknown"),
+        Field("iam_auth_enabled", "bool", api="IAMDatabaseAuthenticationEnabled", tf="iam_database_authentication_enabled",
+              cfn="EnableIAMDatabaseAuthentication", default=False, note="IAM authentication off unless enabled"),
+        Field("db_name", api="DBName", tf="db_name|name", cfn="DBName", note="no database created unless db_name"),
+        Field("master_password_managed", "bool", api=lambda raw: bool(raw.get("MasterUserSecret")),
+              tf="manage_master_user_password", cfn="ManageMasterUserPassword", default=False,
+              note="the password is yours to keep unless manage_master_user_password"),
+        Field("parameter_groups", "strings", api=lambda raw: [g["DBParameterGroupName"] for g in raw.get("DBParameterGroups", [])],
+              tf=lambda p, ctx: [g] if (g := ctx.resolve(get(p, "parameter_group_name"))) else [],
+              cfn=lambda p, ctx: [g] if (g := ctx.resolve(p.get("DBParameterGroupName"))) else []),
+        Field("cloudwatch_logs_exports", "strings", api="EnabledCloudwatchLogsExports",
+              tf=lambda p, ctx: _flat(p.get("enabled_cloudwatch_logs_exports")), cfn="EnableCloudwatchLogsExports"),
+        Field("replica_source", "ref", api="ReadReplicaSourceDBInstanceIdentifier", tf="replicate_source_db",
+              cfn="SourceDBInstanceIdentifier"),
+        Field("read_replica_ids", "strings", api="ReadReplicaDBInstanceIdentifiers",
+              tf=_replicas("aws_db_instance", "replicate_source_db"),
+              cfn=_replicas("AWS::RDS::DBInstance", "SourceDBInstanceIdentifier")),
+        Field("cluster_id", api="DBClusterIdentifier"),
+    ),
+    finish_api=_rds_api, finish_tf=_rds_iac, finish_cfn=_rds_iac,
+)
+
+
+def _flat(value: Any) -> list:
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _cluster_api(raw: dict, resource: Resource) -> None:
+    assert isinstance(resource, RDSCluster)
+    _major(resource)
+    resource.member_count = len(resource.member_ids)
+
+
+def instance_count(props: dict) -> Optional[int]:
+    """How many resources a Terraform block makes (checkov expands the count and for_each it can evaluate into
+    blocks of their own): one, or None when a ``count`` or ``for_each`` is left unevaluated."""
+    if "count" in props or "for_each" in props:
+        count = get(props, "count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            return count
+        for_each = one(props.get("for_each"))
+        return len(for_each) if isinstance(for_each, (dict, list)) and not is_unresolved(for_each) else None
+    return 1
+
+
+def multi_az_from_members(engine: Optional[str], members: Optional[int]) -> tuple[Optional[bool], Optional[str]]:
+    """Multi-AZ of a cluster the IaC declares, which has no such setting: a Multi-AZ DB cluster (engine mysql or
+    postgres) always is; Aurora is when a reader can take over, two instances or more (AWS spreads them over
+    AZs). Returns the value and, for Aurora, the note that says how it was inferred (None when unknown)."""
+    if engine in ("mysql", "postgres"):
+        return True, None
+    if members is None:
+        return None, None
+    return members >= 2, f"Multi-AZ with two instances or more; {members} declared in the IaC"
+
+
+def _cluster_members(rtype: str, attribute: str):
+    """An IaC cluster's members are the instances that name it; Multi-AZ follows from how many there are."""
+    def finish(props: dict, cluster: Resource, ctx: Any, declared: Declared) -> None:
+        assert isinstance(cluster, RDSCluster)
+        _major(cluster)
+        members = ctx.pointing(rtype, attribute)
+        cluster.member_ids = [name for name, _ in members]
+        counts = [instance_count(attrs) for _, attrs in members]
+        cluster.member_count = sum(counts) if None not in counts else None  # type: ignore[arg-type]
+        cluster.multi_az, note = multi_az_from_members(cluster.engine, cluster.member_count)
+        if note:
+            declared.default("multi_az", note)
+        elif cluster.multi_az is None:
+            unknown = next(name for (name, _), n in zip(members, counts) if n is None)
+            for prop in ("member_count", "multi_az"):
+                declared.unresolved(prop, f"the count or for_each of {unknown}")
+    return finish
+
+
+RDS_CLUSTER = TypeMap(
+    model=RDSCluster, api_operation="DescribeDBClusters", api_id="DBClusterIdentifier", api_name="DBClusterIdentifier",
+    api_arn="DBClusterArn", api_tags="TagList",
+    tf_types=("aws_rds_cluster",), tf_name="cluster_identifier",
+    cfn_types=("AWS::RDS::DBCluster",), cfn_name="DBClusterIdentifier",
+    fields=(
+        Field("engine", api="Engine", tf="engine", cfn="Engine", default="aurora", note="aurora unless engine says otherwise"),
+        Field("engine_version", api="EngineVersion", tf="engine_version", cfn="EngineVersion"),
+        Field("engine_mode", api="EngineMode", tf="engine_mode", cfn="EngineMode", default="provisioned", note="provisioned"),
+        Field("storage_encrypted", "bool", api="StorageEncrypted", tf="storage_encrypted", cfn="StorageEncrypted",
+              default=lambda r: r.engine_mode == "serverless",
+              note="encrypted only in serverless engine mode unless storage_encrypted", api_absent="unknown"),
+        Field("kms_key_id", "ref", api="KmsKeyId", tf="kms_key_id", cfn="KmsKeyId", **_RDS_KEY),
+        Field("backup_retention_days", "int", api="BackupRetentionPeriod", tf="backup_retention_period",
+              cfn="BackupRetentionPeriod", default=1, note="1 day of automated backups", api_absent="unknown"),
+        Field("deletion_protection", "bool", api="DeletionProtection", tf="deletion_protection", cfn="DeletionProtection",
+              default=False, note="deletion protection off unless configured", api_absent="unknown"),
+        Field("iam_auth_enabled", "bool", api="IAMDatabaseAuthenticationEnabled", tf="iam_database_authentication_enabled",
+              cfn="EnableIAMDatabaseAuthentication", default=False, note="IAM authentication off unless enabled"),
+        Field("multi_az", "bool", api="MultiAZ", api_absent="unknown"),  # IaC: inferred from the members (finish_*)
+        Field("member_ids", "strings", api=lambda raw: [m["DBInstanceIdentifier"] for m in raw.get("DBClusterMembers", [])]),
+        Field("cloudwatch_logs_exports", "strings", api="EnabledCloudwatchLogsExports",
+              tf=lambda p, ctx: _flat(p.get("enabled_cloudwatch_logs_exports")), cfn="EnableCloudwatchLogsExports"),
+        Field("database_name", api="DatabaseName", tf="database_name", cfn="DatabaseName"),
+        Field("parameter_group", "ref", api="DBClusterParameterGroup", tf="db_cluster_parameter_group_name",
+              cfn="DBClusterParameterGroupName"),
+    ),
+    finish_api=_cluster_api, finish_tf=_cluster_members("aws_rds_cluster_instance", "cluster_identifier"),
+    finish_cfn=_cluster_members("AWS::RDS::DBInstance", "DBClusterIdentifier"),
+)
+
+
+TABLES: tuple[TypeMap, ...] = (OPENSEARCH, EFS, EBS, SSM, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER)
