@@ -371,6 +371,17 @@ class SSMParameter(Resource):
     description: Optional[str] = None
 
 
+class DAXCluster(Resource):
+    """A DynamoDB Accelerator cluster: the read cache in front of DynamoDB tables."""
+
+    type: ClassVar[str] = "AWS::DAX::Cluster"
+    node_type: Optional[str] = None
+    node_count: Optional[int] = None
+    sse_enabled: Optional[bool] = None
+    endpoint_encryption: Optional[str] = None  # TLS or NONE
+    status: Optional[str] = None
+
+
 class CloudWatchAlarm(Resource):
     type: ClassVar[str] = "AWS::CloudWatch::Alarm"
     alarm: Optional[Alarm] = None
@@ -388,6 +399,7 @@ RESOURCE_MODELS: dict[str, type[Resource]] = {
         EFSFileSystem,
         EBSVolume,
         SSMParameter,
+        DAXCluster,
         CloudWatchAlarm,
     )
 }

@@ -47,6 +47,7 @@ DEMO_PARAMETERS = {"ecommerce-platform": {
     "session_cache": "session-cache-{env}",
     "product_cache": "product-cache-{env}",
     "api_cache": "api-cache-{env}",
+    "dax_cluster": "ecommerce-dax-{env}",
 }}
 
 
@@ -63,6 +64,7 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
     _search(aws, env, spec)
     _buckets(aws, env, kms_key)
     _caches(aws, env, skip)
+    _dax(aws, env, skip)
     aws.ec2.enable_ebs_encryption_by_default()
 
 
@@ -149,6 +151,15 @@ def _tables(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[st
     if f"Sessions-{env}" not in skip and "sessions-ttl" not in skip:
         aws.dynamodb.update_time_to_live(TableName=f"Sessions-{env}",
                                          TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiryTime"})
+
+
+def _dax(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
+    """§4.2: DAX in front of the frequently read tables (encrypted, TLS endpoint: the baseline's DAX rules)."""
+    name = f"ecommerce-dax-{env}"
+    if name not in skip:
+        aws.dax.create_cluster(ClusterName=name, NodeType="dax.r5.large", ReplicationFactor=3,
+                               IamRoleArn=f"arn:aws:iam::123456789012:role/{name}", SSESpecification={"Enabled": True},
+                               ClusterEndpointEncryptionType="TLS")
 
 
 def _search(aws: MockAccount, env: str, spec: dict) -> None:
@@ -329,6 +340,8 @@ DRIFTS: dict[str, Drift] = {
                               "DISABLED", _nothing, skip=("sessions-ttl",)),
     "sessions-sort-key": Drift("Sessions table keyed by sessionId and userId", "ECOM-DDB-007", "configuration",
                                "Sessions-{env}", None, None, _nothing, skip=("sessions-sort-key",)),
+    "dax-missing": Drift("no DAX cluster in front of the tables", "ECOM-DDB-015", "existence", "ecommerce-dax-{env}",
+                         "present", "absent", _nothing, skip=("ecommerce-dax-{env}",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from auditor.iac.values import Declared, as_bool, get, is_unresolved, one
 from auditor.mappings.fields import Field, TypeMap, Unknown, iac_value, read_path
-from auditor.resources import (EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, OpenSearchDomain, RDSCluster,
+from auditor.resources import (DAXCluster, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, OpenSearchDomain, RDSCluster,
                                RDSInstance, Resource, SSMParameter)
 
 
@@ -438,4 +438,24 @@ RDS_CLUSTER = TypeMap(
 )
 
 
-TABLES: tuple[TypeMap, ...] = (OPENSEARCH, EFS, EBS, SSM, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER)
+# --- DAX ------------------------------------------------------------------------------------------------------
+
+DAX = TypeMap(
+    model=DAXCluster, api_operation="DescribeClusters", api_id="ClusterName", api_name="ClusterName",
+    api_arn="ClusterArn", tf_types=("aws_dax_cluster",), tf_name="cluster_name",
+    cfn_types=("AWS::DAX::Cluster",), cfn_name="ClusterName",
+    fields=(
+        Field("node_type", api="NodeType", tf="node_type", cfn="NodeType"),
+        Field("node_count", "int", api="TotalNodes", tf="replication_factor", cfn="ReplicationFactor"),
+        Field("sse_enabled", "bool", api=lambda raw: read_path(raw, "SSEDescription.Status") in ("ENABLED", "ENABLING"),
+              tf="server_side_encryption.enabled", cfn="SSESpecification.SSEEnabled", default=False,
+              note="no encryption at rest unless enabled"),
+        Field("endpoint_encryption", api="ClusterEndpointEncryptionType", tf="cluster_endpoint_encryption_type",
+              cfn="ClusterEndpointEncryptionType", default="NONE", note="a plaintext endpoint unless TLS",
+              api_absent="default"),
+        Field("status", api="Status"),
+    ),
+)
+
+
+TABLES: tuple[TypeMap, ...] = (OPENSEARCH, EFS, EBS, SSM, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER, DAX)
