@@ -132,6 +132,16 @@ def _strip_account_prefix(request: Any, **_: Any) -> None:
             request.headers["Host"] = match.group(1)
 
 
+def _no_retry_of_html_pages(response: Any = None, operation: Any = None, **_: Any) -> None:
+    """An HTML error page (an endpoint's "not implemented", as moto serves it; AWS APIs answer in JSON or XML)
+    does not change when asked again: it is "not served" at once, not after eight back-offs."""
+    if not response:
+        return
+    http = response[0]
+    if http.status_code >= 500 and "text/html" in str(http.headers.get("Content-Type", "")).lower():
+        raise ResponseParserError(f"{getattr(operation, 'name', 'the call')} answered an HTML page (HTTP {http.status_code})")
+
+
 class ClientPool:
     """Makes and keeps one client per (service, region), every call counted."""
 
@@ -198,6 +208,7 @@ class ClientPool:
         events.register("before-send", lambda **_: self.stats.count_request(service))
         if service == "s3control" and self.settings.endpoint_url:
             events.register_first("before-send.s3-control.*", _strip_account_prefix)
+        events.register_first("needs-retry", _no_retry_of_html_pages)
         return client
 
     def account_id(self) -> str:

@@ -382,6 +382,26 @@ class DAXCluster(Resource):
     status: Optional[str] = None
 
 
+class BackupRule(Model):
+    """One rule of an AWS Backup plan: when it runs and how long its recovery points are kept."""
+
+    name: str
+    schedule: Optional[str] = None  # cron(...) or rate(...)
+    weekly: Optional[bool] = None  # the schedule runs once a week
+    delete_after_days: Optional[int] = None  # None: kept until deleted by hand
+
+
+class BackupPlan(Resource):
+    """An AWS Backup plan and the resources its selections name."""
+
+    type: ClassVar[str] = "AWS::Backup::BackupPlan"
+    rules: list[BackupRule] = Field(default_factory=list)
+    # The longest retention among the weekly rules (0 when no rule runs weekly).
+    weekly_retention_days: Optional[int] = None
+    selected_resources: list[str] = Field(default_factory=list)  # ARNs or wildcards of its backup selections
+    selects_dynamodb: Optional[bool] = None  # a selection names DynamoDB tables (an ARN, a table wildcard or "*")
+
+
 class CloudWatchAlarm(Resource):
     type: ClassVar[str] = "AWS::CloudWatch::Alarm"
     alarm: Optional[Alarm] = None
@@ -400,6 +420,7 @@ RESOURCE_MODELS: dict[str, type[Resource]] = {
         EBSVolume,
         SSMParameter,
         DAXCluster,
+        BackupPlan,
         CloudWatchAlarm,
     )
 }

@@ -6,7 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from auditor.collect import _finish, fetch_family
+from auditor.collectors import backup
+from auditor.evaluate import Inventory, evaluate_rule
+from auditor.mappings.tables import is_weekly
+from auditor.resources import BackupPlan
+from auditor.rules.conditions import Context
 from tests.conftest import run_cli
+from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
 from tests.test_iac_realworld import verdicts
 
 
@@ -89,3 +98,92 @@ Resources:
     assert legacy["BASE-DAX-002"]["status"] == "fail"
     sessions = verdicts(document, "sessions")
     assert sessions["BASE-DAX-001"]["status"] == "fail" and sessions["BASE-DAX-001"]["source"]["line"] == 10  # SSESpecification
+
+
+# --- AWS Backup --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("schedule, weekly", [
+    ("cron(0 5 ? * SUN *)", True), ("cron(0 5 ? * 1 *)", True), ("rate(7 days)", True),
+    ("cron(0 5 * * ? *)", False), ("cron(0 5 ? * MON-FRI *)", False), ("cron(0 5 1 * ? *)", False),
+    ("rate(1 day)", False), ("var.schedule", None)])
+def test_a_backup_schedule_is_weekly_when_it_runs_on_one_day_of_the_week(schedule, weekly):
+    assert is_weekly(schedule) is weekly
+
+
+def _plan_answer(days):
+    return {"BackupPlan": {"BackupPlanName": "ecommerce-weekly-production", "Rules": [
+        {"RuleName": "daily", "TargetBackupVaultName": "Default", "ScheduleExpression": "cron(0 3 * * ? *)",
+         "Lifecycle": {"DeleteAfterDays": 365}},
+        {"RuleName": "weekly-full", "TargetBackupVaultName": "Default", "ScheduleExpression": "cron(0 5 ? * SUN *)",
+         "Lifecycle": {"DeleteAfterDays": days}}]}, "BackupPlanId": "p-1"}
+
+
+@pytest.mark.parametrize("days, resources, retention_verdict, selection_verdict", [
+    (90, ["arn:aws:dynamodb:us-east-1:123456789012:table/Products-production"], "pass", "pass"),
+    (30, ["arn:aws:s3:::ecommerce-product-images-production"], "fail", "fail")])
+def test_backup_plan_rules_and_selections_on_the_answers_aws_documents(days, resources, retention_verdict,
+                                                                      selection_verdict):
+    """moto serves GetBackupPlan but answers HTTP 500 to ListBackupSelections: the selection is judged here."""
+    client, stub = stubbed("backup")
+    stub.add_response("get_backup_plan", _plan_answer(days), {"BackupPlanId": "p-1"})
+    stub.add_response("list_backup_selections", {"BackupSelectionsList": [{"SelectionId": "s-1", "BackupPlanId": "p-1"}]},
+                      {"BackupPlanId": "p-1"})
+    stub.add_response("get_backup_selection", {"BackupSelection": {
+        "SelectionName": "tables", "IamRoleArn": "arn:aws:iam::123456789012:role/backup", "Resources": resources},
+        "BackupPlanId": "p-1", "SelectionId": "s-1"}, {"BackupPlanId": "p-1", "SelectionId": "s-1"})
+    plan = BackupPlan(id="p-1", name="ecommerce-weekly-production", region="us-east-1")
+    calls = StubbedCalls({"backup": client})
+    with stub:
+        for family in ("rules", "selections"):
+            fetch_family(calls, backup.COLLECTOR.families[family], plan)
+    _finish(backup.COLLECTOR, plan)
+    assert plan.weekly_retention_days == days and [r.weekly for r in plan.rules] == [False, True]
+    ctx = Context("production", "production", params={"backup_plan": "ecommerce-weekly-{env}"})
+    for rule_id, verdict in (("ECOM-DDB-016", retention_verdict), ("ECOM-DDB-017", selection_verdict)):
+        (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", rule_id), ctx, Inventory([plan], ["us-east-1"]))
+        assert finding.status == verdict, finding
+
+
+def test_a_plan_whose_selections_moto_cannot_list_is_an_error_not_a_pass(aws, tmp_path):
+    aws.backup.create_backup_plan(BackupPlan={"BackupPlanName": "ecommerce-weekly-production", "Rules": [{
+        "RuleName": "weekly", "TargetBackupVaultName": "Default", "ScheduleExpression": "cron(0 5 ? * SUN *)",
+        "Lifecycle": {"DeleteAfterDays": 90}}]})
+    document = scan(aws, tmp_path, "ecommerce-platform")
+    plan = verdicts(document, "ecommerce-weekly-production")
+    assert plan["ECOM-DDB-016"]["status"] == "pass"  # GetBackupPlan, served by moto
+    assert plan["ECOM-DDB-017"]["status"] == "error"
+
+
+def test_backup_plans_and_selections_in_terraform(tmp_path):
+    document = gate_files(tmp_path, {"backup.tf": '''
+resource "aws_dynamodb_table" "orders" {
+  name     = "Orders"
+  hash_key = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}
+
+resource "aws_backup_plan" "weekly" {
+  name = "ecommerce-weekly-production"
+  rule {
+    rule_name         = "weekly"
+    target_vault_name = "Default"
+    schedule          = "cron(0 5 ? * SUN *)"
+    lifecycle {
+      delete_after = 35
+    }
+  }
+}
+
+resource "aws_backup_selection" "tables" {
+  name         = "tables"
+  plan_id      = aws_backup_plan.weekly.id
+  iam_role_arn = "arn:aws:iam::123456789012:role/backup"
+  resources    = [aws_dynamodb_table.orders.arn]
+}
+'''}, "ecommerce-platform")
+    plan = verdicts(document, "ecommerce-weekly-production")
+    assert plan["ECOM-DDB-016"]["status"] == "fail" and plan["ECOM-DDB-016"]["actual"] == 35
+    assert plan["ECOM-DDB-017"]["status"] == "pass"

@@ -361,6 +361,16 @@ class CfnContext:
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [props for other, props in self.template.of_type(rtype) if self.template.refers_to(value, other)]
 
+    def type_of(self, value: Any) -> Any:
+        """The resource type a Ref or GetAtt names (None for anything else)."""
+        value = clean(value)
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), = value.items()
+            target = (arg[0] if isinstance(arg, list) else str(arg).split(".")[0]) if fn == "Fn::GetAtt" else arg
+            if fn in ("Ref", "Fn::GetAtt") and isinstance(target, str) and target in self.template.resources:
+                return self.template.resources[target][0]
+        return None
+
     def of_type(self, rtype: str) -> list[dict]:
         return [props for _, props in self.template.of_type(rtype)]
 

@@ -501,6 +501,12 @@ class TfContext:
         found = self.model.companions_of(rtype, self.block, self.name, attribute)
         return [(_name_of_block(b), b.attrs) for b in found if b is not self.block]
 
+    def type_of(self, value: Any) -> Optional[str]:
+        """The resource type a reference names (``aws_dynamodb_table.x.arn`` -> aws_dynamodb_table)."""
+        value = one(value)
+        match = TF_REF.match(value.removeprefix("${").removesuffix("}")) if isinstance(value, str) else None
+        return match.group("address").split(".")[-2].split("[")[0] if match else None
+
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [b.attrs for b in self.model.of_type(rtype)
                 if self.model.points_to(value, b, _name_of_block(b) if _name_of_block(b) != b.address else None)]

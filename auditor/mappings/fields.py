@@ -36,6 +36,8 @@ class References(Protocol):
 
     def pointing(self, rtype: str, attribute: str) -> list[tuple[str, dict]]: ...
 
+    def type_of(self, value: Any) -> Optional[str]: ...
+
     def named(self, rtype: str, value: Any) -> list[dict]: ...
 
     def of_type(self, rtype: str) -> list[dict]: ...
@@ -64,6 +66,8 @@ class Field:
     note: Union[str, Callable[[Resource], str]] = ""
     api_absent: str = "none"
     when: Optional[str] = None
+    # The API call (a collector family) whose answer holds the property, when the listing does not.
+    api_call: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,11 @@ class TypeMap:
     @property
     def api_properties(self) -> tuple[str, ...]:
         """The properties the listing answer carries (a collector's ``listed_properties``)."""
-        return tuple(f.prop for f in self.fields if f.api is not None)
+        return tuple(f.prop for f in self.fields if f.api is not None and f.api_call is None)
+
+    def read_by(self, call: str) -> tuple[str, ...]:
+        """The properties one further API call (a collector family) reads."""
+        return tuple(f.prop for f in self.fields if f.api_call == call)
 
 
 def read_path(answer: Any, where: str) -> Any:
@@ -131,20 +139,29 @@ def from_api(table: TypeMap, raw: dict, region: str, account_id: Optional[str]) 
     resource = table.model(id=str(ident), name=str(_locate(raw, table.api_name) or ident),
                            arn=_locate(raw, table.api_arn), region=region, account_id=account_id,
                            tags=_tag_dict(read_path(raw, table.api_tags)) if table.api_tags else {})
+    _fill(table, raw, resource, None, table.api_operation)
+    if table.finish_api:
+        table.finish_api(raw, resource)
+    return resource
+
+
+def fill_from_api(table: TypeMap, call: str, raw: dict, resource: Resource) -> None:
+    """The properties ``call`` reads (its fields' ``api_call``), from its answer: a collector family's parse."""
+    _fill(table, raw, resource, call, call)
+
+
+def _fill(table: TypeMap, raw: dict, resource: Resource, call: Optional[str], operation: str) -> None:
     for f in table.fields:
-        if f.api is None:
+        if f.api is None or f.api_call != call:
             continue
         value = _locate(raw, f.api)
         if value is None and f.api_absent == "unknown":
-            resource.mark_unknown(f.prop, f"{table.api_operation} did not report {f.api if isinstance(f.api, str) else f.prop}")
+            resource.mark_unknown(f.prop, f"{operation} did not report {f.api if isinstance(f.api, str) else f.prop}")
         elif value is None and f.api_absent == "default":
             value = f.default(resource) if callable(f.default) else f.default
         if f.kind == "strings":
             value = [str(v) for v in value or []]
         setattr(resource, f.prop, value)
-    if table.finish_api:
-        table.finish_api(raw, resource)
-    return resource
 
 
 def read_iac(table: TypeMap, source: str, props: dict, resource: Resource, declared: Declared,
