@@ -12,6 +12,7 @@ from typing import Callable, Optional
 from botocore.exceptions import BotoCoreError, ClientError
 
 from auditor.aws import REGION_REFUSALS, FatalAwsError, error_code, why_unreadable
+from auditor.collectors import cloudfront
 from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
 from auditor.collectors.cloudwatch import GUARDED_BY_DIMENSION
 from auditor.collectors.registry import COLLECTORS
@@ -53,9 +54,13 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     wants_alarms = any("alarms" in n.properties for n in needs)
     if wants_alarms:
         types.add(ALARM_TYPE)
+    wants_cdn = any("cdn" in n.properties for n in needs)
+    if wants_cdn:
+        types.add(cloudfront.TYPE)
     inventory = Inventory(resources=[], regions=regions)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="collect") as pool:
-        listings = [(COLLECTORS[t], region) for t in sorted(types) for region in regions]
+        listings = [(COLLECTORS[t], region) for t in sorted(types)
+                    for region in ([COLLECTORS[t].global_region] if COLLECTORS[t].global_region else regions)]
         for (collector, region), result in zip(listings, pool.map(lambda job: _list(calls, *job), listings), strict=True):
             resources, reason = result
             if reason:
@@ -77,8 +82,13 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     alarms = [r for r in inventory.resources if isinstance(r, CloudWatchAlarm)]
     if wants_alarms:
         link_alarms(inventory, alarms)
-    if ALARM_TYPE not in {n.rule.resource.type for n in needs}:
-        inventory.resources = [r for r in inventory.resources if not isinstance(r, CloudWatchAlarm)]
+    if wants_cdn:
+        cloudfront.link_cdn(inventory.resources, next(
+            (why for (rtype, _), why in inventory.listing_errors.items() if rtype == cloudfront.TYPE), None))
+    selected_types = {n.rule.resource.type for n in needs}
+    for linked in (ALARM_TYPE, cloudfront.TYPE):
+        if linked not in selected_types:  # read only to link: not judged, not reported
+            inventory.resources = [r for r in inventory.resources if r.type != linked]
     return inventory
 
 

@@ -148,6 +148,27 @@ class ObjectLock(Model):
     retention_days: Optional[int] = None
 
 
+class CdnBehavior(Model):
+    """One cache behavior of a CloudFront distribution, with the origin it routes to."""
+
+    distribution: str
+    path_pattern: str = "*"  # "*" for the default behavior
+    origin_id: Optional[str] = None
+    bucket: Optional[str] = None  # the S3 bucket of that origin, when it is one
+    origin_access: Optional[str] = None  # how CloudFront reads that bucket: OAI, OAC or none
+    default_ttl: Optional[int] = None  # seconds (the behavior's own, or its cache policy's)
+    cache_policy_id: Optional[str] = None
+    viewer_protocol_policy: Optional[str] = None
+
+
+class BucketCdn(Model):
+    """How CloudFront serves a bucket: linked from the distributions whose origins are this bucket."""
+
+    served: bool = False
+    distributions: list[str] = Field(default_factory=list)
+    behaviors: list[CdnBehavior] = Field(default_factory=list)
+
+
 class S3Bucket(Resource):
     type: ClassVar[str] = "AWS::S3::Bucket"
     versioning: Optional[BucketVersioning] = None
@@ -161,6 +182,7 @@ class S3Bucket(Resource):
     cors: Optional[BucketCors] = None
     logging: Optional[BucketLogging] = None
     object_lock: Optional[ObjectLock] = None
+    cdn: Optional[BucketCdn] = None  # linked from CloudFront distributions (collectors.cloudfront.link_cdn)
 
 
 # --- DynamoDB -------------------------------------------------------------------------------------------
@@ -402,6 +424,15 @@ class BackupPlan(Resource):
     selects_dynamodb: Optional[bool] = None  # a selection names DynamoDB tables (an ARN, a table wildcard or "*")
 
 
+class CloudFrontDistribution(Resource):
+    """A CloudFront distribution: its origins and cache behaviors (a global resource, read in us-east-1)."""
+
+    type: ClassVar[str] = "AWS::CloudFront::Distribution"
+    enabled: Optional[bool] = None
+    behaviors: list[CdnBehavior] = Field(default_factory=list)
+    origin_buckets: list[str] = Field(default_factory=list)
+
+
 class CloudWatchAlarm(Resource):
     type: ClassVar[str] = "AWS::CloudWatch::Alarm"
     alarm: Optional[Alarm] = None
@@ -421,6 +452,7 @@ RESOURCE_MODELS: dict[str, type[Resource]] = {
         SSMParameter,
         DAXCluster,
         BackupPlan,
+        CloudFrontDistribution,
         CloudWatchAlarm,
     )
 }

@@ -169,6 +169,24 @@ def oai_read_policy(name: str, reader: object = None) -> str:
     return json.dumps(document)
 
 
+def distribution(aws: MockAccount, reference: str, origins: dict[str, str], oai: str = "E2EXAMPLE",
+                 viewer: str = "redirect-to-https") -> None:
+    """A CloudFront distribution reading each bucket through the OAI (which moto drops from its answers)."""
+    def behavior(origin: str, path: str | None = None) -> dict:
+        entry = {"TargetOriginId": origin, "ViewerProtocolPolicy": viewer, "MinTTL": 0, "DefaultTTL": 86400,
+                 "MaxTTL": 31536000, "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}}
+        return {"PathPattern": path, **entry} if path else entry
+
+    ids = list(origins)
+    aws.cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": reference, "Comment": reference, "Enabled": True,
+        "Origins": {"Quantity": len(ids), "Items": [
+            {"Id": i, "DomainName": f"{origins[i]}.s3.amazonaws.com",
+             "S3OriginConfig": {"OriginAccessIdentity": f"origin-access-identity/cloudfront/{oai}"}} for i in ids]},
+        "DefaultCacheBehavior": behavior(ids[0]),
+        "CacheBehaviors": {"Quantity": len(ids) - 1, "Items": [behavior(i, f"/{i}/*") for i in ids[1:]]}})
+
+
 def build_co2(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
     e = CO2_ENV[env]
     cache = f"co2-analysis-{e}-cache"
@@ -189,6 +207,7 @@ def build_co2(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
                         (f"{prefix}/dynamodb/stream-arn", "arn"), (f"{prefix}/s3/static-website-bucket", website),
                         (f"{prefix}/s3/geojson-bucket", geojson), (f"{prefix}/cloudfront/oai-id", "E2EXAMPLE")):
         aws.ssm.put_parameter(Name=name, Value=value, Type="String")
+    distribution(aws, f"co2-{e}", {"website": website, "geojson": geojson})
     alarm(aws, f"{cache}-throttling", "AWS/DynamoDB", "ThrottledRequests", {"TableName": cache}, 10)
     alarm(aws, f"{cache}-latency-p99", "AWS/DynamoDB", "SuccessfulRequestLatency",
           {"TableName": cache, "Operation": "GetItem"}, 100, extended="p99", statistic=None)

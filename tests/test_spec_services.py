@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from auditor.collect import _finish, fetch_family
-from auditor.collectors import backup
+from auditor.collectors import backup, cloudfront
+from auditor.collectors.cloudfront import link_cdn
 from auditor.evaluate import Inventory, evaluate_rule
-from auditor.mappings.tables import is_weekly
-from auditor.resources import BackupPlan
+from auditor.mappings.tables import bucket_of_domain, is_weekly
+from auditor.resources import BackupPlan, S3Bucket
 from auditor.rules.conditions import Context
+from tests.accounts import distribution
 from tests.conftest import run_cli
 from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
 from tests.test_iac_realworld import verdicts
@@ -187,3 +189,72 @@ resource "aws_backup_selection" "tables" {
     plan = verdicts(document, "ecommerce-weekly-production")
     assert plan["ECOM-DDB-016"]["status"] == "fail" and plan["ECOM-DDB-016"]["actual"] == 35
     assert plan["ECOM-DDB-017"]["status"] == "pass"
+
+
+# --- CloudFront --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("domain, bucket", [
+    ("images.s3.amazonaws.com", "images"), ("images.s3.eu-west-1.amazonaws.com", "images"),
+    ("my.dotted.bucket.s3-eu-west-1.amazonaws.com", "my.dotted.bucket"),
+    ("images.s3-website-us-east-1.amazonaws.com", None), ("shop.example.com", None)])
+def test_an_s3_origin_domain_names_its_bucket(domain, bucket):
+    assert bucket_of_domain(domain) == bucket
+
+
+def test_buckets_served_by_cloudfront_are_judged_on_their_behaviors_ttl_live(aws, tmp_path):
+    """moto keeps a behavior's DefaultTTL and viewer policy (not the origin's OAI: see the Stubber test)."""
+    for name in ("ecommerce-product-images-production", "ecommerce-static-assets-production"):
+        aws.s3.create_bucket(Bucket=name)
+    distribution(aws, "shop", {"assets": "ecommerce-static-assets-production",
+                               "images": "ecommerce-product-images-production"}, viewer="allow-all")
+    document = scan(aws, tmp_path, "ecommerce-platform", "baseline")
+    images = verdicts(document, "ecommerce-product-images-production")["ECOM-S3-014"]
+    assert images["status"] == "pass", images  # 86400 s, the spec's 24 hours
+    assets = verdicts(document, "ecommerce-static-assets-production")["ECOM-S3-015"]
+    assert assets["status"] == "fail" and "default_ttl" in assets["message"]  # 86400 s, not 7 days
+    (dist,) = {f["resource"]["name"] for f in document["findings"] if f["rule_id"] == "BASE-CF-001"}
+    assert verdicts(document, dist)["BASE-CF-001"]["status"] == "fail"  # allow-all lets viewers use HTTP
+
+
+def _summary(origin_config: dict, behavior: dict) -> dict:
+    return {"Id": "E1DIST", "ARN": "arn:aws:cloudfront::123456789012:distribution/E1DIST", "Status": "Deployed",
+            "DomainName": "d1.cloudfront.net", "Enabled": True, "Aliases": {"Quantity": 0},
+            "LastModifiedTime": "2026-01-01T00:00:00Z", "Comment": "", "PriceClass": "PriceClass_All",
+            "CacheBehaviors": {"Quantity": 0}, "CustomErrorResponses": {"Quantity": 0}, "HttpVersion": "http2",
+            "IsIPV6Enabled": True, "Staging": False, "WebACLId": "", "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+            "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
+            "Origins": {"Quantity": 1, "Items": [{"Id": "site", "DomainName": "co2-analysis-prod-static-website.s3.amazonaws.com",
+                                                  **origin_config}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "https-only", **behavior}}
+
+
+@pytest.mark.parametrize("origin_config, verdict", [
+    ({"S3OriginConfig": {"OriginAccessIdentity": "origin-access-identity/cloudfront/E2EXAMPLE"}}, "pass"),
+    ({"S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": "E3OAC"}, "fail"),  # OAC, not the OAI
+    ({"S3OriginConfig": {"OriginAccessIdentity": ""}}, "fail")])  # no origin access at all
+def test_the_website_bucket_is_read_through_the_oai_on_the_answer_aws_documents(origin_config, verdict):
+    client, stub = stubbed("cloudfront")
+    stub.add_response("list_distributions", {"DistributionList": {
+        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 1,
+        "Items": [_summary(origin_config, {"CachePolicyId": "5c0ffee0-0000-4000-8000-000000000001"})]}})
+    stub.add_response("get_cache_policy", {"CachePolicy": {"Id": "5c0ffee0-0000-4000-8000-000000000001",
+                                                           "LastModifiedTime": "2026-01-01T00:00:00Z",
+                                                           "CachePolicyConfig": {"Name": "site", "DefaultTTL": 3600,
+                                                                                 "MinTTL": 0}}},
+                      {"Id": "5c0ffee0-0000-4000-8000-000000000001"})
+    calls = StubbedCalls({"cloudfront": client})
+    website = S3Bucket(id="co2-analysis-prod-static-website", name="co2-analysis-prod-static-website", region="us-east-1")
+    with stub:
+        distributions = list(cloudfront.list_distributions(calls, "us-east-1"))
+    link_cdn([*distributions, website])
+    assert website.cdn.behaviors[0].default_ttl == 3600  # from its cache policy (GetCachePolicy)
+    ctx = Context("production", "prod", params={"website_bucket": "co2-analysis-{env}-static-website",
+                                                 "geojson_bucket": "co2-analysis-{env}-geojson-data"})
+    (finding,) = evaluate_rule(_packed_rule("co2-storagestack", "CO2-S3-009"), ctx, Inventory([website], ["us-east-1"]))
+    assert finding.status == verdict, finding
+
+
+def test_distributions_that_cannot_be_listed_leave_the_buckets_cdn_unknown():
+    bucket = S3Bucket(id="b", name="b", region="us-east-1")
+    link_cdn([bucket], "cloudfront:ListDistributions: access denied")
+    assert bucket.cdn is None and "access denied" in bucket.unknown["cdn"]

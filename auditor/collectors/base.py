@@ -87,6 +87,8 @@ class Collector:
     finish: Optional[Callable[[Resource], None]] = None
     # Runs before the families, e.g. to find a bucket's region.
     locate: Optional[Family] = None
+    # A global service (CloudFront) is listed once, in this region, whatever regions the scan covers.
+    global_region: Optional[str] = None
 
     def families_for(self, properties: Iterable[str]) -> set[str]:
         """The families to fetch for the top-level properties the rules read."""

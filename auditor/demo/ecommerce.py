@@ -67,6 +67,7 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
     _caches(aws, env, skip)
     _dax(aws, env, skip)
     _backup_plan(aws, env, skip)
+    _cdn(aws, env, skip)
     aws.ec2.enable_ebs_encryption_by_default()
 
 
@@ -171,6 +172,24 @@ def _backup_plan(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
     aws.backup.create_backup_plan(BackupPlan={"BackupPlanName": f"ecommerce-weekly-{env}", "Rules": [{
         "RuleName": "weekly-full", "TargetBackupVaultName": "Default", "ScheduleExpression": "cron(0 5 ? * SUN *)",
         "Lifecycle": {"DeleteAfterDays": days}}]})
+
+
+def _cdn(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
+    """§6.3/§7.2: one distribution for the static assets (7 days) and the product images (24 hours)."""
+    def behavior(origin: str, ttl: int, path: str | None = None) -> dict:
+        entry = {"TargetOriginId": origin, "ViewerProtocolPolicy": "redirect-to-https", "MinTTL": 0,
+                 "DefaultTTL": ttl, "MaxTTL": 31536000,
+                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}}
+        return {"PathPattern": path, **entry} if path else entry
+
+    origins = [{"Id": purpose, "DomainName": f"{bucket(purpose, env)}.s3.amazonaws.com",
+                "S3OriginConfig": {"OriginAccessIdentity": ""}} for purpose in ("static-assets", "product-images")]
+    images_ttl = 3600 if "images-ttl-1h" in skip else 86400
+    aws.cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": f"ecommerce-{env}", "Comment": f"ecommerce {env}", "Enabled": True,
+        "Origins": {"Quantity": 2, "Items": origins},
+        "DefaultCacheBehavior": behavior("static-assets", 604800),
+        "CacheBehaviors": {"Quantity": 1, "Items": [behavior("product-images", images_ttl, "/images/*")]}})
 
 
 def _search(aws: MockAccount, env: str, spec: dict) -> None:
@@ -355,6 +374,8 @@ DRIFTS: dict[str, Drift] = {
                          "present", "absent", _nothing, skip=("ecommerce-dax-{env}",)),
     "short-weekly-backups": Drift("weekly backups kept 30 days, not 90", "ECOM-DDB-016", "backup",
                                   "ecommerce-weekly-{env}", ">= 90", 30, _nothing, skip=("short-weekly-backups",)),
+    "images-ttl-1h": Drift("product images cached 1 hour by CloudFront, not 24", "ECOM-S3-014", "configuration",
+                           "ecommerce-product-images-{env}", None, None, _nothing, skip=("images-ttl-1h",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }

@@ -346,6 +346,7 @@ class CfnContext:
 
     def __init__(self, template: Template, logical_id: str):
         self.template, self.logical_id = template, logical_id
+        self.label = template.name(logical_id)  # how findings name the resource
 
     def resolve(self, value: Any) -> Any:
         return self.template.resolve(value)

@@ -14,6 +14,7 @@ from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, utc_now
 from auditor.iac.checkov_run import CheckovOutput, run_checkov
 from auditor.iac.cloudformation import cloudformation_resources
 from auditor.iac.terraform import MODELS as TF_MODELS, relative, terraform_resources
+from auditor.collectors.cloudfront import link_cdn
 from auditor.collectors.rds import defer_to_clusters
 from auditor.resources import CloudWatchAlarm, RDSCluster, Resource, SourceLocation
 from auditor.rules.pack import Pack, iter_rules
@@ -46,6 +47,7 @@ def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
     defer_to_clusters(resources, [r for r in resources if isinstance(r, RDSCluster)], "is not declared in this IaC")
     inventory = Inventory(resources=resources, regions=[region])
     link_alarms(inventory, [r for r in resources if isinstance(r, CloudWatchAlarm)])
+    link_cdn(resources)
     return resources
 
 

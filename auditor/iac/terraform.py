@@ -489,6 +489,7 @@ class TfContext:
 
     def __init__(self, model: TfModel, block: TfBlock, name: Optional[str]):
         self.model, self.block, self.name = model, block, name
+        self.label = name or block.address  # how findings name the resource
 
     def resolve(self, value: Any) -> Any:
         return self.model.name_of(value, self.block)
