@@ -15,6 +15,7 @@ from auditor.aws import REGION_REFUSALS, FatalAwsError, error_code, why_unreadab
 from auditor.collectors import cloudfront
 from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
 from auditor.collectors.cloudwatch import GUARDED_BY_DIMENSION
+from auditor.collectors.rds import link_replicas
 from auditor.collectors.registry import COLLECTORS
 from auditor.evaluate import Inventory
 from auditor.resources import CloudWatchAlarm, Resource
@@ -82,6 +83,7 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     alarms = [r for r in inventory.resources if isinstance(r, CloudWatchAlarm)]
     if wants_alarms:
         link_alarms(inventory, alarms)
+    link_replicas(inventory.resources)
     if wants_cdn:
         cloudfront.link_cdn(inventory.resources, next(
             (why for (rtype, _), why in inventory.listing_errors.items() if rtype == cloudfront.TYPE), None))

@@ -274,6 +274,8 @@ class RDSInstance(Resource):
     is_read_replica: bool = False
     db_name: Optional[str] = None  # the database created with the instance (DBName)
     availability_zone: Optional[str] = None  # where the instance (or a replica) runs
+    # The read replicas run in distinct Availability Zones, none in this instance's (collectors.rds.link_replicas).
+    replicas_cross_az: Optional[bool] = None
     master_password_managed: Optional[bool] = None  # the master password kept by RDS in Secrets Manager
     # An Aurora (or Multi-AZ DB cluster) member: its storage, backup and protection are its cluster's, and are
     # read from the cluster (CLUSTER_LEVEL in collectors/rds.py), as AWS applies them.

@@ -91,6 +91,29 @@ def defer_to_clusters(resources: list[Resource], clusters: list[RDSCluster],
                     file=cluster.source.file, line=cluster.source.line)
 
 
+def link_replicas(resources: list[Resource]) -> None:
+    """Tell each instance with read replicas whether they run in distinct Availability Zones, none in its own,
+    from the replicas' own records (live: DescribeDBInstances; IaC: their blocks). A Multi-AZ primary declared
+    in IaC has no zone of its own (AWS picks it, and refuses one given): its replicas are compared with each
+    other, and the report says so. Unknown where a zone is not known."""
+    by_name = {(r.region, r.name): r for r in resources if isinstance(r, RDSInstance)}
+    for primary in by_name.values():
+        if not primary.read_replica_ids:
+            continue
+        replicas = [by_name.get((primary.region, name.rsplit(":", 1)[-1])) for name in primary.read_replica_ids]
+        zones = [r.availability_zone if r else None for r in replicas]
+        chosen_by_aws = primary.availability_zone is None and primary.multi_az and primary.source is not None
+        missing = next((n for n, z in zip(primary.read_replica_ids, zones) if z is None), None) or \
+            (primary.name if primary.availability_zone is None and not chosen_by_aws else None)
+        if missing:
+            primary.mark_unknown("replicas_cross_az", f"the Availability Zone of {missing} is not known")
+            continue
+        if chosen_by_aws:
+            primary.defaults["replicas_cross_az"] = ("AWS default: AWS picks a Multi-AZ primary's zone, so the "
+                                                     "replicas' zones are compared with each other")
+        primary.replicas_cross_az = len(set(zones)) == len(zones) and primary.availability_zone not in zones
+
+
 def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
     """One DescribeDBInstances entry. A field the API leaves out stays unknown, never false."""
     instance = from_api(RDS_INSTANCE, raw, region, account_id)

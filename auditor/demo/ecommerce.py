@@ -92,7 +92,7 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
         BackupRetentionPeriod=spec["retention"], StorageEncrypted=True, KmsKeyId=kms_key,
         EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7, DeletionProtection=env == "production",
         PubliclyAccessible=False, EnableIAMDatabaseAuthentication=True, DBParameterGroupName=f"custom-postgres14-{env}",
-        EnableCloudwatchLogsExports=["postgresql", "upgrade"], MasterUsername="dbadmin",
+        EnableCloudwatchLogsExports=["postgresql", "upgrade"], MasterUsername="dbadmin", AvailabilityZone="us-east-1a",
         **({"MasterUserPassword": "not-a-real-password-1"} if "manual-master-password" in skip
            else {"ManageMasterUserPassword": True}), Tags=[{"Key": "Environment", "Value": env}],
     )
@@ -103,8 +103,9 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
            "GreaterThanThreshold", 4000)
     for n in range(1, spec["replicas"] + 1):
         replica = f"{db}-replica-{n}"
+        zone = "us-east-1a" if "replica-same-az" in skip else f"us-east-1{'bc'[n - 1]}"
         aws.rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=db,
-                                                PubliclyAccessible=False)
+                                                PubliclyAccessible=False, AvailabilityZone=zone)
         _alarm(aws, f"{replica}-lag", "AWS/RDS", "ReplicaLag", ("DBInstanceIdentifier", replica), "GreaterThanThreshold",
                30, period=60, statistic="Maximum")
 
@@ -376,6 +377,8 @@ DRIFTS: dict[str, Drift] = {
                                   "ecommerce-weekly-{env}", ">= 90", 30, _nothing, skip=("short-weekly-backups",)),
     "images-ttl-1h": Drift("product images cached 1 hour by CloudFront, not 24", "ECOM-S3-014", "configuration",
                            "ecommerce-product-images-{env}", None, None, _nothing, skip=("images-ttl-1h",)),
+    "replica-same-az": Drift("read replicas in the primary's Availability Zone", "ECOM-RDS-023", "high_availability",
+                             "product-db-{env}", True, False, _nothing, skip=("replica-same-az",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }
