@@ -357,6 +357,14 @@ class OpenSearchDomain(Resource):
 # --- EFS, EBS, SSM, CloudWatch --------------------------------------------------------------------------
 
 
+class EfsAccessPoint(Model):
+    """An EFS access point: the directory it roots clients in, and how it creates it."""
+
+    id: str
+    path: Optional[str] = None
+    permissions: Optional[str] = None  # the octal mode it creates the root directory with, e.g. "700"
+
+
 class EFSFileSystem(Resource):
     type: ClassVar[str] = "AWS::EFS::FileSystem"
     encrypted: Optional[bool] = None
@@ -366,6 +374,8 @@ class EFSFileSystem(Resource):
     throughput_mode: Optional[str] = None
     mount_target_count: Optional[int] = None
     backup_policy: Optional[str] = None  # ENABLED, DISABLED, ...
+    access_points: list[EfsAccessPoint] = Field(default_factory=list)
+    access_point_count: Optional[int] = None
 
 
 class EBSVolume(Resource):

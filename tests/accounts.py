@@ -342,6 +342,9 @@ def build_officeless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> 
     for n, zone in enumerate(("us-east-1a", "us-east-1b", "us-east-1c")):
         subnet = aws.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{n}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
         aws.efs.create_mount_target(FileSystemId=fs["FileSystemId"], SubnetId=subnet)
+    for pvc in ("pvc-logs", "pvc-content"):  # what the CSI driver makes per claim (directoryPerms 700)
+        aws.efs.create_access_point(FileSystemId=fs["FileSystemId"], Tags=[{"Key": "Name", "Value": pvc}], RootDirectory={
+            "Path": f"/{pvc}", "CreationInfo": {"OwnerUid": 1000, "OwnerGid": 1000, "Permissions": "700"}})
     for name in OBSERVABILITY:
         bucket(aws, f"officeless-{name}-production", algorithm="aws:kms", versioned=name in CRITICAL)
     if "valkey" not in skip:
@@ -367,6 +370,10 @@ OFFICELESS_BREAKS = {
                                                        {"Key": "ebs.csi.aws.com/cluster", "Value": "true"},
                                                        {"Key": "Name", "Value": "pvc-plain"}]}]),
         (("OFL-EBS-002", "pvc-plain"),)),
+    "access-point-755": Break(
+        lambda aws, env: aws.efs.create_access_point(FileSystemId=_file_system(aws), RootDirectory={
+            "Path": "/pvc-open", "CreationInfo": {"OwnerUid": 1000, "OwnerGid": 1000, "Permissions": "755"}}),
+        (("OFL-EFS-006", "eks_production"),)),
     "two-mount-targets": Break(
         lambda aws, env: aws.efs.delete_mount_target(MountTargetId=aws.efs.describe_mount_targets(
             FileSystemId=_file_system(aws))["MountTargets"][0]["MountTargetId"]),

@@ -6,6 +6,7 @@ from typing import Iterable
 from auditor.collectors.base import AwsCalls, Collector, Family
 from auditor.collectors.kms import key_manager, require_key
 from auditor.mappings import from_api
+from auditor.mappings.fields import fill_from_api
 from auditor.mappings.tables import EFS
 from auditor.resources import EFSFileSystem, Resource
 
@@ -24,6 +25,16 @@ def fetch_backup_policy(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fs.backup_policy = answer.get("BackupPolicy", {}).get("Status", "DISABLED")
 
 
+def fetch_access_points(calls: AwsCalls, fs: EFSFileSystem) -> None:
+    client = calls.client("efs", fs.region)
+    points = []
+    for page in client.get_paginator("describe_access_points").paginate(FileSystemId=fs.id):
+        fill_from_api(EFS, "DescribeAccessPoints", page, fs)
+        points.extend(fs.access_points)
+    fs.access_points = points
+    fs.access_point_count = len(points)
+
+
 def fetch_key_manager(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fs.kms_key_manager = key_manager(calls, fs.region, require_key(fs.kms_key_id, "DescribeFileSystems")) \
         if fs.encrypted else None
@@ -39,5 +50,7 @@ COLLECTOR = Collector(
         "backup_policy": Family("backup_policy", "DescribeBackupPolicy", ("backup_policy",), fetch_backup_policy,
                                 ("PolicyNotFound",), lambda fs: setattr(fs, "backup_policy", "DISABLED")),
         "kms_key_manager": Family("kms_key_manager", "DescribeKey", ("kms_key_manager",), fetch_key_manager),
+        "access_points": Family("access_points", "DescribeAccessPoints", ("access_points", "access_point_count"),
+                                fetch_access_points),
     },
 )

@@ -11,8 +11,9 @@ from typing import Any, Optional
 
 from auditor.iac.values import Declared, as_bool, as_int, get, is_unresolved, one
 from auditor.mappings.fields import Field, TypeMap, Unknown, iac_value, read_path
-from auditor.resources import (BackupPlan, BackupRule, CdnBehavior, CloudFrontDistribution, DAXCluster, EBSVolume, EFSFileSystem, ElastiCacheReplicationGroup, OpenSearchDomain, RDSCluster,
-                               RDSInstance, Resource, SSMParameter)
+from auditor.resources import (BackupPlan, BackupRule, CdnBehavior, CloudFrontDistribution, DAXCluster, EBSVolume,
+                               EfsAccessPoint, EFSFileSystem, ElastiCacheReplicationGroup, OpenSearchDomain,
+                               RDSCluster, RDSInstance, Resource, SSMParameter)
 
 
 def _major(resource: Resource) -> None:
@@ -109,6 +110,25 @@ def _efs_backup_tf(props: dict, ctx: Any) -> Any:
     return str(get(policy[0], "backup_policy", "status")) if policy else "DISABLED"
 
 
+def _access_points(rows: Any, ident: str, path: str, permissions: str) -> list[EfsAccessPoint]:
+    return [EfsAccessPoint(id=str(iac_value(r, ident)), path=iac_value(r, path),
+                           permissions=None if iac_value(r, permissions) is None else str(iac_value(r, permissions)))
+            for r in rows or [] if isinstance(r, dict)]
+
+
+def _iac_access_points(rtype: str, attribute: str, ident: str, path: str, permissions: str):
+    """The access points the IaC declares on this file system; none declared is not "none": the EFS CSI driver
+    makes them at run time, per PersistentVolumeClaim."""
+    def read(props: dict, ctx: Any) -> Any:
+        found = ctx.pointing(rtype, attribute)
+        if not found:
+            return Unknown("no access point is declared in the IaC (the EFS CSI driver makes them at run time)")
+        return [EfsAccessPoint(id=name, path=iac_value(attrs, path),
+                               permissions=None if iac_value(attrs, permissions) is None else str(iac_value(attrs, permissions)))
+                for name, attrs in found]
+    return read
+
+
 EFS = TypeMap(
     model=EFSFileSystem, api_operation="DescribeFileSystems", api_id="FileSystemId", api_name=_efs_name,
     api_arn="FileSystemArn", api_tags="Tags",
@@ -129,8 +149,25 @@ EFS = TypeMap(
               tf=lambda p, ctx: len(ctx.pointing("aws_efs_mount_target", "file_system_id")),
               cfn=lambda p, ctx: len(ctx.pointing("AWS::EFS::MountTarget", "FileSystemId"))),
         Field("backup_policy", tf=_efs_backup_tf, cfn=lambda p, ctx: get(p, "BackupPolicy", "Status") or "DISABLED"),
+        Field("access_points", "raw", api_call="DescribeAccessPoints",
+              api=lambda raw: _access_points(raw.get("AccessPoints"), "AccessPointId", "RootDirectory.Path",
+                                             "RootDirectory.CreationInfo.Permissions"),
+              tf=_iac_access_points("aws_efs_access_point", "file_system_id", "", "root_directory.path",
+                                    "root_directory.creation_info.permissions"),
+              cfn=_iac_access_points("AWS::EFS::AccessPoint", "FileSystemId", "", "RootDirectory.Path",
+                                     "RootDirectory.CreationInfo.Permissions")),
     ),
+    finish_tf=lambda props, fs, ctx, d: _count_access_points(fs, d),
+    finish_cfn=lambda props, fs, ctx, d: _count_access_points(fs, d),
 )
+
+
+def _count_access_points(fs: Resource, declared: Declared) -> None:
+    assert isinstance(fs, EFSFileSystem)
+    if "access_points" in declared.unknown:
+        declared.unknown["access_point_count"] = declared.unknown["access_points"]
+    else:
+        fs.access_point_count = len(fs.access_points)
 
 
 # --- EBS ----------------------------------------------------------------------------------------------------
