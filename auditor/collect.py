@@ -12,7 +12,7 @@ from typing import Callable, Optional
 from botocore.exceptions import BotoCoreError, ClientError
 
 from auditor.aws import REGION_REFUSALS, FatalAwsError, error_code, why_unreadable
-from auditor.collectors import cloudfront
+from auditor.collectors import cloudfront, eks
 from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
 from auditor.collectors.cloudwatch import GUARDED_BY_DIMENSION
 from auditor.collectors.rds import link_replicas
@@ -25,6 +25,11 @@ from auditor.selection import matches_name
 from auditor.textsafety import encodable
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
+# Properties linked from resources of another type, read only for that: property -> (that type, the linker).
+LINKS: dict[str, tuple[str, Callable[..., None]]] = {
+    "cdn": (cloudfront.TYPE, cloudfront.link_cdn),
+    "in_eks_cluster_security_group": (eks.TYPE, eks.link_cluster_security_groups),
+}
 
 
 @dataclass
@@ -55,9 +60,8 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     wants_alarms = any("alarms" in n.properties for n in needs)
     if wants_alarms:
         types.add(ALARM_TYPE)
-    wants_cdn = any("cdn" in n.properties for n in needs)
-    if wants_cdn:
-        types.add(cloudfront.TYPE)
+    links = [(rtype, link) for prop, (rtype, link) in LINKS.items() if any(prop in n.properties for n in needs)]
+    types |= {rtype for rtype, _ in links}
     inventory = Inventory(resources=[], regions=regions)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="collect") as pool:
         listings = [(COLLECTORS[t], region) for t in sorted(types)
@@ -84,11 +88,11 @@ def collect(calls: AwsCalls, rules: list[Rule], contexts: dict[str, Context], re
     if wants_alarms:
         link_alarms(inventory, alarms)
     link_replicas(inventory.resources)
-    if wants_cdn:
-        cloudfront.link_cdn(inventory.resources, next(
-            (why for (rtype, _), why in inventory.listing_errors.items() if rtype == cloudfront.TYPE), None))
+    for linked_type, link in links:
+        link(inventory.resources, next(
+            (why for (rtype, _), why in inventory.listing_errors.items() if rtype == linked_type), None))
     selected_types = {n.rule.resource.type for n in needs}
-    for linked in (ALARM_TYPE, cloudfront.TYPE):
+    for linked in (ALARM_TYPE, *(rtype for rtype, _ in LINKS.values())):
         if linked not in selected_types:  # read only to link: not judged, not reported
             inventory.resources = [r for r in inventory.resources if r.type != linked]
     return inventory

@@ -376,6 +376,9 @@ class EFSFileSystem(Resource):
     backup_policy: Optional[str] = None  # ENABLED, DISABLED, ...
     access_points: list[EfsAccessPoint] = Field(default_factory=list)
     access_point_count: Optional[int] = None
+    mount_target_security_groups: list[list[str]] = Field(default_factory=list)  # per mount target
+    # Every mount target is in an EKS cluster's security group (linked: collectors.eks.link_cluster_security_groups).
+    in_eks_cluster_security_group: Optional[bool] = None
 
 
 class EBSVolume(Resource):
@@ -445,6 +448,15 @@ class CloudFrontDistribution(Resource):
     origin_buckets: list[str] = Field(default_factory=list)
 
 
+class EKSCluster(Resource):
+    """An EKS cluster: its Kubernetes version, the security group EKS made for it, and its add-ons."""
+
+    type: ClassVar[str] = "AWS::EKS::Cluster"
+    version: Optional[str] = None
+    cluster_security_group_id: Optional[str] = None
+    addons: dict[str, str] = Field(default_factory=dict)  # add-on name -> version (e.g. aws-ebs-csi-driver)
+
+
 class CloudWatchAlarm(Resource):
     type: ClassVar[str] = "AWS::CloudWatch::Alarm"
     alarm: Optional[Alarm] = None
@@ -465,6 +477,7 @@ RESOURCE_MODELS: dict[str, type[Resource]] = {
         DAXCluster,
         BackupPlan,
         CloudFrontDistribution,
+        EKSCluster,
         CloudWatchAlarm,
     )
 }

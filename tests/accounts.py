@@ -342,6 +342,8 @@ def build_officeless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> 
     for n, zone in enumerate(("us-east-1a", "us-east-1b", "us-east-1c")):
         subnet = aws.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{n}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
         aws.efs.create_mount_target(FileSystemId=fs["FileSystemId"], SubnetId=subnet)
+    aws.eks.create_cluster(name="officeless-production", roleArn="arn:aws:iam::123456789012:role/eks", version="1.31",
+                           resourcesVpcConfig={"subnetIds": ["subnet-0a"]})  # moto: no add-ons, no cluster SG
     for pvc in ("pvc-logs", "pvc-content"):  # what the CSI driver makes per claim (directoryPerms 700)
         aws.efs.create_access_point(FileSystemId=fs["FileSystemId"], Tags=[{"Key": "Name", "Value": pvc}], RootDirectory={
             "Path": f"/{pvc}", "CreationInfo": {"OwnerUid": 1000, "OwnerGid": 1000, "Permissions": "700"}})

@@ -21,10 +21,11 @@ def scan(aws, tmp_path, pack, env):
 
 
 # Rules whose verdict moto cannot give: it reports the AWS managed keys it creates (aws/ebs, aws/dynamodb) with
-# KeyManager CUSTOMER, an encrypted EFS file system without its KmsKeyId, and a distribution's S3 origins without
-# their origin access identity. tests/test_collectors.py and tests/test_spec_services.py judge them on the
-# DescribeKey / DescribeFileSystems / ListDistributions answers AWS documents, passing and failing.
-MOTO_CANNOT_SERVE = {"CO2-DDB-009", "OFL-EBS-004", "OFL-EFS-005", "CO2-S3-009"}
+# KeyManager CUSTOMER, an encrypted EFS file system without its KmsKeyId, a distribution's S3 origins without
+# their origin access identity, an EKS cluster without its cluster security group, and no EKS add-ons (404).
+# tests/test_collectors.py and tests/test_spec_services.py judge them on the DescribeKey / DescribeFileSystems /
+# ListDistributions / DescribeCluster / DescribeAddon answers AWS documents, passing and failing.
+MOTO_CANNOT_SERVE = {"CO2-DDB-009", "OFL-EBS-004", "OFL-EFS-005", "CO2-S3-009", "OFL-EKS-001", "OFL-EFS-007"}
 
 
 def failing(document):

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from auditor.collect import _finish, fetch_family
-from auditor.collectors import backup, cloudfront
+from auditor.collectors import backup, cloudfront, eks
 from auditor.collectors.cloudfront import link_cdn
 from auditor.evaluate import Inventory, evaluate_rule
 from auditor.mappings.tables import bucket_of_domain, is_weekly
-from auditor.resources import BackupPlan, S3Bucket
+from auditor.resources import BackupPlan, EFSFileSystem, S3Bucket
 from auditor.rules.conditions import Context
-from tests.accounts import distribution
+from tests.accounts import build_officeless, distribution
 from tests.conftest import run_cli
 from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
 from tests.test_iac_realworld import verdicts
@@ -258,3 +258,51 @@ def test_distributions_that_cannot_be_listed_leave_the_buckets_cdn_unknown():
     bucket = S3Bucket(id="b", name="b", region="us-east-1")
     link_cdn([bucket], "cloudfront:ListDistributions: access denied")
     assert bucket.cdn is None and "access denied" in bucket.unknown["cdn"]
+
+
+# --- EKS and the EFS mount targets ---------------------------------------------------------------------------
+
+CLUSTER_SG = "sg-0eks0cluster000001"
+
+
+def _eks_answers(addon_version: str):
+    client, stub = stubbed("eks")
+    stub.add_response("list_clusters", {"clusters": ["officeless-production"]})
+    stub.add_response("describe_cluster", {"cluster": {
+        "name": "officeless-production", "arn": "arn:aws:eks:us-east-1:123456789012:cluster/officeless-production",
+        "version": "1.31", "resourcesVpcConfig": {"subnetIds": ["subnet-0a"], "clusterSecurityGroupId": CLUSTER_SG}}},
+        {"name": "officeless-production"})
+    stub.add_response("list_addons", {"addons": ["aws-ebs-csi-driver"]}, {"clusterName": "officeless-production"})
+    stub.add_response("describe_addon", {"addon": {"addonName": "aws-ebs-csi-driver", "clusterName": "officeless-production",
+                                                   "addonVersion": addon_version}},
+                      {"clusterName": "officeless-production", "addonName": "aws-ebs-csi-driver"})
+    return client, stub
+
+
+@pytest.mark.parametrize("addon_version, mount_groups, addon_verdict, group_verdict", [
+    ("v1.42.0-eksbuild.1", [[CLUSTER_SG], [CLUSTER_SG, "sg-extra"]], "pass", "pass"),
+    ("v1.35.0-eksbuild.1", [[CLUSTER_SG], ["sg-0other"]], "fail", "fail")])
+def test_the_ebs_csi_add_on_and_the_mount_targets_security_group(addon_version, mount_groups, addon_verdict,
+                                                                 group_verdict):
+    """moto serves no EKS add-ons (404) and no cluster security group: judged on the answers AWS documents."""
+    client, stub = _eks_answers(addon_version)
+    calls = StubbedCalls({"eks": client})
+    with stub:
+        (cluster,) = list(eks.list_clusters(calls, "us-east-1"))
+        fetch_family(calls, eks.COLLECTOR.families["addons"], cluster)
+    assert cluster.cluster_security_group_id == CLUSTER_SG and cluster.addons == {"aws-ebs-csi-driver": addon_version}
+    fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", mount_target_security_groups=mount_groups)
+    eks.link_cluster_security_groups([cluster, fs])
+    ctx = Context("production", "production", params={"eks_cluster": "*", "efs_name": "eks_production"})
+    for rule_id, resource, verdict in (("OFL-EKS-001", cluster, addon_verdict), ("OFL-EFS-007", fs, group_verdict)):
+        (finding,) = evaluate_rule(_packed_rule("officeless", rule_id), ctx, Inventory([resource], ["us-east-1"]))
+        assert finding.status == verdict, finding
+
+
+def test_mount_target_security_groups_are_read_live_and_unknown_without_the_cluster_group(aws, tmp_path):
+    build_officeless(aws, "production")
+    document = scan(aws, tmp_path, "officeless")
+    fs = verdicts(document, "eks_production")
+    assert fs["OFL-EFS-006"]["status"] == "pass"  # two access points, both 700 (DescribeAccessPoints)
+    assert fs["OFL-EFS-007"]["status"] == "error" and "clusterSecurityGroupId" in fs["OFL-EFS-007"]["message"]
+    assert verdicts(document, "officeless-production")["OFL-EKS-001"]["status"] == "error"  # ListAddons: 404

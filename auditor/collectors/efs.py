@@ -35,6 +35,16 @@ def fetch_access_points(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fs.access_point_count = len(points)
 
 
+def fetch_mount_target_groups(calls: AwsCalls, fs: EFSFileSystem) -> None:
+    client = calls.client("efs", fs.region)
+    per_target = []
+    for page in client.get_paginator("describe_mount_targets").paginate(FileSystemId=fs.id):
+        for target in page.get("MountTargets", []):
+            answer = client.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])
+            per_target.append(answer.get("SecurityGroups", []))
+    fill_from_api(EFS, "DescribeMountTargetSecurityGroups", {"PerMountTarget": per_target}, fs)
+
+
 def fetch_key_manager(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fs.kms_key_manager = key_manager(calls, fs.region, require_key(fs.kms_key_id, "DescribeFileSystems")) \
         if fs.encrypted else None
@@ -52,5 +62,9 @@ COLLECTOR = Collector(
         "kms_key_manager": Family("kms_key_manager", "DescribeKey", ("kms_key_manager",), fetch_key_manager),
         "access_points": Family("access_points", "DescribeAccessPoints", ("access_points", "access_point_count"),
                                 fetch_access_points),
+        "mount_target_security_groups": Family(
+            "mount_target_security_groups", "DescribeMountTargetSecurityGroups",
+            EFS.read_by("DescribeMountTargetSecurityGroups"), fetch_mount_target_groups),
     },
+    derived={"in_eks_cluster_security_group": ("mount_target_security_groups",)},
 )

@@ -15,6 +15,7 @@ from auditor.iac.checkov_run import CheckovOutput, run_checkov
 from auditor.iac.cloudformation import cloudformation_resources
 from auditor.iac.terraform import MODELS as TF_MODELS, relative, terraform_resources
 from auditor.collectors.cloudfront import link_cdn
+from auditor.collectors.eks import link_cluster_security_groups
 from auditor.collectors.rds import defer_to_clusters, link_replicas
 from auditor.resources import CloudWatchAlarm, RDSCluster, Resource, SourceLocation
 from auditor.rules.pack import Pack, iter_rules
@@ -48,6 +49,7 @@ def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
     inventory = Inventory(resources=resources, regions=[region])
     link_alarms(inventory, [r for r in resources if isinstance(r, CloudWatchAlarm)])
     link_cdn(resources)
+    link_cluster_security_groups(resources)
     link_replicas(resources)
     return resources
 

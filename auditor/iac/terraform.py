@@ -484,6 +484,10 @@ def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
     return alarm
 
 
+_ANY_REF = re.compile(r'^\$?\{?(?:module\.[\w-]+(?:\[[^\]]*\])?\.)*(?P<address>(?P<type>aws_[a-z0-9_]+)\.[\w-]+'
+                      r'(?:\[(?:\d+|"[^"]*")\])?)\.')
+
+
 class TfContext:
     """What a mapping table's functions may ask of the Terraform around one block (fields.References)."""
 
@@ -492,7 +496,16 @@ class TfContext:
         self.label = name or block.address  # how findings name the resource
 
     def resolve(self, value: Any) -> Any:
-        return self.model.name_of(value, self.block)
+        """A reference to another block, by any attribute path (``aws_eks_cluster.main.vpc_config[0].x``), is
+        that block's name."""
+        named = self.model.name_of(value, self.block)
+        match = _ANY_REF.match(one(named)) if isinstance(one(named), str) else None
+        if match:
+            address = module_prefix(self.block.address) + match.group("address")
+            block = self.model.by_address.get(address) or self.model.by_address.get(match.group("address"))
+            if block is not None:
+                return _name_of_block(block)
+        return named
 
     def declares_key(self, value: Any) -> bool:
         return _customer_key(value)
@@ -505,8 +518,8 @@ class TfContext:
     def type_of(self, value: Any) -> Optional[str]:
         """The resource type a reference names (``aws_dynamodb_table.x.arn`` -> aws_dynamodb_table)."""
         value = one(value)
-        match = TF_REF.match(value.removeprefix("${").removesuffix("}")) if isinstance(value, str) else None
-        return match.group("address").split(".")[-2].split("[")[0] if match else None
+        match = _ANY_REF.match(value) if isinstance(value, str) else None
+        return match.group("type") if match else None
 
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [b.attrs for b in self.model.of_type(rtype)

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from auditor.iac.values import Declared, as_bool, as_int, get, is_unresolved, one
 from auditor.mappings.fields import Field, TypeMap, Unknown, iac_value, read_path
 from auditor.resources import (BackupPlan, BackupRule, CdnBehavior, CloudFrontDistribution, DAXCluster, EBSVolume,
-                               EfsAccessPoint, EFSFileSystem, ElastiCacheReplicationGroup, OpenSearchDomain,
+                               EfsAccessPoint, EFSFileSystem, EKSCluster, ElastiCacheReplicationGroup, OpenSearchDomain,
                                RDSCluster, RDSInstance, Resource, SSMParameter)
 
 
@@ -156,10 +156,30 @@ EFS = TypeMap(
                                     "root_directory.creation_info.permissions"),
               cfn=_iac_access_points("AWS::EFS::AccessPoint", "FileSystemId", "", "RootDirectory.Path",
                                      "RootDirectory.CreationInfo.Permissions")),
+        Field("mount_target_security_groups", "raw", api_call="DescribeMountTargetSecurityGroups",
+              api=lambda raw: [list(groups) for groups in raw.get("PerMountTarget", [])],
+              tf=lambda p, ctx: [_groups(ctx, attrs.get("security_groups")) for _, attrs in
+                                 ctx.pointing("aws_efs_mount_target", "file_system_id")],
+              cfn=lambda p, ctx: [_groups(ctx, attrs.get("SecurityGroups")) for _, attrs in
+                                  ctx.pointing("AWS::EFS::MountTarget", "FileSystemId")]),
     ),
     finish_tf=lambda props, fs, ctx, d: _count_access_points(fs, d),
     finish_cfn=lambda props, fs, ctx, d: _count_access_points(fs, d),
 )
+
+
+def _groups(ctx: Any, value: Any) -> list[str]:
+    """An IaC mount target's security groups; the security group EKS makes for a cluster of the IaC (a reference
+    to its ``cluster_security_group_id``) is named ``eks-cluster-sg:CLUSTER``, as the cluster's own field is."""
+    out = []
+    for group in _flat(value):
+        text = str(group)
+        if ctx.type_of(group) in ("aws_eks_cluster", "AWS::EKS::Cluster") and \
+                ("cluster_security_group_id" in text or "ClusterSecurityGroupId" in text):
+            out.append(f"eks-cluster-sg:{ctx.resolve(group)}")
+        else:
+            out.append(str(ctx.resolve(group)))
+    return out
 
 
 def _count_access_points(fs: Resource, declared: Declared) -> None:
@@ -695,5 +715,34 @@ CLOUDFRONT = TypeMap(
 )
 
 
-TABLES: tuple[TypeMap, ...] = (OPENSEARCH, EFS, EBS, SSM, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER, DAX, BACKUP_PLAN,
+# --- EKS --------------------------------------------------------------------------------------------------------
+
+def _iac_addons(rtype: str, cluster: str, name: str, version: str):
+    def read(props: dict, ctx: Any) -> Any:
+        addons = {}
+        for _, attrs in ctx.pointing(rtype, cluster):
+            if iac_value(attrs, version) is None:
+                return Unknown(f"add-on {iac_value(attrs, name)} takes the version AWS picks for the cluster "
+                               "(no version in the IaC)")
+            addons[str(iac_value(attrs, name))] = str(iac_value(attrs, version))
+        return addons
+    return read
+
+
+EKS = TypeMap(
+    model=EKSCluster, api_operation="DescribeCluster", api_id="name", api_name="name", api_arn="arn",
+    tf_types=("aws_eks_cluster",), tf_name="name", cfn_types=("AWS::EKS::Cluster",), cfn_name="Name",
+    fields=(
+        Field("version", api="version", tf="version", cfn="Version"),
+        # Made by EKS, so an IaC names it by its cluster (and a mount target's reference to it alike: _groups).
+        Field("cluster_security_group_id", api="resourcesVpcConfig.clusterSecurityGroupId", api_absent="unknown",
+              tf=lambda p, ctx: f"eks-cluster-sg:{ctx.label}", cfn=lambda p, ctx: f"eks-cluster-sg:{ctx.label}"),
+        Field("addons", "raw", api_call="ListAddons", api=lambda raw: dict(raw),
+              tf=_iac_addons("aws_eks_addon", "cluster_name", "addon_name", "addon_version"),
+              cfn=_iac_addons("AWS::EKS::Addon", "ClusterName", "AddonName", "AddonVersion")),
+    ),
+)
+
+
+TABLES: tuple[TypeMap, ...] = (EKS, OPENSEARCH, EFS, EBS, SSM, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER, DAX, BACKUP_PLAN,
                                CLOUDFRONT)
