@@ -110,8 +110,8 @@ def build_serverless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> 
         table(aws, "Tasks", "taskId", "userId", gsis=[gsi("status-createdAt", "status", "createdAt")])
     bucket(aws, f"serverless-app-user-data-{env}")
     bucket(aws, f"serverless-app-task-data-{env}", lifecycle=[(30, "STANDARD_IA"), (90, "GLACIER")])
-    bucket(aws, f"serverless-app-shared-{env}")
-    bucket(aws, f"serverless-app-backups-{env}")
+    bucket(aws, f"serverless-app-shared-{env}", lifecycle=[(0, "INTELLIGENT_TIERING")])
+    bucket(aws, f"serverless-app-backups-{env}", lifecycle=[(0, "INTELLIGENT_TIERING")])
     aws.elasticache.create_replication_group(ReplicationGroupId=f"serverless-app-cache-{env}",
                                              ReplicationGroupDescription="spec 000", Engine="redis",
                                              CacheNodeType="cache.t3.micro", NumCacheClusters=1)
@@ -146,6 +146,9 @@ SERVERLESS_BREAKS = {
                 {"ID": "t", "Status": "Enabled", "Filter": {}, "Transitions": [
                     {"Days": 30, "StorageClass": "STANDARD_IA"}]}]}),
         (("SRV-S3-003", "serverless-app-user-data-{env}"),)),
+    "shared-not-tiered": Break(
+        lambda aws, env: aws.s3.delete_bucket_lifecycle(Bucket=f"serverless-app-shared-{env}"),
+        (("SRV-S3-004", "serverless-app-shared-{env}"),)),
     "backups-bucket-missing": Break(
         lambda aws, env: aws.s3.delete_bucket(Bucket=f"serverless-app-backups-{env}"),
         (("SRV-S3-001", "serverless-app-backups-{env}"),)),

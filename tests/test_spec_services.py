@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from auditor.collect import _finish, fetch_family
-from auditor.collectors import backup, cloudfront, eks
+from auditor.collectors import backup, cloudfront, eks, s3
 from auditor.collectors.cloudfront import link_cdn
 from auditor.evaluate import Inventory, evaluate_rule
 from auditor.mappings.tables import bucket_of_domain, is_weekly
-from auditor.resources import BackupPlan, EFSFileSystem, S3Bucket
+from auditor.resources import BackupPlan, BucketLifecycle, EFSFileSystem, S3Bucket
 from auditor.rules.conditions import Context
 from tests.accounts import build_officeless, distribution
 from tests.conftest import run_cli
@@ -306,3 +306,24 @@ def test_mount_target_security_groups_are_read_live_and_unknown_without_the_clus
     assert fs["OFL-EFS-006"]["status"] == "pass"  # two access points, both 700 (DescribeAccessPoints)
     assert fs["OFL-EFS-007"]["status"] == "error" and "clusterSecurityGroupId" in fs["OFL-EFS-007"]["message"]
     assert verdicts(document, "officeless-production")["OFL-EKS-001"]["status"] == "error"  # ListAddons: 404
+
+
+# --- S3 Intelligent-Tiering -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, verdict", [("Enabled", "pass"), ("Disabled", "fail")])
+def test_an_intelligent_tiering_configuration_counts_on_the_answer_aws_documents(status, verdict):
+    """moto accepts the configuration but lists none: a bucket with no lifecycle, judged by its configuration."""
+    client, stub = stubbed("s3")
+    stub.add_response("list_bucket_intelligent_tiering_configurations", {"IsTruncated": False,
+                      "IntelligentTieringConfigurationList": [{"Id": "archive", "Status": status,
+                                                               "Tierings": [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}]}]},
+                      {"Bucket": "serverless-app-backups-production"})
+    bucket = S3Bucket(id="serverless-app-backups-production", name="serverless-app-backups-production",
+                      region="us-east-1", lifecycle=BucketLifecycle())
+    with stub:
+        fetch_family(StubbedCalls({"s3": client}), s3.COLLECTOR.families["intelligent_tiering_configurations"], bucket)
+    _finish(s3.COLLECTOR, bucket)
+    ctx = Context("production", "production", params={"shared_bucket": "serverless-app-shared-{env}",
+                                                       "backups_bucket": "serverless-app-backups-{env}"})
+    (finding,) = evaluate_rule(_packed_rule("serverless-app", "SRV-S3-004"), ctx, Inventory([bucket], ["us-east-1"]))
+    assert finding.status == verdict, finding

@@ -267,6 +267,32 @@ def effective_public_access_block(bucket: S3Bucket) -> None:
     bucket.effective_public_access_block = PublicAccessBlock(**merged, all_blocked=all(merged.values()))
 
 
+def fetch_intelligent_tiering(calls: AwsCalls, bucket: S3Bucket) -> None:
+    client, token, enabled = _client(calls, bucket), None, 0
+    while True:  # no paginator: a continuation token, as ListObjectsV2 has
+        answer = client.list_bucket_intelligent_tiering_configurations(
+            Bucket=bucket.name, **({"ContinuationToken": token} if token else {}))
+        enabled += sum(1 for c in answer.get("IntelligentTieringConfigurationList", []) if c.get("Status") == "Enabled")
+        token = answer.get("NextContinuationToken")
+        if not answer.get("IsTruncated") or not token:
+            break
+    bucket.intelligent_tiering_configurations = enabled
+
+
+def uses_intelligent_tiering(bucket: S3Bucket) -> None:
+    """A lifecycle rule moves objects to INTELLIGENT_TIERING, or an archive configuration is enabled."""
+    if "intelligent_tiering" in bucket.unknown or bucket.lifecycle is None:
+        return
+    by_lifecycle = "INTELLIGENT_TIERING" in bucket.lifecycle.transition_days
+    bucket.intelligent_tiering = by_lifecycle or bool(bucket.intelligent_tiering_configurations)
+
+
+def finish(bucket: Resource) -> None:
+    assert isinstance(bucket, S3Bucket)
+    effective_public_access_block(bucket)
+    uses_intelligent_tiering(bucket)
+
+
 def _set(attr: str, value_factory: Any) -> Any:
     return lambda resource: setattr(resource, attr, value_factory())
 
@@ -299,8 +325,11 @@ COLLECTOR = Collector(
             Family("logging", "GetBucketLogging", ("logging",), fetch_logging),
             Family("object_lock", "GetObjectLockConfiguration", ("object_lock",), fetch_object_lock,
                    ("ObjectLockConfigurationNotFoundError",), _set("object_lock", ObjectLock)),
+            Family("intelligent_tiering_configurations", "ListBucketIntelligentTieringConfigurations",
+                   ("intelligent_tiering_configurations",), fetch_intelligent_tiering),
         )
     },
-    derived={"effective_public_access_block": ("public_access_block", "account_public_access_block")},
-    finish=effective_public_access_block,
+    derived={"effective_public_access_block": ("public_access_block", "account_public_access_block"),
+             "intelligent_tiering": ("lifecycle", "intelligent_tiering_configurations")},
+    finish=finish,
 )

@@ -135,7 +135,8 @@ class Template:
 PROPERTY_LINES = {
     "versioning": "VersioningConfiguration", "encryption": "BucketEncryption",
     "public_access_block": "PublicAccessBlockConfiguration", "effective_public_access_block": "PublicAccessBlockConfiguration",
-    "lifecycle": "LifecycleConfiguration", "cors": "CorsConfiguration", "object_lock": "ObjectLockConfiguration",
+    "lifecycle": "LifecycleConfiguration", "cors": "CorsConfiguration",
+    "intelligent_tiering": "IntelligentTieringConfigurations", "object_lock": "ObjectLockConfiguration",
     "ttl": "TimeToLiveSpecification", "pitr": "PointInTimeRecoverySpecification", "sse": "SSESpecification",
     "stream": "StreamSpecification", "key_schema": "KeySchema", "gsis": "GlobalSecondaryIndexes",
     "gsi_names": "GlobalSecondaryIndexes",
@@ -200,6 +201,10 @@ def s3_bucket(t: Template, lid: str) -> S3Bucket:
     bucket.lifecycle = summarize_lifecycle(lifecycle)
     if not lifecycle:
         d.default("lifecycle", "no lifecycle rules unless configured")
+    tiering = [c for c in props.get("IntelligentTieringConfigurations") or [] if isinstance(c, dict)]
+    bucket.intelligent_tiering_configurations = sum(1 for c in tiering if str(c.get("Status")) == "Enabled")
+    bucket.intelligent_tiering = "INTELLIGENT_TIERING" in bucket.lifecycle.transition_days or \
+        bool(bucket.intelligent_tiering_configurations)
     policies = [p for _, p in t.of_type("AWS::S3::BucketPolicy") if t.refers_to(p.get("Bucket"), lid)]
     if policies:
         bucket.policy = parse_policy(json.dumps(clean(policies[0].get("PolicyDocument") or {}), default=str))

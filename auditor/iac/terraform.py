@@ -315,6 +315,11 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     bucket.lifecycle = summarize_lifecycle(rules)
     if not raw_rules:
         d.default("lifecycle", "no lifecycle rules unless configured")
+    tiering = located("intelligent_tiering",
+                      _companions(model, block, name, "aws_s3_bucket_intelligent_tiering_configuration"))
+    bucket.intelligent_tiering_configurations = sum(1 for b in tiering if str(get(b.attrs, "status") or "Enabled") == "Enabled")
+    bucket.intelligent_tiering = "INTELLIGENT_TIERING" in bucket.lifecycle.transition_days or \
+        bool(bucket.intelligent_tiering_configurations)
 
     policies = located("policy", _companions(model, block, name, "aws_s3_bucket_policy"))
     inline = get(block.attrs, "policy")  # the pre-v4 inline form, still common in modules
