@@ -277,6 +277,8 @@ class RDSInstance(Resource):
     is_read_replica: bool = False
     db_name: Optional[str] = None  # the database created with the instance (DBName)
     availability_zone: Optional[str] = None  # where the instance (or a replica) runs
+    # Regions its automated backups are replicated to (cross-region automated-backup replication).
+    backup_replication_regions: list[str] = Field(default_factory=list)
     # The read replicas run in distinct Availability Zones, none in this instance's (collectors.rds.link_replicas).
     replicas_cross_az: Optional[bool] = None
     master_password_managed: Optional[bool] = None  # the master password kept by RDS in Secrets Manager

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.collect import _finish, fetch_family
-from auditor.collectors import backup, cloudfront, eks, s3
+from auditor.collectors import backup, cloudfront, eks, rds, s3
 from auditor.collectors.cloudfront import link_cdn
 from auditor.evaluate import Inventory, evaluate_rule
 from auditor.mappings.tables import bucket_of_domain, is_weekly
@@ -326,4 +326,21 @@ def test_an_intelligent_tiering_configuration_counts_on_the_answer_aws_documents
     ctx = Context("production", "production", params={"shared_bucket": "serverless-app-shared-{env}",
                                                        "backups_bucket": "serverless-app-backups-{env}"})
     (finding,) = evaluate_rule(_packed_rule("serverless-app", "SRV-S3-004"), ctx, Inventory([bucket], ["us-east-1"]))
+    assert finding.status == verdict, finding
+
+
+# --- RDS automated backups replicated to another region ----------------------------------------------------
+
+@pytest.mark.parametrize("replications, verdict", [
+    ([{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-1"}], "pass"), ([], "fail")])
+def test_cross_region_backup_replication_on_the_answer_aws_documents(replications, verdict):
+    """moto cannot start a replication (HTML 500): DescribeDBInstances as AWS documents it."""
+    raw = {"DBInstanceIdentifier": "product-db-production", "Engine": "postgres", "MultiAZ": True,
+           "StorageEncrypted": True, "DeletionProtection": True, "PubliclyAccessible": False,
+           "PerformanceInsightsEnabled": True, "DBInstanceAutomatedBackupsReplications": replications}
+    instance = rds.instance_from(raw, "us-east-1", "123456789012")
+    assert instance.backup_replication_regions == (["us-west-2"] if replications else [])
+    ctx = Context("production", "production", params={"rds_instance": "product-db-{env}"})
+    (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-RDS-024"), ctx,
+                               Inventory([instance], ["us-east-1"]))
     assert finding.status == verdict, finding

@@ -11,7 +11,7 @@ from auditor.aws import AwsSettings
 from auditor.config import Config
 from auditor.console import console, print_scan_summary
 from auditor.audit import audit
-from auditor.demo.ecommerce import DEMO_DRIFTS, DEMO_PARAMETERS, DRIFTS, bucket, build_drifted
+from auditor.demo.ecommerce import DEMO_DRIFTS, DEMO_PARAMETERS, DRIFTS, MOTO_WAIVERS, bucket, build_drifted
 from auditor.demo.mockaws import FAKE_CREDENTIALS, REGION, MockAccount, moto_server
 from auditor.history.store import HistoryStore
 from auditor.rules.pack import PackFileSet
@@ -23,7 +23,7 @@ DEMO_ENV = "production"
 # The static-assets bucket is public by design (spec 002 §6.2): the baseline's public-access rule is waived.
 DEMO_WAIVERS = [Waiver(id="W-STATIC-PUBLIC", rule="BASE-S3-002", resource="ecommerce-static-assets-*",
                        reason="static assets are public by design (spec 002 §6.2)", owner="platform-team",
-                       expires=dt.date(2099, 12, 31))]
+                       expires=dt.date(2099, 12, 31)), *(Waiver(**w) for w in MOTO_WAIVERS)]
 DEMO_FORMATS = ["html", "json", "csv", "sarif", "junit"]
 
 

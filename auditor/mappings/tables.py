@@ -405,6 +405,15 @@ RDS_INSTANCE = TypeMap(
               tf=_replicas("aws_db_instance", "replicate_source_db"),
               cfn=_replicas("AWS::RDS::DBInstance", "SourceDBInstanceIdentifier")),
         Field("cluster_id", api="DBClusterIdentifier"),
+        Field("backup_replication_regions", "strings",
+              api=lambda raw: sorted({r["DBInstanceAutomatedBackupsArn"].split(":")[3]
+                                      for r in raw.get("DBInstanceAutomatedBackupsReplications", [])}),
+              # Terraform runs the replication with the destination region's provider: its alias names the region.
+              tf=lambda p, ctx: sorted({str(get(attrs, "provider") or "the destination provider's region")
+                                        for _, attrs in ctx.pointing("aws_db_instance_automated_backups_replication",
+                                                                     "source_db_instance_arn")}),
+              cfn=lambda p, ctx: [p["AutomaticBackupReplicationRegion"]] if p.get("AutomaticBackupReplicationRegion")
+              else []),
     ),
     finish_api=_rds_api, finish_tf=_rds_iac, finish_cfn=_rds_iac,
 )
