@@ -5,39 +5,18 @@ from typing import Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
 from auditor.collectors.kms import key_manager, require_key
-from auditor.resources import DynamoDBTable, KeySchema, Resource, SecondaryIndex, TablePitr, TableSse, TableStream, TableTtl
+from auditor.mappings import from_api
+from auditor.mappings.fields import fill_from_api
+from auditor.mappings.tables import DYNAMODB
+from auditor.resources import DynamoDBTable, Resource
 
 
 def list_tables(calls: AwsCalls, region: str) -> Iterable[Resource]:
     client = calls.client("dynamodb", region)
     for page in client.get_paginator("list_tables").paginate():
         for name in page.get("TableNames", []):
-            yield DynamoDBTable(
-                id=name,
-                name=name,
-                arn=f"arn:aws:dynamodb:{region}:{calls.account_id}:table/{name}",
-                region=region,
-                account_id=calls.account_id,
-            )
-
-
-def _keys(schema: list[dict]) -> tuple[str | None, str | None]:
-    hash_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None)
-    range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
-    return hash_key, range_key
-
-
-def _index(raw: dict) -> SecondaryIndex:
-    hash_key, range_key = _keys(raw.get("KeySchema", []))
-    throughput = raw.get("ProvisionedThroughput") or {}
-    return SecondaryIndex(
-        name=raw["IndexName"],
-        partition_key=hash_key,
-        sort_key=range_key,
-        projection_type=(raw.get("Projection") or {}).get("ProjectionType"),
-        read_capacity=throughput.get("ReadCapacityUnits") or None,
-        write_capacity=throughput.get("WriteCapacityUnits") or None,
-    )
+            arn = f"arn:aws:dynamodb:{region}:{calls.account_id}:table/{name}"
+            yield from_api(DYNAMODB, {"TableName": name, "TableArn": arn}, region, calls.account_id)
 
 
 def _describe(calls: AwsCalls, table: DynamoDBTable) -> dict:
@@ -60,50 +39,19 @@ def fetch_key_manager(calls: AwsCalls, table: DynamoDBTable) -> None:
 
 
 def apply_description(table: DynamoDBTable, raw: dict) -> None:
-    """Fill a table from a DescribeTable answer (also used on the shapes AWS documents, in tests)."""
-    types = {a["AttributeName"]: a["AttributeType"] for a in raw.get("AttributeDefinitions", [])}
-    hash_key, range_key = _keys(raw.get("KeySchema", []))
+    """Fill a table from a DescribeTable answer, as its mapping table says."""
     table.arn = raw.get("TableArn", table.arn)
-    table.status = raw.get("TableStatus")
-    table.attribute_types = types
-    table.key_schema = KeySchema(
-        partition_key=hash_key,
-        partition_key_type=types.get(hash_key) if hash_key else None,
-        sort_key=range_key,
-        sort_key_type=types.get(range_key) if range_key else None,
-    )
-    billing = (raw.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
-    throughput = raw.get("ProvisionedThroughput") or {}
-    table.billing_mode = billing
-    table.read_capacity = throughput.get("ReadCapacityUnits") if billing == "PROVISIONED" else None
-    table.write_capacity = throughput.get("WriteCapacityUnits") if billing == "PROVISIONED" else None
-    table.gsis = [_index(i) for i in raw.get("GlobalSecondaryIndexes", [])]
-    table.gsi_names = [i.name for i in table.gsis]
-    table.lsis = [_index(i) for i in raw.get("LocalSecondaryIndexes", [])]
-    sse = raw.get("SSEDescription") or {}
-    if sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING"):
-        table.sse = TableSse(enabled=True, type=sse.get("SSEType", "KMS"), kms_key_arn=sse.get("KMSMasterKeyArn"))
-    else:
-        table.sse = TableSse(enabled=True, type="AWS_OWNED")  # no SSEDescription: encrypted with an AWS owned key
-    stream = raw.get("StreamSpecification") or {}
-    table.stream = TableStream(enabled=bool(stream.get("StreamEnabled")), view_type=stream.get("StreamViewType"))
-    table.deletion_protection = bool(raw.get("DeletionProtectionEnabled", False))
-    table.table_class = (raw.get("TableClassSummary") or {}).get("TableClass", "STANDARD")
+    fill_from_api(DYNAMODB, "DescribeTable", raw, table)
 
 
 def fetch_pitr(calls: AwsCalls, table: DynamoDBTable) -> None:
     answer = calls.client("dynamodb", table.region).describe_continuous_backups(TableName=table.name)
-    pitr = answer["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
-    status = pitr.get("PointInTimeRecoveryStatus", "DISABLED")
-    # Enabled with no RecoveryPeriodInDays: AWS's documented default, 35 days (the only period before it was settable).
-    period = pitr.get("RecoveryPeriodInDays") or (35 if status == "ENABLED" else None)
-    table.pitr = TablePitr(status=status, recovery_period_days=period)
+    fill_from_api(DYNAMODB, "DescribeContinuousBackups", answer, table)
 
 
 def fetch_ttl(calls: AwsCalls, table: DynamoDBTable) -> None:
     answer = calls.client("dynamodb", table.region).describe_time_to_live(TableName=table.name)
-    ttl = answer.get("TimeToLiveDescription", {})
-    table.ttl = TableTtl(status=ttl.get("TimeToLiveStatus", "DISABLED"), attribute=ttl.get("AttributeName"))
+    fill_from_api(DYNAMODB, "DescribeTimeToLive", answer, table)
 
 
 def fetch_tags(calls: AwsCalls, table: DynamoDBTable) -> None:
@@ -130,13 +78,10 @@ COLLECTOR = Collector(
     families={
         f.name: f
         for f in (
-            Family("description", "DescribeTable",
-                   ("status", "key_schema", "attribute_types", "billing_mode", "read_capacity", "write_capacity",
-                    "gsis", "gsi_names", "lsis", "sse", "stream", "deletion_protection", "table_class"),
-                   fetch_description),
+            Family("description", "DescribeTable", DYNAMODB.read_by("DescribeTable"), fetch_description),
             Family("kms_key_manager", "DescribeKey", ("kms_key_manager",), fetch_key_manager),
-            Family("pitr", "DescribeContinuousBackups", ("pitr",), fetch_pitr),
-            Family("ttl", "DescribeTimeToLive", ("ttl",), fetch_ttl),
+            Family("pitr", "DescribeContinuousBackups", DYNAMODB.read_by("DescribeContinuousBackups"), fetch_pitr),
+            Family("ttl", "DescribeTimeToLive", DYNAMODB.read_by("DescribeTimeToLive"), fetch_ttl),
             Family("tags", "ListTagsOfResource", ("tags",), fetch_tags),
         )
     },

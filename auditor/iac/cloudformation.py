@@ -13,19 +13,17 @@ from typing import Any, Callable
 from auditor.collectors.cloudwatch import alarm_from
 from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import Declared, as_bool, clean, key_manager_of, map_safely, pick
+from auditor.iac.values import Declared, as_bool, clean, map_safely, pick
 from auditor.mappings import CFN_TABLES, TypeMap, read_iac
 from auditor.mappings.tables import RDS_INSTANCE
 from auditor.resources import (
-    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, DynamoDBTable,
-    KeySchema, LifecycleRule, LifecycleTransition,
-    ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket, SecondaryIndex,
-    SourceLocation, TablePitr, TableSse, TableStream, TableTtl,
+    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, LifecycleRule, LifecycleTransition,
+    ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket, SourceLocation,
 )
 
 NAME_PROPERTY = {
     **{rtype: table.cfn_name for rtype, table in CFN_TABLES.items()},
-    "AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName", "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::S3::Bucket": "BucketName", "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::ElastiCache::ParameterGroup": None,
 }
 PAB_KEYS = (("BlockPublicAcls", "block_public_acls"), ("IgnorePublicAcls", "ignore_public_acls"),
@@ -228,71 +226,6 @@ def s3_bucket(t: Template, lid: str) -> S3Bucket:
     return bucket
 
 
-def dynamodb_table(t: Template, lid: str) -> DynamoDBTable:
-    d = Declared()
-    p = t.resources[lid][1]
-    table = _base(t, lid, DynamoDBTable)
-    types = {a.get("AttributeName"): a.get("AttributeType") for a in p.get("AttributeDefinitions") or []
-             if isinstance(a, dict) and isinstance(a.get("AttributeName"), str)}
-    keys = p.get("KeySchema") or []
-    # An attribute name from a parameter with no default (!Ref KeyName) is not known statically: the key schema
-    # is unknown (its checks are error, naming the expression), never a crash.
-    hash_key = pick(d, "key_schema", next((k.get("AttributeName") for k in keys if k.get("KeyType") == "HASH"), None), "str")
-    range_key = pick(d, "key_schema", next((k.get("AttributeName") for k in keys if k.get("KeyType") == "RANGE"), None), "str")
-    table.attribute_types = {str(k): str(v) for k, v in types.items()}
-    table.key_schema = KeySchema(partition_key=hash_key, partition_key_type=types.get(hash_key), sort_key=range_key,
-                                 sort_key_type=types.get(range_key) if range_key else None)
-    table.billing_mode = pick(d, "billing_mode", p.get("BillingMode"), "str", default="PROVISIONED",
-                              note="PROVISIONED unless BillingMode says otherwise")
-    throughput = p.get("ProvisionedThroughput") or {}
-    if table.billing_mode == "PROVISIONED":
-        table.read_capacity = pick(d, "read_capacity", throughput.get("ReadCapacityUnits"), "int")
-        table.write_capacity = pick(d, "write_capacity", throughput.get("WriteCapacityUnits"), "int")
-
-    def index(raw: dict) -> SecondaryIndex:
-        ks = raw.get("KeySchema") or []
-        return SecondaryIndex(name=str(raw.get("IndexName")),
-                              partition_key=next((k.get("AttributeName") for k in ks if k.get("KeyType") == "HASH"), None),
-                              sort_key=next((k.get("AttributeName") for k in ks if k.get("KeyType") == "RANGE"), None),
-                              projection_type=(raw.get("Projection") or {}).get("ProjectionType"))
-
-    table.gsis = [index(g) for g in p.get("GlobalSecondaryIndexes") or []]
-    table.gsi_names = [g.name for g in table.gsis]
-    table.lsis = [index(g) for g in p.get("LocalSecondaryIndexes") or []]
-    sse = p.get("SSESpecification") or {}
-    if as_bool(sse.get("SSEEnabled")):
-        table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=t.resolve(sse.get("KMSMasterKeyId")))
-        table.kms_key_manager = key_manager_of(d, "kms_key_manager", sse.get("KMSMasterKeyId"), True, "aws/dynamodb",
-                                               t.declares_key(sse.get("KMSMasterKeyId")))
-    else:
-        table.kms_key_manager = "AWS_OWNED"
-        table.sse = TableSse(enabled=True, type="AWS_OWNED")
-        if not sse:
-            d.default("sse", "encrypted with an AWS owned key unless SSESpecification enables KMS")
-    stream = p.get("StreamSpecification") or {}
-    table.stream = TableStream(enabled=bool(stream.get("StreamViewType")), view_type=stream.get("StreamViewType"))
-    if not stream:
-        d.default("stream", "no stream unless StreamSpecification")
-    ttl = p.get("TimeToLiveSpecification")
-    if ttl:
-        table.ttl = TableTtl(status="ENABLED" if pick(d, "ttl", ttl.get("Enabled"), "bool") else "DISABLED",
-                             attribute=ttl.get("AttributeName"))
-    else:
-        table.ttl = TableTtl()
-        d.default("ttl", "TTL is off unless configured")
-    spec = p.get("PointInTimeRecoverySpecification") or {}
-    enabled = pick(d, "pitr", spec.get("PointInTimeRecoveryEnabled"), "bool", default=False,
-                   note="point-in-time recovery is off unless configured")
-    period = pick(d, "pitr", spec.get("RecoveryPeriodInDays"), "int", default=35) if enabled else None
-    table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED", recovery_period_days=period) \
-        if enabled is not None else None
-    table.deletion_protection = pick(d, "deletion_protection", p.get("DeletionProtectionEnabled"), "bool",
-                                     default=False, note="deletion protection is off unless configured")
-    table.table_class = p.get("TableClass") or "STANDARD"
-    d.apply(table)
-    return table
-
-
 def db_instance(t: Template, lid: str) -> RDSInstance:
     """A standalone instance is read by its table; an Aurora member names its cluster (DBClusterIdentifier)."""
     p = t.resources[lid][1]
@@ -399,13 +332,12 @@ def table_mapper(table: TypeMap) -> Callable[[Template, str], Resource]:
 MAPPERS: dict[str, Callable[[Template, str], Resource]] = {
     **{rtype: table_mapper(table) for rtype, table in CFN_TABLES.items()},
     "AWS::S3::Bucket": s3_bucket,
-    "AWS::DynamoDB::Table": dynamodb_table,
     "AWS::RDS::DBInstance": db_instance,
     "AWS::CloudWatch::Alarm": metric_alarm,
 }
 MODELS: dict[str, type[Resource]] = {
     **{rtype: table.model for rtype, table in CFN_TABLES.items()},
-    "AWS::S3::Bucket": S3Bucket, "AWS::DynamoDB::Table": DynamoDBTable, "AWS::CloudWatch::Alarm": CloudWatchAlarm,
+    "AWS::S3::Bucket": S3Bucket, "AWS::CloudWatch::Alarm": CloudWatchAlarm,
 }
 
 

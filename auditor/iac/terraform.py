@@ -15,14 +15,13 @@ from typing import Any, Callable, Optional
 
 from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import parse_policy, summarize_lifecycle
-from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, key_manager_of,
-                                map_safely, one, pick, unresolved_policy_part)
+from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one, pick, unresolved_policy_part)
 from auditor.mappings import TF_TABLES, TypeMap, read_iac
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
-    DynamoDBTable, KeySchema, LifecycleRule,
+    LifecycleRule,
     LifecycleTransition, ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket,
-    SecondaryIndex, SourceLocation, TablePitr, TableSse, TableStream, TableTtl,
+    SourceLocation,
 )
 
 
@@ -126,7 +125,7 @@ def module_prefix(address: str) -> str:
 
 NAME_ATTRIBUTE = {
     **{rtype: (table.tf_name,) for rtype, table in TF_TABLES.items() if isinstance(table.tf_name, str)},
-    "aws_s3_bucket": ("bucket",), "aws_dynamodb_table": ("name",), "aws_cloudwatch_metric_alarm": ("alarm_name",),
+    "aws_s3_bucket": ("bucket",), "aws_cloudwatch_metric_alarm": ("alarm_name",),
     "aws_efs_file_system": ("creation_token",), "aws_elasticache_parameter_group": ("name",),
     "aws_rds_cluster_instance": ("identifier",),
 }
@@ -361,69 +360,6 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     return bucket
 
 
-# --- DynamoDB ---------------------------------------------------------------------------------------------
-
-
-def dynamodb_table(model: TfModel, block: TfBlock) -> DynamoDBTable:
-    d = Declared()
-    a = block.attrs
-    table = _base(model, block, DynamoDBTable, get(a, "name"), d)
-    types = {str(get(x, "name")): str(get(x, "type")) for x in blocks(a, "attribute")}
-    hash_key, range_key = get(a, "hash_key"), get(a, "range_key")
-    table.attribute_types = types
-    table.key_schema = KeySchema(partition_key=hash_key, partition_key_type=types.get(hash_key),
-                                 sort_key=range_key, sort_key_type=types.get(range_key) if range_key else None)
-    billing = get(a, "billing_mode")
-    table.billing_mode = pick(d, "billing_mode", billing, "str", default="PROVISIONED",
-                              note="PROVISIONED unless billing_mode says otherwise")
-    if table.billing_mode == "PROVISIONED":
-        table.read_capacity = pick(d, "read_capacity", get(a, "read_capacity"), "int")
-        table.write_capacity = pick(d, "write_capacity", get(a, "write_capacity"), "int")
-    # A capacity left to a variable checkov could not resolve (or null) is unknown, never a crash.
-    table.gsis = [SecondaryIndex(name=str(get(g, "name")), partition_key=get(g, "hash_key"), sort_key=get(g, "range_key"),
-                                 projection_type=get(g, "projection_type"),
-                                 read_capacity=pick(d, "gsis", get(g, "read_capacity"), "int"),
-                                 write_capacity=pick(d, "gsis", get(g, "write_capacity"), "int"))
-                  for g in blocks(a, "global_secondary_index")]
-    table.gsi_names = [g.name for g in table.gsis]
-    table.lsis = [SecondaryIndex(name=str(get(g, "name")), partition_key=hash_key, sort_key=get(g, "range_key"),
-                                 projection_type=get(g, "projection_type")) for g in blocks(a, "local_secondary_index")]
-    sse = get(a, "server_side_encryption")
-    if sse and pick(d, "sse", get(sse, "enabled"), "bool"):
-        table.sse = TableSse(enabled=True, type="KMS", kms_key_arn=model.name_of(get(sse, "kms_key_arn"), block))
-        table.kms_key_manager = key_manager_of(d, "kms_key_manager", get(sse, "kms_key_arn"), True, "aws/dynamodb",
-                                               _customer_key(get(sse, "kms_key_arn")))
-    else:
-        table.kms_key_manager = "AWS_OWNED"
-        table.sse = TableSse(enabled=True, type="AWS_OWNED")
-        if not sse:
-            d.default("sse", "encrypted with an AWS owned key unless server_side_encryption is enabled")
-    stream_enabled = pick(d, "stream", get(a, "stream_enabled"), "bool", default=False,
-                          note="no stream unless stream_enabled")
-    table.stream = TableStream(enabled=bool(stream_enabled), view_type=get(a, "stream_view_type"))
-    ttl = get(a, "ttl")
-    if ttl:
-        enabled = pick(d, "ttl", get(ttl, "enabled"), "bool", default=True)
-        table.ttl = TableTtl(status="ENABLED" if enabled else "DISABLED", attribute=get(ttl, "attribute_name"))
-    else:
-        table.ttl = TableTtl()
-        d.default("ttl", "TTL is off unless configured")
-    pitr = get(a, "point_in_time_recovery")
-    if pitr:
-        enabled = pick(d, "pitr", get(pitr, "enabled"), "bool")
-        period = pick(d, "pitr", get(pitr, "recovery_period_in_days"), "int", default=35) if enabled else None
-        table.pitr = TablePitr(status="ENABLED" if enabled else "DISABLED", recovery_period_days=period) \
-            if enabled is not None else None
-    else:
-        table.pitr = TablePitr()
-        d.default("pitr", "point-in-time recovery is off unless configured")
-    table.deletion_protection = pick(d, "deletion_protection", get(a, "deletion_protection_enabled"), "bool",
-                                     default=False, note="deletion protection is off unless configured")
-    table.table_class = get(a, "table_class") or "STANDARD"
-    d.apply(table)
-    return table
-
-
 # --- RDS --------------------------------------------------------------------------------------------------
 
 
@@ -565,13 +501,12 @@ def table_mapper(table: TypeMap) -> Callable[[TfModel, TfBlock], Resource]:
 MAPPERS: dict[str, Callable[[TfModel, TfBlock], Resource]] = {
     **{rtype: table_mapper(table) for rtype, table in TF_TABLES.items()},
     "aws_s3_bucket": s3_bucket,
-    "aws_dynamodb_table": dynamodb_table,
     "aws_rds_cluster_instance": rds_cluster_instance,
     "aws_cloudwatch_metric_alarm": metric_alarm,
 }
 MODELS: dict[str, type[Resource]] = {
     **{rtype: table.model for rtype, table in TF_TABLES.items()},
-    "aws_s3_bucket": S3Bucket, "aws_dynamodb_table": DynamoDBTable, "aws_rds_cluster_instance": RDSInstance,
+    "aws_s3_bucket": S3Bucket, "aws_rds_cluster_instance": RDSInstance,
     "aws_cloudwatch_metric_alarm": CloudWatchAlarm,
 }
 

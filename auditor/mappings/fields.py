@@ -176,10 +176,10 @@ def read_iac(table: TypeMap, source: str, props: dict, resource: Resource, decla
         value = where(props, refs) if callable(where) else iac_value(props, where)
         default = f.default(resource) if callable(f.default) else f.default
         note = f.note(resource) if callable(f.note) else f.note
-        if isinstance(value, Unknown):
+        if isinstance(value, Unknown):  # the model's empty default stays; the reason makes its checks error
             declared.unknown[f.prop] = value.reason
-            value = None
-        elif f.kind == "key_manager":
+            continue
+        if f.kind == "key_manager":
             value = key_manager_of(declared, f.prop, value, bool(getattr(resource, f.when or "", True)), default,
                                    refs.declares_key(value))
         elif f.kind == "ref":
