@@ -277,6 +277,10 @@ class RDSInstance(Resource):
     is_read_replica: bool = False
     db_name: Optional[str] = None  # the database created with the instance (DBName)
     availability_zone: Optional[str] = None  # where the instance (or a replica) runs
+    subnet_ids: list[str] = Field(default_factory=list)  # of its DB subnet group
+    vpc_id: Optional[str] = None
+    # No subnet of its DB subnet group routes 0.0.0.0/0 (or ::/0) to an internet gateway.
+    in_private_subnets: Optional[bool] = None
     # Regions its automated backups are replicated to (cross-region automated-backup replication).
     backup_replication_regions: list[str] = Field(default_factory=list)
     # The read replicas run in distinct Availability Zones, none in this instance's (collectors.rds.link_replicas).

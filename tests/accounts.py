@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from auditor.demo.ecommerce import tls_only_policy
-from auditor.demo.mockaws import MockAccount
+from auditor.demo.mockaws import MockAccount, db_subnet_group
 
 ACCOUNT = "123456789012"
 BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
@@ -278,7 +278,8 @@ CO2_BREAKS = {
 
 
 def build_pointf(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
-    aws.rds.create_db_instance(
+    group = db_subnet_group(aws, "ecommerce-db-subnets", public="public-subnets" in skip)
+    aws.rds.create_db_instance(DBSubnetGroupName=group,
         DBInstanceIdentifier="ecommerce-db", Engine="postgres", EngineVersion="15.15", DBInstanceClass="db.t3.micro",
         AllocatedStorage=20, MultiAZ=True, BackupRetentionPeriod=30, PubliclyAccessible=False,
         DBName="shop" if "database-name" in skip else "ecommerce",
@@ -295,6 +296,7 @@ def build_pointf(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None
 
 
 POINTF_BREAKS = {
+    "public-subnets": Break(lambda aws, env: None, (("PTF-RDS-009", "ecommerce-db"),), skip=("public-subnets",)),
     "wrong-database": Break(lambda aws, env: None, (("PTF-RDS-008", "ecommerce-db"),), skip=("database-name",)),
     "notifications-numeric-key": Break(
         lambda aws, env: table(aws, "notifications", "order_id", "timestamp", ttl="ttl", types={"order_id": "N"}),

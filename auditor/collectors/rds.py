@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
 from auditor.mappings import from_api
-from auditor.mappings.tables import RDS_CLUSTER, RDS_INSTANCE
+from auditor.mappings.fields import fill_from_api
+from auditor.mappings.tables import RDS_CLUSTER, RDS_INSTANCE, is_internet_route
 from auditor.resources import RDSCluster, RDSInstance, Resource, SourceLocation
 
 # What a cluster member's instance takes from its cluster (AWS applies these at cluster level for Aurora).
@@ -22,7 +23,7 @@ LISTED = (
     "tags", "instance_class", "storage_type", "allocated_storage_gb", "performance_insights_enabled",
     "performance_insights_retention_days", "publicly_accessible", "parameter_groups", "read_replica_ids",
     "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine", "db_name",
-    "master_password_managed", "availability_zone",
+    "master_password_managed", "availability_zone", "subnet_ids", "vpc_id", "backup_replication_regions",
 )
 
 
@@ -114,6 +115,31 @@ def link_replicas(resources: list[Resource]) -> None:
         primary.replicas_cross_az = len(set(zones)) == len(zones) and primary.availability_zone not in zones
 
 
+def fetch_subnet_routes(calls: AwsCalls, instance: Resource) -> None:
+    """Private subnets: none of the instance's subnets routes 0.0.0.0/0 to an internet gateway, by its route
+    table (an explicit association, else its VPC's main table). DescribeRouteTables once per region."""
+    assert isinstance(instance, RDSInstance)
+    if not instance.subnet_ids:
+        raise Unreadable("DescribeDBInstances reports no DB subnet group for the instance")
+
+    def fetch() -> list[dict]:
+        paginator = calls.client("ec2", instance.region).get_paginator("describe_route_tables")
+        return [t for page in paginator.paginate() for t in page.get("RouteTables", [])]
+
+    tables = calls.once(f"ec2:DescribeRouteTables:{instance.region}", fetch)
+    public = []
+    for subnet in instance.subnet_ids:
+        explicit = [t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))]
+        main = [t for t in tables if t.get("VpcId") == instance.vpc_id and any(a.get("Main") for a in t.get("Associations", []))]
+        table = (explicit or main or [None])[0]
+        if table is None:
+            raise Unreadable(f"no route table applies to subnet {subnet}")
+        if any(is_internet_route(r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock"), r.get("GatewayId"))
+               for r in table.get("Routes", [])):
+            public.append(subnet)
+    fill_from_api(RDS_INSTANCE, "DescribeRouteTables", {"private": not public}, instance)
+
+
 def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
     """One DescribeDBInstances entry. A field the API leaves out stays unknown, never false."""
     instance = from_api(RDS_INSTANCE, raw, region, account_id)
@@ -141,5 +167,7 @@ COLLECTOR = Collector(
     list_operation="DescribeDBInstances",
     list_resources=list_instances,
     listed_properties=LISTED,
-    families={"cluster": Family("cluster", "DescribeDBClusters", CLUSTER_LEVEL, fetch_cluster_level)},
+    families={"cluster": Family("cluster", "DescribeDBClusters", CLUSTER_LEVEL, fetch_cluster_level),
+              "subnet_routes": Family("subnet_routes", "DescribeRouteTables", RDS_INSTANCE.read_by("DescribeRouteTables"),
+                                      fetch_subnet_routes)},
 )

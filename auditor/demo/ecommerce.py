@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from auditor.demo.mockaws import MockAccount
+from auditor.demo.mockaws import MockAccount, db_subnet_group
 
 SPEC = {
     "production": {"rds_class": "db.r6g.2xlarge", "storage": 1000, "retention": 35, "multi_az": True, "replicas": 2,
@@ -93,8 +93,9 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
     db = f"product-db-{env}"
     aws.rds.create_db_parameter_group(DBParameterGroupName=f"custom-postgres14-{env}", DBParameterGroupFamily="postgres14",
                                       Description="spec 002 3.1")
+    group = db_subnet_group(aws, f"product-db-{env}-subnets", public="public-subnets" in skip)
     aws.rds.create_db_instance(
-        DBInstanceIdentifier=db, Engine="postgres", EngineVersion="14.9", DBInstanceClass=spec["rds_class"],
+        DBSubnetGroupName=group, DBInstanceIdentifier=db, Engine="postgres", EngineVersion="14.9", DBInstanceClass=spec["rds_class"],
         AllocatedStorage=spec["storage"], StorageType="gp3", MultiAZ=spec["multi_az"],
         BackupRetentionPeriod=spec["retention"], StorageEncrypted=True, KmsKeyId=kms_key,
         EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7, DeletionProtection=env == "production",
@@ -386,6 +387,8 @@ DRIFTS: dict[str, Drift] = {
                            "ecommerce-product-images-{env}", None, None, _nothing, skip=("images-ttl-1h",)),
     "replica-same-az": Drift("read replicas in the primary's Availability Zone", "ECOM-RDS-023", "high_availability",
                              "product-db-{env}", True, False, _nothing, skip=("replica-same-az",)),
+    "public-subnets": Drift("product database in subnets that route to an internet gateway", "ECOM-RDS-025",
+                            "public_access_block", "product-db-{env}", True, False, _nothing, skip=("public-subnets",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }

@@ -70,3 +70,20 @@ def scan_environment(endpoint: str) -> dict[str, str]:
     env["AWS_CONFIG_FILE"] = os.devnull
     env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     return env
+
+
+def db_subnet_group(aws: MockAccount, name: str, public: bool = False) -> str:
+    """A VPC with two subnets in a DB subnet group: private (only the local route), or public (a default route
+    to an internet gateway in the VPC's main route table)."""
+    vpc = aws.ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [aws.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{n}.0/24", AvailabilityZone=f"{aws.region}{zone}")
+               ["Subnet"]["SubnetId"] for n, zone in enumerate("ab")]
+    if public:
+        gateway = aws.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        aws.ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+        (main,) = aws.ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                         {"Name": "association.main", "Values": ["true"]}])["RouteTables"]
+        aws.ec2.create_route(RouteTableId=main["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    aws.rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="database subnets",
+                                   SubnetIds=subnets)
+    return name

@@ -300,6 +300,21 @@ class CfnContext:
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [props for other, props in self.template.of_type(rtype) if self.template.refers_to(value, other)]
 
+    def pointing_at(self, target: Any, rtype: str, attribute: str) -> list[dict]:
+        """The resources of ``rtype`` whose ``attribute`` refers to the resource ``target`` refers to."""
+        value = clean(target)
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), = value.items()
+            lid = (arg[0] if isinstance(arg, list) else str(arg).split(".")[0]) if fn == "Fn::GetAtt" else arg
+            if fn in ("Ref", "Fn::GetAtt") and lid in self.template.resources:
+                return [p for _, p in self.template.of_type(rtype) if self.template.refers_to(p.get(attribute), lid)]
+        return [p for _, p in self.template.of_type(rtype) if clean(p.get(attribute)) == value]
+
+    @staticmethod
+    def blocks(props: dict, key: str) -> list[dict]:
+        value = props.get(key) or []
+        return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, dict)]
+
     def type_of(self, value: Any) -> Any:
         """The resource type a Ref or GetAtt names (None for anything else)."""
         value = clean(value)

@@ -127,6 +127,7 @@ NAME_ATTRIBUTE = {
     **{rtype: (table.tf_name,) for rtype, table in TF_TABLES.items() if isinstance(table.tf_name, str)},
     "aws_s3_bucket": ("bucket",), "aws_cloudwatch_metric_alarm": ("alarm_name",),
     "aws_efs_file_system": ("creation_token",), "aws_elasticache_parameter_group": ("name",),
+    "aws_db_subnet_group": ("name",), "aws_cloudfront_cache_policy": ("name",),
     "aws_rds_cluster_instance": ("identifier",),
 }
 
@@ -461,6 +462,17 @@ class TfContext:
         value = one(value)
         match = _ANY_REF.match(value) if isinstance(value, str) else None
         return match.group("type") if match else None
+
+    def pointing_at(self, target: Any, rtype: str, attribute: str) -> list[dict]:
+        """The blocks of ``rtype`` whose ``attribute`` designates the block ``target`` refers to."""
+        match = _ANY_REF.match(one(target)) if isinstance(one(target), str) else None
+        block = None
+        if match:
+            block = self.model.by_address.get(module_prefix(self.block.address) + match.group("address")) or \
+                self.model.by_address.get(match.group("address"))
+        if block is None:
+            return [b.attrs for b in self.model.of_type(rtype) if one(get(b.attrs, attribute)) == one(target)]
+        return [b.attrs for b in self.model.companions_of(rtype, block, None, attribute)]
 
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [b.attrs for b in self.model.of_type(rtype)

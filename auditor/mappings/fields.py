@@ -21,6 +21,14 @@ Where = Union[str, Callable[..., Any], None]
 
 
 @dataclass(frozen=True)
+class Defaulted:
+    """What a field's function returns for a value the source leaves to AWS: the value AWS applies, and why."""
+
+    value: Any
+    note: str
+
+
+@dataclass(frozen=True)
 class Unknown:
     """What a field's function returns when the source cannot tell the value: the property is unknown, and why."""
 
@@ -39,6 +47,8 @@ class References(Protocol):
     def type_of(self, value: Any) -> Optional[str]: ...
 
     def named(self, rtype: str, value: Any) -> list[dict]: ...
+
+    def pointing_at(self, target: Any, rtype: str, attribute: str) -> list[dict]: ...
 
     def of_type(self, rtype: str) -> list[dict]: ...
 
@@ -179,6 +189,9 @@ def read_iac(table: TypeMap, source: str, props: dict, resource: Resource, decla
         if isinstance(value, Unknown):  # the model's empty default stays; the reason makes its checks error
             declared.unknown[f.prop] = value.reason
             continue
+        if isinstance(value, Defaulted):
+            declared.default(f.prop, value.note)
+            value = value.value
         if f.kind == "key_manager":
             value = key_manager_of(declared, f.prop, value, bool(getattr(resource, f.when or "", True)), default,
                                    refs.declares_key(value))

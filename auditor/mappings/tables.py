@@ -10,7 +10,7 @@ import re
 from typing import Any, Optional
 
 from auditor.iac.values import Declared, as_bool, as_int, get, is_unresolved, key_manager_of, one
-from auditor.mappings.fields import Field, TypeMap, Unknown, iac_value, read_path
+from auditor.mappings.fields import Defaulted, Field, TypeMap, Unknown, iac_value, read_path
 from auditor.resources import (BackupPlan, BackupRule, CdnBehavior, CloudFrontDistribution, DAXCluster,
                                DynamoDBTable, EBSVolume, EfsAccessPoint, EFSFileSystem, EKSCluster,
                                ElastiCacheReplicationGroup, KeySchema, OpenSearchDomain, RDSCluster, RDSInstance,
@@ -345,6 +345,56 @@ def _replicas(rtype: str, attribute: str):
     return lambda props, ctx: [name for name, _ in ctx.pointing(rtype, attribute)]
 
 
+_SUBNET_KEYS = {
+    "tf": {"group_type": "aws_db_subnet_group", "group": "db_subnet_group_name", "subnets": "subnet_ids",
+           "assoc_type": "aws_route_table_association", "assoc_subnet": "subnet_id", "assoc_table": "route_table_id",
+           "table_type": "aws_route_table", "inline": "route", "route_type": "aws_route", "route_table": "route_table_id",
+           "cidr": "cidr_block|destination_cidr_block", "cidr6": "ipv6_cidr_block|destination_ipv6_cidr_block",
+           "gateway": "gateway_id", "igw_type": "aws_internet_gateway"},
+    "cfn": {"group_type": "AWS::RDS::DBSubnetGroup", "group": "DBSubnetGroupName", "subnets": "SubnetIds",
+            "assoc_type": "AWS::EC2::SubnetRouteTableAssociation", "assoc_subnet": "SubnetId",
+            "assoc_table": "RouteTableId", "table_type": "AWS::EC2::RouteTable", "inline": "",
+            "route_type": "AWS::EC2::Route", "route_table": "RouteTableId", "cidr": "DestinationCidrBlock",
+            "cidr6": "DestinationIpv6CidrBlock", "gateway": "GatewayId", "igw_type": "AWS::EC2::InternetGateway"},
+}
+
+
+def is_internet_route(cidr: Any, cidr6: Any, gateway: Any, gateway_type: Any = None, igw_type: str = "") -> bool:
+    """A default route (0.0.0.0/0 or ::/0) to an internet gateway: what makes a subnet public."""
+    to_igw = (isinstance(gateway, str) and gateway.startswith("igw-")) or (igw_type and gateway_type == igw_type)
+    return bool(to_igw) and (cidr == "0.0.0.0/0" or cidr6 == "::/0")
+
+
+def _private_subnets_iac(source: str):
+    """Is every subnet of the instance's DB subnet group private? Read through the IaC's subnet group, route
+    table associations and routes; unknown where one of them is not declared in it."""
+    k = _SUBNET_KEYS[source]
+
+    def read(props: dict, ctx: Any) -> Any:
+        group_ref = iac_value(props, k["group"])
+        if group_ref is None:
+            return Defaulted(False, "no DB subnet group: the default VPC's subnets, which route to an internet gateway")
+        groups = ctx.named(k["group_type"], group_ref)
+        if not groups:
+            return Unknown(f"the DB subnet group {str(ctx.resolve(group_ref))[:80]} is not declared in this IaC")
+        for subnet in _flat(iac_value(groups[0], k["subnets"])):
+            associations = ctx.pointing_at(subnet, k["assoc_type"], k["assoc_subnet"])
+            if not associations:
+                return Unknown(f"subnet {str(ctx.resolve(subnet))[:80]} has no route table association in this IaC "
+                               "(it uses its VPC's main route table)")
+            table_ref = iac_value(associations[0], k["assoc_table"])
+            tables = ctx.named(k["table_type"], table_ref)
+            routes = [r for t in tables for r in (ctx.blocks(t, k["inline"]) if k["inline"] else [])]
+            routes += ctx.pointing_at(table_ref, k["route_type"], k["route_table"])
+            for route in routes:
+                gateway = iac_value(route, k["gateway"])
+                if is_internet_route(iac_value(route, k["cidr"]), iac_value(route, k["cidr6"]), gateway,
+                                     ctx.type_of(gateway), k["igw_type"]):
+                    return False
+        return True
+    return read
+
+
 def _rds_api(raw: dict, resource: Resource) -> None:
     _rds_iac(raw, resource)
     if "PerformanceInsightsEnabled" not in raw:
@@ -406,6 +456,11 @@ RDS_INSTANCE = TypeMap(
               tf=_replicas("aws_db_instance", "replicate_source_db"),
               cfn=_replicas("AWS::RDS::DBInstance", "SourceDBInstanceIdentifier")),
         Field("cluster_id", api="DBClusterIdentifier"),
+        Field("subnet_ids", "strings",
+              api=lambda raw: [s["SubnetIdentifier"] for s in (raw.get("DBSubnetGroup") or {}).get("Subnets", [])]),
+        Field("vpc_id", api="DBSubnetGroup.VpcId"),
+        Field("in_private_subnets", "raw", api_call="DescribeRouteTables", api=lambda raw: raw.get("private"),
+              tf=_private_subnets_iac("tf"), cfn=_private_subnets_iac("cfn")),
         Field("backup_replication_regions", "strings",
               api=lambda raw: sorted({r["DBInstanceAutomatedBackupsArn"].split(":")[3]
                                       for r in raw.get("DBInstanceAutomatedBackupsReplications", [])}),
