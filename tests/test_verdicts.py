@@ -14,8 +14,9 @@ from importlib import resources
 import jsonschema
 import pytest
 import xmlschema
+import yaml
 
-from auditor.demo.ecommerce import build_drifted
+from auditor.demo.ecommerce import MOTO_WAIVERS, build_drifted
 from auditor.history.store import HistoryStore
 from tests.accounts import build_pointf, table
 from tests.conftest import SCHEMA, config_with_parameters, findings_by, run_cli
@@ -203,7 +204,8 @@ def test_baseline_yields_to_the_spec_pack_on_the_same_property(aws, tmp_path):
 
 def test_an_unset_required_parameter_is_an_error_with_the_line_to_fix_it(aws, tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text("formats: [json]\n")  # no parameters at all
+    (tmp_path / "waivers.yaml").write_text(yaml.safe_dump({"waivers": MOTO_WAIVERS}))  # what moto cannot build
+    config.write_text(f"formats: [json]\nwaivers: {tmp_path / 'waivers.yaml'}\n")  # no parameters at all
     build_drifted(aws, "production", ())
     result = scan(aws.endpoint, tmp_path / "h.db", tmp_path, "--pack", "ecommerce-platform", config=config)
     document = result.report()
