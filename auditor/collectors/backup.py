@@ -2,20 +2,13 @@
 selections name (ListBackupSelections, then GetBackupSelection) are families, read only when a rule needs them."""
 from __future__ import annotations
 
-from typing import Iterable
+from functools import partial
 
-from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.base import AwsCalls, Collector, Family, paginated_listing
 from auditor.mappings import from_api
 from auditor.mappings.fields import fill_from_api
 from auditor.mappings.tables import BACKUP_PLAN, summarize_backup_plan
-from auditor.resources import BackupPlan, Resource
-
-
-def list_plans(calls: AwsCalls, region: str) -> Iterable[Resource]:
-    client = calls.client("backup", region)
-    for page in client.get_paginator("list_backup_plans").paginate():
-        for raw in page.get("BackupPlansList", []):
-            yield from_api(BACKUP_PLAN, raw, region, calls.account_id)
+from auditor.resources import BackupPlan
 
 
 def fetch_rules(calls: AwsCalls, plan: BackupPlan) -> None:
@@ -38,7 +31,7 @@ COLLECTOR = Collector(
     service="backup",
     resource_type=BackupPlan,
     list_operation="ListBackupPlans",
-    list_resources=list_plans,
+    list_resources=paginated_listing("backup", "list_backup_plans", "BackupPlansList", partial(from_api, BACKUP_PLAN)),
     listed_properties=BACKUP_PLAN.api_properties,
     families={
         "rules": Family("rules", "GetBackupPlan", BACKUP_PLAN.read_by("GetBackupPlan"), fetch_rules),

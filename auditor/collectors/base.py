@@ -57,6 +57,17 @@ class AwsCalls:
         return value
 
 
+def paginated_listing(service: str, operation: str, key: str,
+                      parse: Callable[[dict, str, Optional[str]], Resource]) -> Callable[[AwsCalls, str], Iterable[Resource]]:
+    """A listing that is one paginated call (``describe_volumes``) whose pages hold the resources under ``key``,
+    each parsed from its entry (most often ``mappings.from_api`` with the type's table)."""
+    def list_resources(calls: AwsCalls, region: str) -> Iterable[Resource]:
+        for page in calls.client(service, region).get_paginator(operation).paginate():
+            for raw in page.get(key, []):
+                yield parse(raw, region, calls.account_id)
+    return list_resources
+
+
 @dataclass(frozen=True)
 class Family:
     """Properties read together by one API call per resource.

@@ -1,22 +1,15 @@
 """EBS volumes: describe_volumes per region, and the region's encryption-by-default setting."""
 from __future__ import annotations
 
-from typing import Iterable
+from functools import partial
 
-from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.base import AwsCalls, Collector, Family, paginated_listing
 from auditor.collectors.kms import key_manager, require_key
 from auditor.mappings import from_api
 from auditor.mappings.tables import EBS
-from auditor.resources import EBSVolume, Resource
+from auditor.resources import EBSVolume
 
 LISTED = ("tags", *EBS.api_properties)
-
-
-def list_volumes(calls: AwsCalls, region: str) -> Iterable[Resource]:
-    client = calls.client("ec2", region)
-    for page in client.get_paginator("describe_volumes").paginate():
-        for raw in page.get("Volumes", []):
-            yield from_api(EBS, raw, region, calls.account_id)
 
 
 def fetch_region_default(calls: AwsCalls, volume: EBSVolume) -> None:
@@ -35,7 +28,7 @@ COLLECTOR = Collector(
     service="ec2",
     resource_type=EBSVolume,
     list_operation="DescribeVolumes",
-    list_resources=list_volumes,
+    list_resources=paginated_listing("ec2", "describe_volumes", "Volumes", partial(from_api, EBS)),
     listed_properties=LISTED,
     families={
         "region_encryption_by_default": Family(

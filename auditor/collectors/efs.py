@@ -1,23 +1,16 @@
 """EFS file systems: describe_file_systems carries encryption, modes, mount targets and tags."""
 from __future__ import annotations
 
-from typing import Iterable
+from functools import partial
 
-from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.base import AwsCalls, Collector, Family, paginated_listing
 from auditor.collectors.kms import key_manager, require_key
 from auditor.mappings import from_api
 from auditor.mappings.fields import fill_from_api
 from auditor.mappings.tables import EFS
-from auditor.resources import EFSFileSystem, Resource
+from auditor.resources import EFSFileSystem
 
 LISTED = ("tags", *EFS.api_properties)
-
-
-def list_file_systems(calls: AwsCalls, region: str) -> Iterable[Resource]:
-    client = calls.client("efs", region)
-    for page in client.get_paginator("describe_file_systems").paginate():
-        for raw in page.get("FileSystems", []):
-            yield from_api(EFS, raw, region, calls.account_id)
 
 
 def fetch_backup_policy(calls: AwsCalls, fs: EFSFileSystem) -> None:
@@ -54,7 +47,7 @@ COLLECTOR = Collector(
     service="efs",
     resource_type=EFSFileSystem,
     list_operation="DescribeFileSystems",
-    list_resources=list_file_systems,
+    list_resources=paginated_listing("efs", "describe_file_systems", "FileSystems", partial(from_api, EFS)),
     listed_properties=LISTED,
     families={
         "backup_policy": Family("backup_policy", "DescribeBackupPolicy", ("backup_policy",), fetch_backup_policy,

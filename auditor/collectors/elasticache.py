@@ -1,21 +1,18 @@
 """ElastiCache replication groups (Redis, Valkey): one listing; parameter-group values as a family."""
 from __future__ import annotations
 
-from typing import Iterable
-
-from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
+from auditor.collectors.base import (
+    AwsCalls,
+    Collector,
+    Family,
+    Unreadable,
+    paginated_listing,
+)
 from auditor.mappings import from_api
 from auditor.mappings.tables import ELASTICACHE
-from auditor.resources import ElastiCacheReplicationGroup, Resource
+from auditor.resources import ElastiCacheReplicationGroup
 
 LISTED = ELASTICACHE.api_properties
-
-
-def list_groups(calls: AwsCalls, region: str) -> Iterable[Resource]:
-    client = calls.client("elasticache", region)
-    for page in client.get_paginator("describe_replication_groups").paginate():
-        for raw in page.get("ReplicationGroups", []):
-            yield group_from(raw, region, calls.account_id)
 
 
 def group_from(raw: dict, region: str, account_id: str) -> ElastiCacheReplicationGroup:
@@ -56,7 +53,7 @@ COLLECTOR = Collector(
     service="elasticache",
     resource_type=ElastiCacheReplicationGroup,
     list_operation="DescribeReplicationGroups",
-    list_resources=list_groups,
+    list_resources=paginated_listing("elasticache", "describe_replication_groups", "ReplicationGroups", group_from),
     listed_properties=LISTED,
     families={
         f.name: f

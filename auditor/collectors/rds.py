@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from auditor.collectors.base import AwsCalls, Collector, Family, Unreadable
+from auditor.collectors.base import (
+    AwsCalls,
+    Collector,
+    Family,
+    Unreadable,
+    paginated_listing,
+)
 from auditor.mappings import from_api
 from auditor.mappings.fields import fill_from_api
 from auditor.mappings.tables import RDS_CLUSTER, RDS_INSTANCE, is_internet_route
@@ -25,13 +31,6 @@ LISTED = (
     "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine", "db_name",
     "master_password_managed", "availability_zone", "subnet_ids", "vpc_id", "backup_replication_regions",
 )
-
-
-def list_instances(calls: AwsCalls, region: str) -> Iterable[Resource]:
-    client = calls.client("rds", region)
-    for page in client.get_paginator("describe_db_instances").paginate():
-        for raw in page.get("DBInstances", []):
-            yield instance_from(raw, region, calls.account_id)
 
 
 def fetch_cluster_level(calls: AwsCalls, instance: Resource) -> None:
@@ -165,7 +164,7 @@ COLLECTOR = Collector(
     service="rds",
     resource_type=RDSInstance,
     list_operation="DescribeDBInstances",
-    list_resources=list_instances,
+    list_resources=paginated_listing("rds", "describe_db_instances", "DBInstances", instance_from),
     listed_properties=LISTED,
     families={"cluster": Family("cluster", "DescribeDBClusters", CLUSTER_LEVEL, fetch_cluster_level),
               "subnet_routes": Family("subnet_routes", "DescribeRouteTables", RDS_INSTANCE.read_by("DescribeRouteTables"),

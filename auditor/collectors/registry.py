@@ -1,7 +1,21 @@
 """Collectors by resource type, registered by name (no import side effects)."""
 from __future__ import annotations
 
-from auditor.collectors import backup, cloudfront, cloudwatch, dax, dynamodb, eks, ec2, efs, elasticache, opensearch, rds, s3, ssm
+from auditor.collectors import (
+    backup,
+    cloudfront,
+    cloudwatch,
+    dax,
+    dynamodb,
+    ec2,
+    efs,
+    eks,
+    elasticache,
+    opensearch,
+    rds,
+    s3,
+    ssm,
+)
 from auditor.collectors.base import Collector
 
 COLLECTORS: dict[str, Collector] = {

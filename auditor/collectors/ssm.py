@@ -1,21 +1,14 @@
 """SSM parameters: describe_parameters gives names, types and tiers, and never a value."""
 from __future__ import annotations
 
-from typing import Iterable
+from functools import partial
 
-from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.collectors.base import AwsCalls, Collector, Family, paginated_listing
 from auditor.mappings import from_api
 from auditor.mappings.tables import SSM
-from auditor.resources import Resource, SSMParameter
+from auditor.resources import SSMParameter
 
 LISTED = SSM.api_properties
-
-
-def list_parameters(calls: AwsCalls, region: str) -> Iterable[Resource]:
-    client = calls.client("ssm", region)
-    for page in client.get_paginator("describe_parameters").paginate():
-        for raw in page.get("Parameters", []):
-            yield from_api(SSM, raw, region, calls.account_id)
 
 
 def fetch_tags(calls: AwsCalls, param: SSMParameter) -> None:
@@ -27,7 +20,7 @@ COLLECTOR = Collector(
     service="ssm",
     resource_type=SSMParameter,
     list_operation="DescribeParameters",
-    list_resources=list_parameters,
+    list_resources=paginated_listing("ssm", "describe_parameters", "Parameters", partial(from_api, SSM)),
     listed_properties=LISTED,
     families={"tags": Family("tags", "ListTagsForResource", ("tags",), fetch_tags)},
 )
