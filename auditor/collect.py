@@ -18,7 +18,7 @@ from auditor.collectors.cloudwatch import GUARDED_BY_DIMENSION
 from auditor.collectors.rds import link_replicas
 from auditor.collectors.registry import COLLECTORS
 from auditor.evaluate import Inventory
-from auditor.resources import CloudWatchAlarm, Resource
+from auditor.resources import CloudWatchAlarm, RDSInstance, Resource
 from auditor.rules.conditions import Context, condition_keys
 from auditor.rules.pack import Rule
 from auditor.selection import matches_name
@@ -231,6 +231,16 @@ def _finish(collector: Collector, resource: Resource) -> None:
                 resource.mark_unknown(prop, malformed(f"{collector.service} (derived {prop})", exc))
 
 
+def _connection_alarm_share(instance: RDSInstance) -> None:
+    """How early its connection alarms fire: the lowest DatabaseConnections threshold over max_connections."""
+    if "max_connections" in instance.unknown:
+        instance.mark_unknown("connection_alarm_share", instance.unknown["max_connections"])
+        return
+    thresholds = [a.threshold for a in instance.alarms if a.metric_name == "DatabaseConnections" and a.threshold is not None]
+    if instance.max_connections and thresholds:
+        instance.connection_alarm_share = round(100.0 * min(thresholds) / instance.max_connections, 1)
+
+
 def link_alarms(inventory: Inventory, alarms: list[CloudWatchAlarm]) -> None:
     """Give each resource the alarms whose dimensions name it; unknown where alarms could not be listed."""
     index: dict[tuple[str, str, str], Resource] = {}
@@ -254,6 +264,9 @@ def link_alarms(inventory: Inventory, alarms: list[CloudWatchAlarm]) -> None:
         for alarm in resource.alarms if isinstance(gb, int) and gb > 0 else ():
             if alarm.metric_name == "FreeStorageSpace" and alarm.threshold is not None:
                 alarm.threshold_share_of_storage = round(100.0 * alarm.threshold / (gb * 1024 ** 3), 1)
+    for resource in inventory.resources:
+        if isinstance(resource, RDSInstance):
+            _connection_alarm_share(resource)
     for (rtype, region), reason in inventory.listing_errors.items():
         if rtype == ALARM_TYPE:
             for resource in inventory.resources:

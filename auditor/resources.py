@@ -277,6 +277,11 @@ class RDSInstance(Resource):
     is_read_replica: bool = False
     db_name: Optional[str] = None  # the database created with the instance (DBName)
     availability_zone: Optional[str] = None  # where the instance (or a replica) runs
+    # The most connections the engine accepts: its parameter group's max_connections, a number or the engine's
+    # formula of the class memory (LEAST({DBInstanceClassMemory/9531392},5000) for PostgreSQL).
+    max_connections: Optional[int] = None
+    # The lowest threshold of its DatabaseConnections alarms, as a share of max_connections in % (linked).
+    connection_alarm_share: Optional[float] = None
     subnet_ids: list[str] = Field(default_factory=list)  # of its DB subnet group
     vpc_id: Optional[str] = None
     # No subnet of its DB subnet group routes 0.0.0.0/0 (or ::/0) to an internet gateway.

@@ -139,6 +139,19 @@ def fetch_subnet_routes(calls: AwsCalls, instance: Resource) -> None:
     fill_from_api(RDS_INSTANCE, "DescribeRouteTables", {"private": not public}, instance)
 
 
+def fetch_max_connections(calls: AwsCalls, instance: Resource) -> None:
+    """The parameter group's max_connections (DescribeDBParameters lists every parameter, engine defaults with
+    their formula included; one the group leaves out takes the engine's default formula)."""
+    assert isinstance(instance, RDSInstance)
+    if not instance.parameter_groups:
+        raise Unreadable("DescribeDBInstances reports no DB parameter group for the instance")
+    paginator = calls.client("rds", instance.region).get_paginator("describe_db_parameters")
+    value = next((p.get("ParameterValue") for page in paginator.paginate(DBParameterGroupName=instance.parameter_groups[0])
+                  for p in page.get("Parameters", []) if p.get("ParameterName") == "max_connections"), None)
+    fill_from_api(RDS_INSTANCE, "DescribeDBParameters",
+                  {"engine": instance.engine, "instance_class": instance.instance_class, "value": value}, instance)
+
+
 def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:
     """One DescribeDBInstances entry. A field the API leaves out stays unknown, never false."""
     instance = from_api(RDS_INSTANCE, raw, region, account_id)
@@ -166,7 +179,10 @@ COLLECTOR = Collector(
     list_operation="DescribeDBInstances",
     list_resources=paginated_listing("rds", "describe_db_instances", "DBInstances", instance_from),
     listed_properties=LISTED,
+    derived={"connection_alarm_share": ("max_connections",)},  # linked with the alarms (collect.link_alarms)
     families={"cluster": Family("cluster", "DescribeDBClusters", CLUSTER_LEVEL, fetch_cluster_level),
+              "max_connections": Family("max_connections", "DescribeDBParameters",
+                                        RDS_INSTANCE.read_by("DescribeDBParameters"), fetch_max_connections),
               "subnet_routes": Family("subnet_routes", "DescribeRouteTables", RDS_INSTANCE.read_by("DescribeRouteTables"),
                                       fetch_subnet_routes)},
 )

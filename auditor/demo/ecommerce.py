@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from auditor.demo.mockaws import MockAccount, db_subnet_group
+from auditor.mappings.tables import max_connections_of
 
 SPEC = {
     "production": {"rds_class": "db.r6g.2xlarge", "storage": 1000, "retention": 35, "multi_az": True, "replicas": 2,
@@ -107,8 +108,9 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
     _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 80)
     _alarm(aws, f"{db}-free-storage", "AWS/RDS", "FreeStorageSpace", ("DBInstanceIdentifier", db), "LessThanThreshold",
            spec["storage"] * 0.2 * 1024 ** 3)
+    most = max_connections_of("postgres", spec["rds_class"], None)  # the engine default: the group sets none
     _alarm(aws, f"{db}-connections", "AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier", db),
-           "GreaterThanThreshold", 4000)
+           "GreaterThanThreshold", (0.95 if "late-connections-alarm" in skip else 0.8) * most)
     for n in range(1, spec["replicas"] + 1):
         replica = f"{db}-replica-{n}"
         zone = "us-east-1a" if "replica-same-az" in skip else f"us-east-1{'bc'[n - 1]}"
@@ -389,6 +391,8 @@ DRIFTS: dict[str, Drift] = {
                              "product-db-{env}", True, False, _nothing, skip=("replica-same-az",)),
     "public-subnets": Drift("product database in subnets that route to an internet gateway", "ECOM-RDS-025",
                             "public_access_block", "product-db-{env}", True, False, _nothing, skip=("public-subnets",)),
+    "late-connections-alarm": Drift("connection alarm at 95 % of max_connections, not 80 %", "ECOM-RDS-018", "alarm",
+                                    "product-db-{env}", None, None, _nothing, skip=("late-connections-alarm",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }

@@ -24,7 +24,8 @@ from auditor.resources import (
 NAME_PROPERTY = {
     **{rtype: table.cfn_name for rtype, table in CFN_TABLES.items()},
     "AWS::S3::Bucket": "BucketName", "AWS::CloudWatch::Alarm": "AlarmName",
-    "AWS::ElastiCache::ParameterGroup": None,
+    "AWS::ElastiCache::ParameterGroup": None, "AWS::RDS::DBParameterGroup": "DBParameterGroupName",
+    "AWS::RDS::DBSubnetGroup": "DBSubnetGroupName",
 }
 PAB_KEYS = (("BlockPublicAcls", "block_public_acls"), ("IgnorePublicAcls", "ignore_public_acls"),
             ("BlockPublicPolicy", "block_public_policy"), ("RestrictPublicBuckets", "restrict_public_buckets"))

@@ -127,7 +127,7 @@ NAME_ATTRIBUTE = {
     **{rtype: (table.tf_name,) for rtype, table in TF_TABLES.items() if isinstance(table.tf_name, str)},
     "aws_s3_bucket": ("bucket",), "aws_cloudwatch_metric_alarm": ("alarm_name",),
     "aws_efs_file_system": ("creation_token",), "aws_elasticache_parameter_group": ("name",),
-    "aws_db_subnet_group": ("name",), "aws_cloudfront_cache_policy": ("name",),
+    "aws_db_subnet_group": ("name",), "aws_cloudfront_cache_policy": ("name",), "aws_db_parameter_group": ("name",),
     "aws_rds_cluster_instance": ("identifier",),
 }
 

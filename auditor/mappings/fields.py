@@ -165,6 +165,9 @@ def _fill(table: TypeMap, raw: dict, resource: Resource, call: Optional[str], op
         if f.api is None or f.api_call != call:
             continue
         value = _locate(raw, f.api)
+        if isinstance(value, Unknown):
+            resource.mark_unknown(f.prop, value.reason)
+            continue
         if value is None and f.api_absent == "unknown":
             resource.mark_unknown(f.prop, f"{operation} did not report {f.api if isinstance(f.api, str) else f.prop}")
         elif value is None and f.api_absent == "default":

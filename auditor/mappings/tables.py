@@ -395,6 +395,62 @@ def _private_subnets_iac(source: str):
     return read
 
 
+# The engines' default max_connections (RDS parameter group defaults): formulas of the class memory, in bytes.
+DEFAULT_MAX_CONNECTIONS = {"postgres": "LEAST({DBInstanceClassMemory/9531392},5000)",
+                           "mysql": "{DBInstanceClassMemory/12582880}", "mariadb": "{DBInstanceClassMemory/12582880}"}
+_PER_SIZE = {"micro": 0.5, "small": 1, "medium": 2, "large": 4, "xlarge": 8}  # t classes, GiB per size
+_PER_LARGE = {"m": 8, "r": 16, "x": 64, "z": 16}  # GiB of a .large in the general, memory and high-memory families
+
+
+def class_memory_gib(instance_class: Any) -> Optional[float]:
+    """The memory of a DB instance class (db.r6g.2xlarge: 64 GiB), from its family and size; None if unknown."""
+    match = re.fullmatch(r"db\.([a-z])(\d+)[a-z]*\.(\d*)(micro|small|medium|large|xlarge)", str(instance_class or ""))
+    if not match:
+        return None
+    family, _, times, size = match.groups()
+    if family == "t":
+        return None if times else _PER_SIZE[size] * 2
+    if family not in _PER_LARGE or size in ("micro", "small", "medium"):
+        return None
+    units = 1 if size == "large" else 2 * (int(times) if times else 1)
+    return _PER_LARGE[family] * units
+
+
+def max_connections_of(engine: Any, instance_class: Any, value: Any) -> Any:
+    """max_connections as a number: the parameter's value, or its formula (the engine's default when the group
+    leaves it unset) worked out on the class memory. AWS's DBInstanceClassMemory is the class memory less what
+    RDS itself uses, so a formula's result here is the most it can be. Unknown where neither is known."""
+    if value is not None and as_int(value) is not None:
+        return as_int(value)
+    formula = value if isinstance(value, str) and "DBInstanceClassMemory" in value else DEFAULT_MAX_CONNECTIONS.get(str(engine))
+    if formula is None:
+        return Unknown(f"max_connections {str(value)[:80]} is not a number, and {engine} has no known default")
+    memory = class_memory_gib(instance_class)
+    if memory is None:
+        return Unknown(f"the memory of instance class {instance_class} is not known")
+    divided = re.search(r"\{DBInstanceClassMemory/(\d+)\}", formula)
+    if not divided:
+        return Unknown(f"max_connections formula {formula[:80]} is not understood")
+    result = memory * 1024 ** 3 / int(divided.group(1))
+    least = re.fullmatch(r"LEAST\(\{[^}]*\},\s*(\d+)\)", formula.replace(" ", ""))
+    return int(min(result, int(least.group(1))) if least else result)
+
+
+def _max_connections_iac(group_type: str, group: str, parameter: str, name: str, value: str):
+    def read(props: dict, ctx: Any) -> Any:
+        engine, instance_class = iac_value(props, "engine|Engine"), iac_value(props, "instance_class|DBInstanceClass")
+        groups = ctx.named(group_type, iac_value(props, group)) if iac_value(props, group) is not None else []
+        if iac_value(props, group) is not None and not groups:
+            return Unknown(f"the parameter group {str(ctx.resolve(iac_value(props, group)))[:80]} is not declared in this IaC")
+        params = groups[0] if groups else {}
+        if parameter == "Parameters":  # CloudFormation: a map of name to value
+            found = (params.get("Parameters") or {}).get("max_connections")
+        else:
+            found = next((iac_value(b, value) for b in ctx.blocks(params, parameter) if iac_value(b, name) == "max_connections"), None)
+        return max_connections_of(engine, instance_class, found)
+    return read
+
+
 def _rds_api(raw: dict, resource: Resource) -> None:
     _rds_iac(raw, resource)
     if "PerformanceInsightsEnabled" not in raw:
@@ -456,6 +512,10 @@ RDS_INSTANCE = TypeMap(
               tf=_replicas("aws_db_instance", "replicate_source_db"),
               cfn=_replicas("AWS::RDS::DBInstance", "SourceDBInstanceIdentifier")),
         Field("cluster_id", api="DBClusterIdentifier"),
+        Field("max_connections", "raw", api_call="DescribeDBParameters",
+              api=lambda raw: max_connections_of(raw["engine"], raw["instance_class"], raw["value"]),
+              tf=_max_connections_iac("aws_db_parameter_group", "parameter_group_name", "parameter", "name", "value"),
+              cfn=_max_connections_iac("AWS::RDS::DBParameterGroup", "DBParameterGroupName", "Parameters", "", "")),
         Field("subnet_ids", "strings",
               api=lambda raw: [s["SubnetIdentifier"] for s in (raw.get("DBSubnetGroup") or {}).get("Subnets", [])]),
         Field("vpc_id", api="DBSubnetGroup.VpcId"),
