@@ -12,8 +12,9 @@ from auditor.collect import _finish, fetch_family
 from auditor.collectors import backup, cloudfront, eks, rds, s3
 from auditor.collectors.cloudfront import link_cdn
 from auditor.evaluate import Inventory, evaluate_rule
-from auditor.mappings.tables import bucket_of_domain, is_weekly
-from auditor.resources import BackupPlan, BucketLifecycle, EFSFileSystem, S3Bucket
+from auditor.mappings.fields import fill_from_api
+from auditor.mappings.tables import RDS_INSTANCE, bucket_of_domain, is_weekly
+from auditor.resources import BackupPlan, BucketLifecycle, EFSFileSystem, RDSInstance, S3Bucket
 from auditor.rules.conditions import Context
 from tests.accounts import build_officeless, distribution
 from tests.conftest import run_cli
@@ -344,3 +345,33 @@ def test_cross_region_backup_replication_on_the_answer_aws_documents(replication
     (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-RDS-024"), ctx,
                                Inventory([instance], ["us-east-1"]))
     assert finding.status == verdict, finding
+
+
+# --- RDS max_connections and the connection alarm ------------------------------------------------------------
+
+@pytest.mark.parametrize("instance_class, value, most", [
+    ("db.r6g.2xlarge", "LEAST({DBInstanceClassMemory/9531392},5000)", 5000),  # the cap
+    ("db.r6g.large", "LEAST({DBInstanceClassMemory/9531392},5000)", 1802),  # 16 GiB / 9531392
+    ("db.r6g.large", "900", 900), ("db.r6g.large", None, 1802)])  # a number; unset: the engine default
+def test_max_connections_from_the_parameter_group_on_the_answer_aws_documents(instance_class, value, most):
+    """moto lists only the parameters a group sets; AWS lists every one, the engine defaults' formulas included."""
+    client, stub = stubbed("rds")
+    parameters = [{"ParameterName": "max_connections", "ParameterValue": value, "Source": "engine-default"}] if value else []
+    stub.add_response("describe_db_parameters", {"Parameters": [{"ParameterName": "work_mem", "ParameterValue": "4096"},
+                                                                *parameters]},
+                      {"DBParameterGroupName": "custom-postgres14-production"})
+    db = RDSInstance(id="product-db-production", name="product-db-production", region="us-east-1", engine="postgres",
+                     instance_class=instance_class, parameter_groups=["custom-postgres14-production"])
+    with stub:
+        fetch_family(StubbedCalls({"rds": client}), rds.COLLECTOR.families["max_connections"], db)
+    assert db.max_connections == most and not db.unknown
+
+
+def test_an_unknown_instance_class_leaves_max_connections_and_the_alarm_share_unknown():
+    from auditor.collect import _connection_alarm_share
+
+    db = RDSInstance(id="db", name="db", region="us-east-1", engine="postgres", instance_class="db.x9.mega")
+    fill_from_api(RDS_INSTANCE, "DescribeDBParameters", {"engine": "postgres", "instance_class": "db.x9.mega",
+                                                         "value": None}, db)
+    _connection_alarm_share(db)
+    assert db.max_connections is None and "db.x9.mega" in db.unknown["connection_alarm_share"]
