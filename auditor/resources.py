@@ -42,6 +42,8 @@ class Alarm(Model):
     description: Optional[str] = None
     uses_metric_math: bool = False
     metric_math_expression: Optional[str] = None
+    # Its threshold is an anomaly-detection band (ANOMALY_DETECTION_BAND), the "baseline" of the metric.
+    uses_anomaly_detection: bool = False
     # Every metric the alarm reads: its own, or each MetricStat of its metric math (e.g. 4xxErrors, AllRequests).
     metric_names: list[str] = Field(default_factory=list)
     # How long the metric must breach before the alarm fires (period x datapoints to alarm), in seconds.

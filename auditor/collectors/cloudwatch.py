@@ -64,6 +64,7 @@ def alarm_from(raw: dict) -> Alarm:
         description=raw.get("AlarmDescription"),
         uses_metric_math=bool(metrics),
         metric_math_expression=expression,
+        uses_anomaly_detection=any("ANOMALY_DETECTION_BAND" in str(q.get("Expression") or "") for q in metrics),
         metric_names=[n for n in names if n],
         breach_seconds=_breach_seconds(period, raw.get("EvaluationPeriods"), raw.get("DatapointsToAlarm")),
     )

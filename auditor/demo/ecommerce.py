@@ -71,7 +71,7 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
     _rds(aws, env, spec, kms_key, skip)
     _tables(aws, env, spec, kms_key, skip)
     _search(aws, env, spec)
-    _buckets(aws, env, kms_key)
+    _buckets(aws, env, kms_key, skip)
     _caches(aws, env, skip)
     _dax(aws, env, skip)
     _backup_plan(aws, env, skip)
@@ -226,7 +226,7 @@ def tls_only_policy(name: str) -> str:
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
 
 
-def _buckets(aws: MockAccount, env: str, kms_key: str) -> None:
+def _buckets(aws: MockAccount, env: str, kms_key: str, skip: tuple[str, ...] = ()) -> None:
     for purpose in PURPOSES:
         name = bucket(purpose, env)
         aws.s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=purpose == "order-documents")
@@ -251,6 +251,26 @@ def _buckets(aws: MockAccount, env: str, kms_key: str) -> None:
                 "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 7}}})
         aws.s3.put_bucket_policy(Bucket=name, Policy=tls_only_policy(name))
         aws.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "Environment", "Value": env}]})
+        _bucket_alarms(aws, name, skip)
+
+
+def _bucket_alarms(aws: MockAccount, name: str, skip: tuple[str, ...]) -> None:
+    """§10.2: request rate against an anomaly-detection band; alarms on 4xx and on 5xx errors."""
+    dimensions = [{"Name": "BucketName", "Value": name}, {"Name": "FilterId", "Value": "EntireBucket"}]
+    aws.s3.put_bucket_metrics_configuration(Bucket=name, Id="EntireBucket", MetricsConfiguration={"Id": "EntireBucket"})
+    aws.cloudwatch.put_metric_alarm(
+        AlarmName=f"{name}-request-rate", ComparisonOperator="GreaterThanUpperThreshold", EvaluationPeriods=3,
+        ThresholdMetricId="band", Metrics=[
+            {"Id": "m1", "ReturnData": True, "MetricStat": {"Metric": {"Namespace": "AWS/S3", "MetricName": "AllRequests",
+                                                                        "Dimensions": dimensions},
+                                                             "Period": 300, "Stat": "Sum"}},
+            {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)", "ReturnData": True}])
+    for metric in ("4xxErrors", "5xxErrors"):
+        if f"{name}:{metric}" in skip:
+            continue
+        aws.cloudwatch.put_metric_alarm(
+            AlarmName=f"{name}-{metric}", Namespace="AWS/S3", MetricName=metric, Dimensions=dimensions, Statistic="Sum",
+            Period=300, EvaluationPeriods=3, Threshold=10, ComparisonOperator="GreaterThanThreshold")
 
 
 def _caches(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
@@ -393,6 +413,9 @@ DRIFTS: dict[str, Drift] = {
                             "public_access_block", "product-db-{env}", True, False, _nothing, skip=("public-subnets",)),
     "late-connections-alarm": Drift("connection alarm at 95 % of max_connections, not 80 %", "ECOM-RDS-018", "alarm",
                                     "product-db-{env}", None, None, _nothing, skip=("late-connections-alarm",)),
+    "no-5xx-alarm": Drift("order documents bucket without a 5xx alarm", "ECOM-S3-017", "alarm",
+                          "ecommerce-order-documents-{env}", None, None, _nothing,
+                          skip=("ecommerce-order-documents-{env}:5xxErrors",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }
