@@ -981,7 +981,8 @@ def _pitr(enabled: Any, period: Any) -> Any:
 
 
 def _pitr_api(raw: dict) -> TablePitr:
-    pitr = (raw.get("ContinuousBackupsDescription") or {}).get("PointInTimeRecoveryDescription") or {}
+    # An answer without its ContinuousBackupsDescription is malformed (KeyError: the family's error), not "off".
+    pitr = raw["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription") or {}
     status = pitr.get("PointInTimeRecoveryStatus", "DISABLED")
     # Enabled with no RecoveryPeriodInDays: AWS's documented default, 35 days (the only period before it was settable).
     return TablePitr(status=status, recovery_period_days=pitr.get("RecoveryPeriodInDays") or (35 if status == "ENABLED" else None))
