@@ -183,6 +183,6 @@ COLLECTOR = Collector(
     families={"cluster": Family("cluster", "DescribeDBClusters", CLUSTER_LEVEL, fetch_cluster_level),
               "max_connections": Family("max_connections", "DescribeDBParameters",
                                         RDS_INSTANCE.read_by("DescribeDBParameters"), fetch_max_connections),
-              "subnet_routes": Family("subnet_routes", "DescribeRouteTables", RDS_INSTANCE.read_by("DescribeRouteTables"),
+              "subnet_routes": Family("subnet_routes", "ec2:DescribeRouteTables", RDS_INSTANCE.read_by("DescribeRouteTables"),
                                       fetch_subnet_routes)},
 )

@@ -15,7 +15,13 @@ PACK = "iac-drift"
 IDENTITY = {"id", "name", "arn", "region", "account_id", "unknown", "source", "defaults", "locations", "alarms", "tags"}
 # Derived or not comparable (IaC references vs live ARNs, counts the live side computes from other resources).
 SKIP = {"kms_key_id", "effective_public_access_block", "account_public_access_block", "member_clusters",
-        "read_replica_ids", "replica_source", "status", "attribute_types", "region_encryption_by_default", "lsis"}
+        "read_replica_ids", "replica_source", "status", "attribute_types", "region_encryption_by_default", "lsis",
+        # named differently on each side: an IaC address or label against a live id or ARN
+        "cdn", "access_points", "mount_target_security_groups", "cluster_security_group_id", "selected_resources",
+        "backup_replication_regions", "subnet_ids", "vpc_id"}
+# Types whose IaC declaration carries no name the live resource has (a CloudFront distribution is known by the
+# id AWS gives it): they cannot be paired, so they are left out of drift rather than reported missing.
+UNPAIRED_TYPES = {"AWS::CloudFront::Distribution"}
 
 
 def declared_glob(resource: Resource) -> str:
@@ -83,6 +89,7 @@ def _finding(rule_id: str, control: str, severity: str, resource: Resource, prop
 
 def iac_drift(declared: list[Resource], live: list[Resource], covered: list[Resource], iac_path: str) -> list[Finding]:
     findings = []
+    declared = [r for r in declared if r.type not in UNPAIRED_TYPES]
     matched: set[int] = set()
     for resource in declared:
         where = f"{resource.source.file}:{resource.source.line}" if resource.source else iac_path

@@ -61,10 +61,18 @@ def _sources(resource_type: str) -> dict[str, str]:
     out = {prop: f"{collector.service}:{collector.list_operation}" for prop in collector.listed_properties}
     for family in collector.families.values():
         for prop in family.properties:
-            out.setdefault(prop, f"{collector.service}:{family.operation}")
+            out.setdefault(prop, family.operation if ":" in family.operation else f"{collector.service}:{family.operation}")
     for prop, deps in collector.derived.items():
         out.setdefault(prop, "derived from " + ", ".join(deps))
     out.setdefault("alarms", "cloudwatch:DescribeAlarms (linked by dimension)")
+    linked = {"cdn": "cloudfront:ListDistributions (linked by origin bucket)",
+              "in_eks_cluster_security_group": "eks:DescribeCluster (linked by security group), with "
+                                               "efs:DescribeMountTargetSecurityGroups",
+              "replicas_cross_az": "rds:DescribeDBInstances (linked: the replicas' zones)",
+              "connection_alarm_share": "cloudwatch:DescribeAlarms with rds:DescribeDBParameters (linked)"}
+    for prop, source in linked.items():
+        if prop in RESOURCE_MODELS[resource_type].model_fields:
+            out[prop] = source
     for identity in ("id", "name", "arn", "region", "account_id"):
         out.setdefault(identity, f"{collector.service}:{collector.list_operation}")
     return out
