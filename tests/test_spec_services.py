@@ -375,3 +375,22 @@ def test_an_unknown_instance_class_leaves_max_connections_and_the_alarm_share_un
                                                          "value": None}, db)
     _connection_alarm_share(db)
     assert db.max_connections is None and "db.x9.mega" in db.unknown["connection_alarm_share"]
+
+
+def test_iac_drift_leaves_out_what_each_side_names_differently():
+    """A distribution is known live by the id AWS gives it, and an IaC mount target names the cluster's group
+    symbolically: neither is reported as drift or as missing."""
+    from auditor.iac.drift import iac_drift
+    from auditor.resources import CloudFrontDistribution, SourceLocation
+
+    declared_fs = EFSFileSystem(id="eks_production", name="eks_production", region="us-east-1", encrypted=True,
+                                mount_target_security_groups=[["eks-cluster-sg:officeless-production"]],
+                                source=SourceLocation(file="main.tf", line=3))
+    live_fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", encrypted=True,
+                            mount_target_security_groups=[["sg-0eks"]])
+    dist = CloudFrontDistribution(id="aws_cloudfront_distribution.shop", name="aws_cloudfront_distribution.shop",
+                                  region="us-east-1", enabled=True, source=SourceLocation(file="main.tf", line=9))
+    assert iac_drift([declared_fs, dist], [live_fs], [], "infra/") == []
+    live_fs.encrypted = False
+    (drift,) = iac_drift([declared_fs, dist], [live_fs], [], "infra/")
+    assert drift.rule_id == "IAC-DRIFT-001" and drift.property == "encrypted"
