@@ -394,3 +394,15 @@ def test_iac_drift_leaves_out_what_each_side_names_differently():
     live_fs.encrypted = False
     (drift,) = iac_drift([declared_fs, dist], [live_fs], [], "infra/")
     assert drift.rule_id == "IAC-DRIFT-001" and drift.property == "encrypted"
+
+
+@pytest.mark.parametrize("policies, verdict", [(["redirect-to-https", "https-only"], "pass"),
+                                               (["redirect-to-https", "allow-all"], "fail")])
+def test_distributions_send_every_viewer_to_https(policies, verdict):
+    from auditor.resources import CdnBehavior, CloudFrontDistribution
+
+    dist = CloudFrontDistribution(id="E1", name="E1", region="us-east-1", enabled=True, behaviors=[
+        CdnBehavior(distribution="E1", path_pattern=p, viewer_protocol_policy=v) for p, v in zip(("*", "/api/*"), policies)])
+    (finding,) = evaluate_rule(_packed_rule("baseline", "BASE-CF-001"), Context("production", "production"),
+                               Inventory([dist], ["us-east-1"]))
+    assert finding.status == verdict, finding

@@ -258,13 +258,16 @@ def _bucket_alarms(aws: MockAccount, name: str, skip: tuple[str, ...]) -> None:
     """§10.2: request rate against an anomaly-detection band; alarms on 4xx and on 5xx errors."""
     dimensions = [{"Name": "BucketName", "Value": name}, {"Name": "FilterId", "Value": "EntireBucket"}]
     aws.s3.put_bucket_metrics_configuration(Bucket=name, Id="EntireBucket", MetricsConfiguration={"Id": "EntireBucket"})
+    # A drift: a fixed threshold instead of the anomaly-detection band.
+    band = f"{name}:fixed-request-threshold" not in skip
     aws.cloudwatch.put_metric_alarm(
         AlarmName=f"{name}-request-rate", ComparisonOperator="GreaterThanUpperThreshold", EvaluationPeriods=3,
         ThresholdMetricId="band", Metrics=[
             {"Id": "m1", "ReturnData": True, "MetricStat": {"Metric": {"Namespace": "AWS/S3", "MetricName": "AllRequests",
                                                                         "Dimensions": dimensions},
                                                              "Period": 300, "Stat": "Sum"}},
-            {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)", "ReturnData": True}])
+            {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)" if band else "m1 * 0 + 10000",
+             "ReturnData": True}])
     for metric in ("4xxErrors", "5xxErrors"):
         if f"{name}:{metric}" in skip:
             continue
@@ -413,6 +416,9 @@ DRIFTS: dict[str, Drift] = {
                             "public_access_block", "product-db-{env}", True, False, _nothing, skip=("public-subnets",)),
     "late-connections-alarm": Drift("connection alarm at 95 % of max_connections, not 80 %", "ECOM-RDS-018", "alarm",
                                     "product-db-{env}", None, None, _nothing, skip=("late-connections-alarm",)),
+    "fixed-request-threshold": Drift("application logs request rate against a fixed number, not a baseline",
+                                     "ECOM-S3-016", "alarm", "ecommerce-application-logs-{env}", None, None, _nothing,
+                                     skip=("ecommerce-application-logs-{env}:fixed-request-threshold",)),
     "no-5xx-alarm": Drift("order documents bucket without a 5xx alarm", "ECOM-S3-017", "alarm",
                           "ecommerce-order-documents-{env}", None, None, _nothing,
                           skip=("ecommerce-order-documents-{env}:5xxErrors",)),
