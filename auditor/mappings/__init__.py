@@ -1,5 +1,6 @@
 """Mapping tables: how each model property is read from the AWS API, Terraform and CloudFormation (fields.py
-says how a table reads, tables.py holds them). Collectors and the IaC mappers of a tabled type walk its table."""
+says how a table reads; tables/ holds them, a module per service). The collectors and the IaC mappers of a
+tabled type walk its table."""
 from auditor.mappings.fields import Field, TypeMap, Unknown, from_api, read_iac
 from auditor.mappings.tables import TABLES
 
