@@ -185,6 +185,7 @@ class S3Bucket(Resource):
     logging: Optional[BucketLogging] = None
     object_lock: Optional[ObjectLock] = None
     cdn: Optional[BucketCdn] = None  # linked from CloudFront distributions (collectors.cloudfront.link_cdn)
+    replication: Optional[bool] = None  # an enabled replication rule copies its objects to another bucket
     intelligent_tiering_configurations: Optional[int] = None  # enabled archive configurations
     # Objects move to S3 Intelligent-Tiering: a lifecycle transition to it, or an enabled configuration.
     intelligent_tiering: Optional[bool] = None

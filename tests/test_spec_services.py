@@ -406,3 +406,56 @@ def test_distributions_send_every_viewer_to_https(policies, verdict):
     (finding,) = evaluate_rule(_packed_rule("baseline", "BASE-CF-001"), Context("production", "production"),
                                Inventory([dist], ["us-east-1"]))
     assert finding.status == verdict, finding
+
+
+# --- S3 replication time -------------------------------------------------------------------------------------
+
+def test_a_replicating_bucket_needs_a_replication_latency_alarm(aws, tmp_path):
+    """GetBucketReplication (moto serves it): a bucket that replicates fails ECOM-S3-018 without a
+    ReplicationLatency alarm at 900 s or less, passes with one; a bucket that does not replicate passes."""
+    names = {"images": "ecommerce-product-images-production", "logs": "ecommerce-application-logs-production",
+             "docs": "ecommerce-order-documents-production"}
+    for name in names.values():
+        aws.s3.create_bucket(Bucket=name)
+        aws.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    for key in ("images", "logs"):
+        aws.s3.put_bucket_replication(Bucket=names[key], ReplicationConfiguration={
+            "Role": "arn:aws:iam::123456789012:role/replication", "Rules": [{
+                "ID": "dr", "Status": "Enabled", "Priority": 1, "Filter": {}, "DeleteMarkerReplication": {"Status": "Disabled"},
+                "Destination": {"Bucket": "arn:aws:s3:::ecommerce-dr"}}]})
+    aws.cloudwatch.put_metric_alarm(
+        AlarmName="images-replication", Namespace="AWS/S3", MetricName="ReplicationLatency", Statistic="Maximum",
+        Dimensions=[{"Name": "SourceBucket", "Value": names["images"]}, {"Name": "DestinationBucket", "Value": "ecommerce-dr"},
+                    {"Name": "RuleId", "Value": "dr"}], Period=300, EvaluationPeriods=1, Threshold=900,
+        ComparisonOperator="GreaterThanThreshold")
+    document = scan(aws, tmp_path, "ecommerce-platform")
+    verdict = {key: verdicts(document, name)["ECOM-S3-018"]["status"] for key, name in names.items()}
+    assert verdict == {"images": "pass", "logs": "fail", "docs": "pass"}
+
+
+def test_replication_declared_in_terraform_needs_its_alarm(tmp_path):
+    document = gate_files(tmp_path, {"replication.tf": '''
+resource "aws_s3_bucket" "images" {
+  bucket = "ecommerce-product-images-production"
+}
+
+resource "aws_s3_bucket" "logs" {
+  bucket = "ecommerce-application-logs-production"
+}
+
+resource "aws_s3_bucket_replication_configuration" "images" {
+  bucket = aws_s3_bucket.images.id
+  role   = "arn:aws:iam::123456789012:role/replication"
+  rule {
+    id     = "dr"
+    status = "Enabled"
+    destination {
+      bucket = "arn:aws:s3:::ecommerce-dr"
+    }
+  }
+}
+'''}, "ecommerce-platform")
+    images = verdicts(document, "ecommerce-product-images-production")["ECOM-S3-018"]
+    assert images["status"] == "fail" and images["source"]["file"] == "replication.tf"
+    logs = verdicts(document, "ecommerce-application-logs-production")["ECOM-S3-018"]
+    assert logs["status"] == "pass"

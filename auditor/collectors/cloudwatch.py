@@ -96,6 +96,7 @@ COLLECTOR = Collector(
 GUARDED_BY_DIMENSION = {
     "TableName": "AWS::DynamoDB::Table",
     "BucketName": "AWS::S3::Bucket",
+    "SourceBucket": "AWS::S3::Bucket",  # S3 replication metrics (ReplicationLatency) name the source bucket
     "DBInstanceIdentifier": "AWS::RDS::DBInstance",
     "DBClusterIdentifier": "AWS::RDS::DBCluster",
     "ReplicationGroupId": "AWS::ElastiCache::ReplicationGroup",

@@ -245,6 +245,12 @@ def fetch_logging(calls: AwsCalls, bucket: S3Bucket) -> None:
     bucket.logging = BucketLogging(enabled=bool(enabled), target_bucket=enabled.get("TargetBucket"))
 
 
+def fetch_replication(calls: AwsCalls, bucket: S3Bucket) -> None:
+    answer = _client(calls, bucket).get_bucket_replication(Bucket=bucket.name)
+    rules = answer["ReplicationConfiguration"].get("Rules", [])
+    bucket.replication = any(r.get("Status") == "Enabled" for r in rules)
+
+
 def fetch_object_lock(calls: AwsCalls, bucket: S3Bucket) -> None:
     answer = _client(calls, bucket).get_object_lock_configuration(Bucket=bucket.name)
     config = answer.get("ObjectLockConfiguration", {})
@@ -325,6 +331,8 @@ COLLECTOR = Collector(
             Family("logging", "GetBucketLogging", ("logging",), fetch_logging),
             Family("object_lock", "GetObjectLockConfiguration", ("object_lock",), fetch_object_lock,
                    ("ObjectLockConfigurationNotFoundError",), _set("object_lock", ObjectLock)),
+            Family("replication", "GetBucketReplication", ("replication",), fetch_replication,
+                   ("ReplicationConfigurationNotFoundError",), _set("replication", lambda: False)),
             Family("intelligent_tiering_configurations", "ListBucketIntelligentTieringConfigurations",
                    ("intelligent_tiering_configurations",), fetch_intelligent_tiering),
         )

@@ -135,7 +135,7 @@ PROPERTY_LINES = {
     "versioning": "VersioningConfiguration", "encryption": "BucketEncryption",
     "public_access_block": "PublicAccessBlockConfiguration", "effective_public_access_block": "PublicAccessBlockConfiguration",
     "lifecycle": "LifecycleConfiguration", "cors": "CorsConfiguration",
-    "intelligent_tiering": "IntelligentTieringConfigurations", "object_lock": "ObjectLockConfiguration",
+    "intelligent_tiering": "IntelligentTieringConfigurations", "replication": "ReplicationConfiguration", "object_lock": "ObjectLockConfiguration",
     "ttl": "TimeToLiveSpecification", "pitr": "PointInTimeRecoverySpecification", "sse": "SSESpecification",
     "stream": "StreamSpecification", "key_schema": "KeySchema", "gsis": "GlobalSecondaryIndexes",
     "gsi_names": "GlobalSecondaryIndexes",
@@ -200,6 +200,10 @@ def s3_bucket(t: Template, lid: str) -> S3Bucket:
     bucket.lifecycle = summarize_lifecycle(lifecycle)
     if not lifecycle:
         d.default("lifecycle", "no lifecycle rules unless configured")
+    copies = [r for r in (props.get("ReplicationConfiguration") or {}).get("Rules") or [] if isinstance(r, dict)]
+    bucket.replication = any(str(r.get("Status")) == "Enabled" for r in copies)
+    if not copies:
+        d.default("replication", "no replication unless configured")
     tiering = [c for c in props.get("IntelligentTieringConfigurations") or [] if isinstance(c, dict)]
     bucket.intelligent_tiering_configurations = sum(1 for c in tiering if str(c.get("Status")) == "Enabled")
     bucket.intelligent_tiering = "INTELLIGENT_TIERING" in bucket.lifecycle.transition_days or \

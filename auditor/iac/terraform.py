@@ -315,6 +315,14 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
     bucket.lifecycle = summarize_lifecycle(rules)
     if not raw_rules:
         d.default("lifecycle", "no lifecycle rules unless configured")
+    replication = located("replication", _companions(model, block, name, "aws_s3_bucket_replication_configuration"))
+    if replication:
+        bucket.replication = any(str(get(r, "status") or "Enabled") == "Enabled" for r in blocks(replication[0].attrs, "rule"))
+    elif blocks(block.attrs, "replication_configuration"):  # the pre-v4 inline block
+        bucket.replication = True
+    else:
+        bucket.replication = False
+        d.default("replication", "no replication unless configured")
     tiering = located("intelligent_tiering",
                       _companions(model, block, name, "aws_s3_bucket_intelligent_tiering_configuration"))
     bucket.intelligent_tiering_configurations = sum(1 for b in tiering if str(get(b.attrs, "status") or "Enabled") == "Enabled")
