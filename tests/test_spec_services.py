@@ -459,3 +459,17 @@ resource "aws_s3_bucket_replication_configuration" "images" {
     assert images["status"] == "fail" and images["source"]["file"] == "replication.tf"
     logs = verdicts(document, "ecommerce-application-logs-production")["ECOM-S3-018"]
     assert logs["status"] == "pass"
+
+
+def test_a_distribution_whose_ttls_are_unreadable_leaves_unknown_only_the_buckets_it_serves():
+    from auditor.resources import CdnBehavior, CloudFrontDistribution
+
+    unreadable = CloudFrontDistribution(id="E1", name="E1", region="us-east-1", enabled=True, origin_buckets=["a"],
+                                        behaviors=[CdnBehavior(distribution="E1", bucket="a", cache_policy_id="p1")])
+    unreadable.mark_unknown("behaviors", "access denied to cloudfront:GetCachePolicy (AccessDenied)")
+    readable = CloudFrontDistribution(id="E2", name="E2", region="us-east-1", enabled=True, origin_buckets=["b"],
+                                      behaviors=[CdnBehavior(distribution="E2", bucket="b", default_ttl=86400)])
+    a, b = (S3Bucket(id=n, name=n, region="us-east-1") for n in "ab")
+    link_cdn([unreadable, readable, a, b])
+    assert a.cdn is None and "AccessDenied" in a.unknown["cdn"]
+    assert b.cdn.served and b.cdn.behaviors[0].default_ttl == 86400 and "cdn" not in b.unknown

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from auditor.aws import why_unreadable
 from auditor.collectors.base import AwsCalls, Collector
 from auditor.mappings import from_api
-from auditor.mappings.tables import CLOUDFRONT, MANAGED_CACHE_POLICIES
+from auditor.mappings.tables import CLOUDFRONT
 from auditor.resources import BucketCdn, CloudFrontDistribution, Resource, S3Bucket
 
 REGION = "us-east-1"
@@ -33,19 +34,17 @@ def list_distributions(calls: AwsCalls, region: str) -> Iterable[Resource]:
 
 
 def _policy_ttls(calls: AwsCalls, distribution: CloudFrontDistribution) -> None:
-    """Behaviors with a cache policy take its DefaultTTL (managed policies from their published values)."""
+    """Behaviors with a cache policy of the account take its DefaultTTL (the table already gave the AWS managed
+    policies theirs); one that cannot be read leaves the distribution's behaviors unknown."""
     for behavior in distribution.behaviors:
         policy = behavior.cache_policy_id
         if behavior.default_ttl is not None or not policy:
-            continue
-        if policy in MANAGED_CACHE_POLICIES:
-            behavior.default_ttl = MANAGED_CACHE_POLICIES[policy]
             continue
         try:
             answer = calls.once(f"cloudfront:GetCachePolicy:{policy}",
                                 lambda: calls.client("cloudfront", REGION).get_cache_policy(Id=policy))
             behavior.default_ttl = answer["CachePolicy"]["CachePolicyConfig"]["DefaultTTL"]
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
             distribution.mark_unknown("behaviors", why_unreadable(exc, "cloudfront:GetCachePolicy"))
 
 
@@ -53,8 +52,10 @@ def link_cdn(resources: list[Resource], listing_error: str | None = None) -> Non
     """Give each bucket the behaviors of the enabled distributions whose origin it is; unknown when the
     distributions could not be listed or one of their TTLs could not be read."""
     distributions = [r for r in resources if isinstance(r, CloudFrontDistribution)]
-    unknown = listing_error or next((d.unknown["behaviors"] for d in distributions if "behaviors" in d.unknown), None)
     for bucket in (r for r in resources if isinstance(r, S3Bucket)):
+        # A distribution whose TTLs could not be read leaves unknown only the buckets it serves.
+        unknown = listing_error or next((d.unknown["behaviors"] for d in distributions
+                                         if "behaviors" in d.unknown and bucket.name in d.origin_buckets), None)
         if unknown:
             bucket.mark_unknown("cdn", f"CloudFront distributions could not be read: {unknown}")
             continue
