@@ -558,9 +558,9 @@ def completion(shell: str) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, specs_dir: Optional[Path],
           db: Optional[Path]) -> None:
-    """Serve the history read-only: targets and runs, each report (HTML, JSON, CSV, SARIF, JUnit), diffs,
-    evidence bundles and a JSON API. Every route but /healthz needs the token of AUDITOR_TOKEN (bearer header,
-    or the cookie /login?token= sets); with none set, one is made and a login URL printed."""
+    """Serve the history read-only: the fleet, targets and runs, each report, diffs, timelines, signed evidence
+    bundles and a JSON API. Every route but /healthz and /login needs the token of AUDITOR_TOKEN (a bearer header,
+    or the session the /login form starts); with none set, one is made and printed."""
 
     from auditor.server.app import serve as run_server
 
@@ -568,8 +568,31 @@ def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, specs_d
 
     config = _load(ctx)
     folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
-    run_server(Path(db or config.db), host, port, os.environ.get("AUDITOR_TOKEN"), lambda line: click.echo(line),
-               cookie_secure, config.rules_dir, tuple(folders))
+    db_path = Path(db or config.db)
+    key = config.evidence.signing_key if db is None else None  # --db: the key beside that history
+    run_server(db_path, host, port, os.environ.get("AUDITOR_TOKEN"), lambda line: click.echo(line),
+               cookie_secure or config.server.cookie_secure, config.rules_dir, tuple(folders),
+               config.server.session_hours, key)
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--public-key", type=click.Path(path_type=Path),
+              help="PEM public key the bundle must be signed with (the .pub beside the server's signing key). "
+                   "Without it, the key shipped in the bundle is used: that proves integrity, not who signed.")
+@click.pass_context
+def verify(ctx: click.Context, bundle: Path, public_key: Optional[Path]) -> None:
+    """Check an evidence bundle: the Ed25519 signature over its manifest, every file's SHA-256, and that no file
+    was added or left out. Exit 0 when it verifies, 1 when it does not (each problem on a line), 2 bad input."""
+    from auditor.evidence import verify_bundle
+
+    verdict = verify_bundle(bundle, public_key)
+    for problem in verdict.problems:
+        click.echo(f"auditor: {bundle}: {problem}", err=True)
+    if not verdict.ok:
+        click.echo(f"{bundle}: NOT verified ({len(verdict.problems)} problem(s))")
+        ctx.exit(1)
+    click.echo(f"{bundle}: verified: run {verdict.run_id}, {verdict.files} files, signed by {verdict.signer}")
 
 
 @cli.command()

@@ -71,6 +71,28 @@ class SchedulerSettings(Strict):
     webhook_timeout_seconds: float = Field(default=10, gt=0)
 
 
+class ServerSettings(Strict):
+    """``auditor serve``: where people reach it (links in webhooks point there) and how long a login lasts."""
+
+    base_url: Optional[str] = None  # e.g. https://auditor.example.com; null: webhooks link no page
+    session_hours: float = Field(default=8, gt=0, le=24 * 30)
+    cookie_secure: bool = False  # Secure cookie even over plain HTTP (behind a TLS proxy that says nothing)
+
+    @field_validator("base_url")
+    @classmethod
+    def http_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
+
+
+class EvidenceSettings(Strict):
+    """The Ed25519 key evidence bundles are signed with; made (mode 0600, public half beside it) when missing.
+    null: ``<db>.signing-key.pem`` beside the history."""
+
+    signing_key: Optional[Path] = None
+
+
 class Timeouts(Strict):
     """How long one AWS call and one target's audit may take: a hung call is an ``error`` for what it would have
     read, and past the deadline what is left unread is ``error`` too; the run never hangs."""
@@ -131,6 +153,8 @@ class Config(Strict):
     keep_runs: int = Field(default=400, ge=0)  # per target; 0 keeps every run
     waivers: Optional[Path] = None
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=lambda: [Target()])
@@ -163,6 +187,10 @@ class Config(Strict):
             value = getattr(self, attr)
             if value is not None and not value.is_absolute():
                 setattr(self, attr, base / value)
+        if self.evidence.signing_key is None:
+            self.evidence.signing_key = self.db.with_name(self.db.name + ".signing-key.pem")
+        elif not self.evidence.signing_key.is_absolute():
+            self.evidence.signing_key = base / self.evidence.signing_key
         if self.scheduler.jobstore is None:
             self.scheduler.jobstore = self.db.with_name("scheduler.sqlite")
         elif not self.scheduler.jobstore.is_absolute():

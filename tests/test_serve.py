@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -75,20 +76,80 @@ def runs(base):
     return json.loads(get(f"{base}/api/runs")[2])
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def call(url: str, data: dict | None = None, headers: dict | None = None):
+    """One request as a browser would make it, redirects not followed: (status, headers, body)."""
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def log_in(base: str, token: str = TOKEN, headers: dict | None = None) -> tuple[int, str, str]:
+    """POST the login form: (status, the session cookie's value, its Set-Cookie line)."""
+    status, headers_back, _ = call(f"{base}/login", {"token": token, "next": "/"}, headers)
+    line = headers_back.get("set-cookie") or ""
+    return status, line.split(";", 1)[0].split("=", 1)[-1] if line else "", line
+
+
 def test_auth(server):
     assert get(f"{server}/healthz", token=None)[0] == 200
     for path in ("/", "/api/runs", f"/runs/{runs(server)[0]['id']}/report.json"):
         assert get(server + path, token=None)[0] == 401
         assert get(server + path, token="wrong")[0] == 401
         assert get(server + path)[0] == 200
-    assert get(f"{server}/login?token=wrong", token=None)[0] == 401
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    with opener.open(f"{server}/login?token={TOKEN}", timeout=10) as answer:
-        assert answer.status == 200 and b"Targets" in answer.read()
-    cookies = [c for c in opener.handlers if isinstance(c, urllib.request.HTTPCookieProcessor)][0].cookiejar
-    (session,) = list(cookies)
-    assert TOKEN not in session.value
-    assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={session.value}")[0] == 200
+    # A browser without a session is sent to the form, and back to where it was going afterwards.
+    status, headers, _ = call(f"{server}/targets/demo?x=1", headers={"Accept": "text/html"})
+    assert status == 303 and headers["location"] == "/login?next=%2Ftargets%2Fdemo%3Fx%3D1"
+    status, _, body = call(f"{server}/login")
+    assert status == 200 and b'<form method="post" action="/login"' in body and b'type="password"' in body
+    # The token travels in the POST body; a wrong one is the form again, with no cookie.
+    status, cookie, _ = log_in(server, "wrong")
+    assert status == 401 and cookie == ""
+    status, cookie, line = log_in(server)
+    assert status == 303 and cookie and TOKEN not in line
+    attributes = {a.strip().split("=")[0].lower() for a in line.split(";")[1:]}
+    assert {"httponly", "max-age", "path", "samesite"} <= attributes and "secure" not in attributes
+    assert "samesite=strict" in line.lower() and "max-age=28800" in line.lower()
+    assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={cookie}")[0] == 200
+    # Each login has its own nonce; behind a TLS proxy the cookie is Secure.
+    assert log_in(server)[1] != cookie
+    assert "secure" in log_in(server, headers={"X-Forwarded-Proto": "https"})[2].lower().split("; ")
+    # A cookie altered by one character, or one signed for another token, is refused.
+    at = cookie.rindex(".") + 1  # the first character of the signature (a last one may only hold padding bits)
+    forged = cookie[:at] + ("A" if cookie[at] != "A" else "B") + cookie[at + 1:]
+    assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={forged}")[0] == 401
+    from auditor.server.sessions import Sessions
+
+    other = Sessions("another-token").issue()
+    assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={other}")[0] == 401
+    # /logout ends that session (its cookie no longer opens anything), and only that one.
+    _, second, _ = log_in(server)
+    status, headers, _ = call(f"{server}/logout", {}, {"Cookie": f"auditor_session={cookie}"})
+    assert status == 303 and headers["location"] == "/login" and "auditor_session=" in headers["set-cookie"]
+    assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={cookie}")[0] == 401
+    assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={second}")[0] == 200
+    # After login, only paths on this server: no open redirect.
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        status, headers, _ = call(f"{server}/login", {"token": TOKEN, "next": evil})
+        assert status == 303 and headers["location"] == "/", evil
+
+
+def test_sessions_expire():
+    from auditor.server.sessions import Sessions
+
+    sessions = Sessions(TOKEN, hours=1 / 3600)
+    cookie = sessions.issue()
+    assert sessions.nonce_of(cookie)
+    time.sleep(2.2)
+    assert sessions.nonce_of(cookie) is None
 
 
 def test_api_and_filters(server):
@@ -103,8 +164,42 @@ def test_api_and_filters(server):
     assert failing and all(f["status"] == "fail" and f["control"] == "pitr" for f in failing)
     several = json.loads(get(f"{server}/api/runs/{run_id}/findings?status=fail&status=error")[2])
     assert {f["status"] for f in several} == {"fail", "error"}
+    assert len(json.loads(get(f"{server}/api/runs/{run_id}/findings?status=fail,error")[2])) == len(several)
     high = json.loads(get(f"{server}/api/runs/{run_id}/findings?severity=high&pack=baseline")[2])
     assert high and all(f["severity"] == "high" and f["pack"] == "baseline" for f in high)
+
+
+def test_api_pages_and_refuses_what_it_does_not_understand(server):
+    run_id = runs(server)[0]["id"]
+    base = f"{server}/api/runs/{run_id}/findings"
+    status, headers, body = get(f"{base}?status=fail&limit=5")
+    total = int(headers["x-total-count"])
+    assert status == 200 and len(json.loads(body)) == 5 and total > 5
+    pages = [json.loads(get(f"{base}?status=fail&limit=5&offset={o}")[2]) for o in range(0, total, 5)]
+    keys = [(f["rule_id"], f["resource"]["id"]) for page in pages for f in page]
+    assert len(keys) == total == len(set(keys))
+    for query, word in (("status=failed", "status"), ("severity=urgent", "severity"), ("control=crypto", "control"),
+                        ("resource=x", "resource"), ("limit=0", "limit"), ("limit=many", "limit"),
+                        ("offset=-1", "offset")):
+        status, _, body = get(f"{base}?{query}")
+        assert status == 400 and word in json.loads(body)["error"], query
+    assert get(f"{server}/api/runs?colour=red")[0] == 400
+    status, headers, _ = get(f"{server}/api/runs?limit=1")
+    assert status == 200 and int(headers["x-total-count"]) == 2
+    # Search covers the rule id, the title, the resource name and ARN, and the message.
+    everything = json.loads(get(base)[2])
+    for text, field in (("ECOM-S3", lambda f: f["rule_id"]), ("versioned", lambda f: f["title"]),
+                        ("arn:aws:s3:::", lambda f: f["resource"]["arn"] or ""), ("expected", lambda f: f["message"])):
+        found = json.loads(get(f"{base}?q={urllib.parse.quote(text)}")[2])
+        by_field = [f for f in everything if text.lower() in field(f).lower()]
+        assert by_field and len(found) < len(everything), text
+        assert all(f in found for f in by_field), text
+    # A browser gets an HTML error page; the API answers JSON.
+    status, headers, body = call(f"{server}/runs/nope/report.html",
+                                 headers={"Accept": "text/html", "Authorization": f"Bearer {TOKEN}"})
+    assert status == 404 and headers["content-type"].startswith("text/html") and b'id="error-status"' in body
+    status, headers, _ = call(f"{server}/api/runs/nope", headers={"Accept": "text/html", "Authorization": f"Bearer {TOKEN}"})
+    assert status == 404 and headers["content-type"] == "application/json"
 
 
 def test_downloads(server):
@@ -127,11 +222,70 @@ def check_bundle(data: bytes, run_id: str) -> None:
     bundle = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(bundle.read("manifest.json"))
     assert manifest["run_id"] == run_id
-    assert {"report.json", "report.html", "run.json"} <= set(manifest["files"])
+    reports = {"report.json", "report.html", "report.csv", "report.sarif", "report.junit.xml"}
+    assert reports | {"run.json", "waivers.json", "resources.json", "diff.json"} <= set(manifest["files"])
     assert {p["id"] for p in manifest["packs"]} == {"ecommerce-platform", "baseline"}
-    assert "packs/ecommerce-platform/ecommerce-platform.yaml" in manifest["files"]
+    for pack in manifest["packs"]:  # a pack's digest is the SHA-256 of the file the bundle ships
+        (name,) = pack["files"]
+        assert hashlib.sha256(bundle.read(name)).hexdigest() == pack["sha256"] == manifest["files"][name]
     for name, digest in manifest["files"].items():
         assert hashlib.sha256(bundle.read(name)).hexdigest() == digest, name
+    assert set(bundle.namelist()) == set(manifest["files"]) | {"manifest.json", "manifest.sig", "signing-key.pub",
+                                                                "SHA256SUMS"}
+    resources = json.loads(bundle.read("resources.json"))
+    assert any(r["type"] == "AWS::S3::Bucket" and "versioning" in r["config"] for r in resources)
+    diff = json.loads(bundle.read("diff.json"))
+    assert diff["run_b"]["id"] == run_id and "configuration_changes" in diff
+    waivers = json.loads(bundle.read("waivers.json"))
+    assert {"active", "expired", "stale", "applied"} <= set(waivers)
+
+
+def test_verify_accepts_the_bundle_and_rejects_one_changed_byte(server, history, tmp_path):
+    run_id = runs(server)[0]["id"]
+    data = get(f"{server}/runs/{run_id}/evidence.zip")[2]
+    bundle = tmp_path / "evidence.zip"
+    bundle.write_bytes(data)
+    public = history.with_name(history.name + ".signing-key.pem.pub")
+    assert public.exists() and (history.with_name(history.name + ".signing-key.pem").stat().st_mode & 0o777) == 0o600
+    result = run_cli("verify", str(bundle), "--public-key", str(public))
+    assert result.code == 0 and f"verified: run {run_id}" in result.stdout, result.stderr
+    # One byte changed inside a shipped file (the archive rewritten so that the zip itself stays valid) ...
+    with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(tmp_path / "edited.zip", "w") as edited:
+        for info in original.infolist():
+            content = original.read(info)
+            if info.filename == "report.json":
+                at = content.index(b'"fail"')
+                content = content[:at + 1] + b"p" + content[at + 2:]
+            edited.writestr(info, content)
+    result = run_cli("verify", str(tmp_path / "edited.zip"))
+    assert result.code == 1 and "report.json: SHA-256" in result.stderr
+    # ... one byte changed in the raw archive, anywhere in a member's data ...
+    raw = bytearray(data)
+    raw[len(raw) // 3] ^= 0x01
+    (tmp_path / "flipped.zip").write_bytes(bytes(raw))
+    assert run_cli("verify", str(tmp_path / "flipped.zip")).code == 1
+    # ... the manifest re-written to match, or re-signed by another key: both refused.
+    with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(tmp_path / "resigned.zip", "w") as edited:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from auditor.evidence import public_pem
+
+        other = Ed25519PrivateKey.generate()
+        manifest = original.read("manifest.json")
+        for info in original.infolist():
+            content = original.read(info)
+            if info.filename == "manifest.sig":
+                import base64
+
+                content = base64.b64encode(other.sign(manifest))
+            elif info.filename == "signing-key.pub":
+                content = public_pem(other.public_key())
+            edited.writestr(info, content)
+    assert run_cli("verify", str(tmp_path / "resigned.zip")).code == 0  # consistent in itself ...
+    result = run_cli("verify", str(tmp_path / "resigned.zip"), "--public-key", str(public))
+    assert result.code == 1 and "signature does not match" in result.stderr  # ... but not signed by the server
+    missing = run_cli("verify", str(tmp_path / "nothing.zip"))
+    assert missing.code == 2 and "no such evidence bundle" in missing.stderr and "Traceback" not in missing.stderr
 
 
 @pytest.mark.parametrize("path", [
@@ -154,8 +308,8 @@ def test_without_token_it_makes_one_and_prints_a_login_url(history):
     proc, base = start(history, None)
     try:
         line = proc.stdout.readline().strip()
-        assert "/login?token=" in line
-        token = line.rsplit("token=", 1)[1]
+        assert f"{base}/login with the token " in line
+        token = line.rsplit(" ", 1)[1]
         assert get(f"{base}/api/runs", token=token)[0] == 200
         assert get(f"{base}/api/runs", token=TOKEN)[0] == 401
     finally:
@@ -177,8 +331,10 @@ def test_a_person_in_chromium(server, tmp_path):
         page = browser.new_page(accept_downloads=True)
         problems: list[str] = []
         page.on("pageerror", lambda e: problems.append(str(e)))
-        assert page.goto(f"{server}/").status == 401
-        page.goto(f"{server}/login?token={TOKEN}")
+        page.goto(f"{server}/")
+        assert page.url.startswith(f"{server}/login")
+        page.fill("#token", TOKEN)
+        page.click("#login button")
         assert page.locator("#targets").is_visible()
         page.click("text=demo")
         assert page.locator("#runs tbody tr").count() == 2

@@ -302,11 +302,15 @@ class HistoryStore:
         data["coverage"] = json.loads(row["coverage"]) if row.get("coverage") else None
         return RunInfo.model_validate(data)
 
-    def runs(self, target: Optional[str] = None, limit: int = 50) -> list[dict]:
+    def runs(self, target: Optional[str] = None, limit: int = 50, offset: int = 0) -> list[dict]:
         """Newest first, as rows (with score and summary)."""
         where, params = ("WHERE target = ?", [target]) if target else ("", [])
-        sql = f"SELECT * FROM runs {where} ORDER BY seq DESC LIMIT ?"
-        return list(self.db.query(sql, [*params, limit]))
+        sql = f"SELECT * FROM runs {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
+        return list(self.db.query(sql, [*params, limit, offset]))
+
+    def run_count(self, target: Optional[str] = None) -> int:
+        where, params = ("WHERE target = ?", [target]) if target else ("", [])
+        return self.db.execute(f"SELECT count(*) FROM runs {where}", params).fetchone()[0]
 
     def targets(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT target FROM runs ORDER BY target")]

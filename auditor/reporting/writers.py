@@ -87,6 +87,16 @@ WRITERS: dict[str, tuple[str, Callable[[dict, Path], None]]] = {
 }
 
 
+def render(document: dict, fmt: str) -> bytes:
+    """One format rendered to bytes, through the same writer the scan uses (the server and evidence bundles)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / WRITERS[fmt][0]
+        WRITERS[fmt][1](document, path)
+        return path.read_bytes()
+
+
 def check_formats(formats: list[str]) -> list[str]:
     for fmt in formats:
         if fmt not in WRITERS:

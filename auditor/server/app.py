@@ -4,90 +4,32 @@ for). Ids are looked up in the database and never become file paths, so no reque
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
 import json
 import re
-import zipfile
 from functools import lru_cache
+from urllib.parse import parse_qs
 from pathlib import Path
 from typing import Optional
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auditor import __version__
 from auditor.errors import BadInput
-from auditor.findings import utc_now
 from auditor.history.diff import diff_runs
 from auditor.history.store import HistoryStore
 from auditor.reporting.html import environment, trend_points
 from auditor.reporting.rerender import stored_document
-from auditor.reporting.writers import WRITERS
+from auditor.reporting.writers import WRITERS, render
+from auditor.server.query import FINDING_PARAMS, BadQuery, check_params, finding_filters, finding_matches, int_param
+from auditor.server.sessions import SECURITY_HEADERS, Sessions, TokenGate, safe_next, same_secret, wants_html
 
-COOKIE = "auditor_session"
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json", "csv": "text/csv; charset=utf-8",
                  "sarif": "application/sarif+json", "junit": "application/xml"}
-FINDING_FILTERS = ("status", "control", "severity", "pack", "change")
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-                    "X-Frame-Options": "DENY"}
-
-
-def session_value(token: str) -> str:
-    """The cookie proves knowledge of the token without carrying it."""
-    return hmac.new(token.encode(), b"auditor-session-v1", hashlib.sha256).hexdigest()
-
-
-def same_secret(given: str, expected: str) -> bool:
-    """Constant-time comparison of credentials of any characters: as bytes, so a non-ASCII header, cookie or
-    form value is a plain mismatch (401), never a TypeError (500)."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
-
-
-def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """A numeric query parameter, clamped to [low, high]; anything else is a 400."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadQuery(f"{name} must be a whole number, got {raw[:40]!r}") from None
-    return max(low, min(high, value))
-
-
-class BadQuery(Exception):
-    pass
-
-
-class TokenGate:
-    """ASGI middleware: /healthz and /login are open; everything else needs the bearer token or the cookie."""
-
-    def __init__(self, app: ASGIApp, token: str):
-        self.app = app
-        self.token = token
-        self.session = session_value(token)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in ("/healthz", "/login"):
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        header = request.headers.get("authorization", "")
-        bearer = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        cookie = request.cookies.get(COOKIE, "")
-        if (bearer and same_secret(bearer, self.token)) or (cookie and same_secret(cookie, self.session)):
-            await self.app(scope, receive, send)
-            return
-        response = JSONResponse({"error": "unauthorized: send Authorization: Bearer TOKEN, or open /login?token=TOKEN"},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer", **SECURITY_HEADERS})
-        await response(scope, receive, send)
 
 
 class NotFound(Exception):
@@ -95,9 +37,16 @@ class NotFound(Exception):
 
 
 def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir: Optional[Path] = None,
-               spec_folders: tuple[Path, ...] = ()) -> Starlette:
+               spec_folders: tuple[Path, ...] = (), session_hours: float = 8,
+               signing_key: Optional[Path] = None) -> Starlette:
+    """``signing_key``: the Ed25519 key evidence bundles are signed with (made when missing; by default
+    beside the history)."""
+    from auditor.evidence import build_bundle, load_or_create_key
+
     db_path = Path(db_path)
     pages = environment()
+    sessions = Sessions(token, session_hours, cookie_secure)
+    key = load_or_create_key(signing_key or db_path.with_name(db_path.name + ".signing-key.pem"))
 
     def store() -> HistoryStore:
         if not db_path.exists():
@@ -134,20 +83,28 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
             raise NotFound(run_id)
         return finished_document(run_id) if row[0] else unfinished_document(run_id)
 
-    def page(name: str, **context) -> HTMLResponse:
-        return HTMLResponse(pages.get_template(name).render(**context), headers=SECURITY_HEADERS)
+    def page(name: str, status_code: int = 200, **context) -> HTMLResponse:
+        return HTMLResponse(pages.get_template(name).render(**context), status_code=status_code,
+                            headers=SECURITY_HEADERS)
 
     def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
-    def login(request: Request) -> Response:
-        given = request.query_params.get("token", "")
+    async def login(request: Request) -> Response:
+        """GET: the form. POST: the token, from the form's body (never the URL); a wrong one shows the form again."""
+        next_path = safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            return page("server_login.html.j2", next_path=next_path, problem=None, anonymous=True)
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
+        given = (form.get("token") or [""])[0]
+        next_path = safe_next((form.get("next") or [next_path])[0])
         if not given or not same_secret(given, token):
-            return PlainTextResponse("unauthorized: wrong or missing token", status_code=401, headers=SECURITY_HEADERS)
-        response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
-        secure = cookie_secure or request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-        response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict", path="/", secure=secure)
-        return response
+            return page("server_login.html.j2", status_code=401, next_path=next_path, anonymous=True,
+                        problem="That token is not the one this server was started with.")
+        return sessions.login_response(request, next_path)
+
+    def logout(request: Request) -> Response:
+        return sessions.logout_response(request)
 
     def index(request: Request) -> Response:
         history = store() if db_path.exists() else None
@@ -199,10 +156,9 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
                                  "reasons": doc["run"].get("errors") or []}, status_code=409, headers=SECURITY_HEADERS)
         history = store()
         try:
-            packs = history.pack_files(run_id)
+            data = build_bundle(history, run_id, doc, key)
         finally:
             history.close()
-        data = evidence_bundle(doc, packs)
         return Response(data, media_type="application/zip", headers={
             **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{run_id}-evidence.zip"'})
 
@@ -253,45 +209,59 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
         return page("spec_coverage.html.j2", matrices=[matrix_for(pack, list(spec_folders), findings, run_id)])
 
     def api_runs(request: Request) -> Response:
-        history = store() if db_path.exists() else None
-        if history is None:
-            return JSONResponse([])
-        limit = int_param(request, "limit", 50, 1, 1000)
-        rows = history.runs(request.query_params.get("target"), limit)
-        history.close()
-        return JSONResponse([run_summary(r) for r in rows], headers=SECURITY_HEADERS)
+        check_params(request, ("target", "limit", "offset"))
+        limit, offset = int_param(request, "limit", 50, 1, 1000), int_param(request, "offset", 0, 0, 10**9)
+        if not db_path.exists():
+            return JSONResponse([], headers={**SECURITY_HEADERS, "X-Total-Count": "0"})
+        history = store()
+        try:
+            target = request.query_params.get("target")
+            rows = history.runs(target, limit, offset)
+            total = history.run_count(target)
+        finally:
+            history.close()
+        return JSONResponse([run_summary(r) for r in rows], headers={**SECURITY_HEADERS, "X-Total-Count": str(total)})
 
     def api_run(request: Request) -> Response:
+        check_params(request, ())
         doc = document(run_id_of(request))
         return JSONResponse({"run": doc["run"], "summary": doc["summary"], "history": doc["history"],
                              "waivers": doc["waivers"]}, headers=SECURITY_HEADERS)
 
     def api_findings(request: Request) -> Response:
-        findings = document(run_id_of(request))["findings"]
-        for key in FINDING_FILTERS:
-            wanted = request.query_params.getlist(key)
-            if wanted:
-                findings = [f for f in findings if f[key] in wanted]
-        return JSONResponse(findings, headers=SECURITY_HEADERS)
+        """Filters (repeat a parameter, or comma-separate, for several values), ``q`` to search, ``limit`` and
+        ``offset`` to page; X-Total-Count is the number that matched before paging."""
+        check_params(request, FINDING_PARAMS)
+        filters, text = finding_filters(request), request.query_params.get("q", "").strip()
+        limit, offset = int_param(request, "limit", 100_000, 1, 1_000_000), int_param(request, "offset", 0, 0, 10**9)
+        findings = [f for f in document(run_id_of(request))["findings"] if finding_matches(f, filters, text)]
+        return JSONResponse(findings[offset:offset + limit],
+                            headers={**SECURITY_HEADERS, "X-Total-Count": str(len(findings))})
+
+    def error(request: Request, status: int, message: str) -> Response:
+        """HTML for a person in a browser, JSON for the API and scripts."""
+        if wants_html(request):
+            return page("server_error.html.j2", status_code=status, status=status, message=message)
+        return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
 
     async def bad_query(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": f"bad request: {exc}"}, status_code=400, headers=SECURITY_HEADERS)
+        return error(request, 400, f"bad request: {exc}")
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "not found"}, status_code=404, headers=SECURITY_HEADERS)
+        return error(request, 404, "not found")
 
     async def read_only(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "method not allowed: this server is read-only"}, status_code=405,
-                            headers=SECURITY_HEADERS)
+        return error(request, 405, "method not allowed: this server is read-only")
 
     routes = [
-        Route("/healthz", healthz), Route("/login", login), Route("/", index),
+        Route("/healthz", healthz), Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["GET", "POST"]), Route("/", index),
         Route("/targets/{target}", target_runs), Route("/runs/{run_id}", run_page),
         Route("/runs/{run_id}/report.{fmt}", report_file), Route("/runs/{run_id}/evidence.zip", evidence),
         Route("/diff", diff_page), Route("/api/runs", api_runs), Route("/api/runs/{run_id}", api_run),
         Route("/api/runs/{run_id}/findings", api_findings), Route("/spec", spec_index), Route("/spec/{pack}", spec_page),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(TokenGate, token=token)],
+    return Starlette(routes=routes, middleware=[Middleware(TokenGate, sessions=sessions)],
                      exception_handlers={NotFound: not_found, BadQuery: bad_query, 404: not_found,
                                          405: read_only})
 
@@ -307,52 +277,19 @@ def run_summary(row: dict) -> dict:
             "coverage": json.loads(row["coverage"]) if row.get("coverage") else None}
 
 
-def render(doc: dict, fmt: str) -> bytes:
-    """A report format rendered to bytes, through the same writer the scan uses."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / WRITERS[fmt][0]
-        WRITERS[fmt][1](doc, path)
-        return path.read_bytes()
-
-
-def evidence_bundle(doc: dict, packs: list[dict]) -> bytes:
-    """report.json, report.html, run metadata, the packs used and a manifest of every file's SHA-256."""
-    files: dict[str, bytes] = {
-        "report.json": render(doc, "json"),
-        "report.html": render(doc, "html"),
-        "run.json": json.dumps({"run": doc["run"], "summary": doc["summary"], "waivers": doc["waivers"]},
-                               indent=1).encode(),
-    }
-    for pack in packs:
-        for name, text in sorted(pack["files"].items()):
-            files[f"packs/{pack['id']}/{name}"] = text.encode()
-    manifest = {
-        "tool": "auditor", "tool_version": __version__, "generated_at": utc_now(), "run_id": doc["run"]["id"],
-        "packs": [{"id": p["id"], "sha256": p["sha256"]} for p in packs],
-        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, data in files.items():
-            bundle.writestr(name, data)
-        bundle.writestr("manifest.json", json.dumps(manifest, indent=1))
-        bundle.writestr("SHA256SUMS", "".join(f"{h}  {n}\n" for n, h in manifest["files"].items()))
-    return buffer.getvalue()
-
-
 def serve(db_path: Path, host: str, port: int, token: Optional[str], announce, cookie_secure: bool = False,
-          rules_dir: Optional[Path] = None, spec_folders: tuple[Path, ...] = ()) -> None:
+          rules_dir: Optional[Path] = None, spec_folders: tuple[Path, ...] = (), session_hours: float = 8,
+          signing_key: Optional[Path] = None) -> None:
     import secrets
 
     import uvicorn
 
-    if not token:
-        token = secrets.token_urlsafe(32)
-        announce(f"no AUDITOR_TOKEN set; log in at http://{host}:{port}/login?token={token}")
+    made = not token
+    token = token or secrets.token_urlsafe(32)
+    app = create_app(db_path, token, cookie_secure, rules_dir, spec_folders, session_hours, signing_key)
+    if made:
+        announce(f"no AUDITOR_TOKEN set; log in at http://{host}:{port}/login with the token {token}")
     else:
         announce(f"serving {db_path} on http://{host}:{port}/ (token from AUDITOR_TOKEN)")
-    # No access log: /login?token=... would otherwise write the token into it.
-    uvicorn.run(create_app(db_path, token, cookie_secure, rules_dir, spec_folders), host=host, port=port,
-                log_level="warning", access_log=False)
+    # No access log: it has nothing to add for a read-only server, and logs are not a place for URLs.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
