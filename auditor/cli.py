@@ -145,12 +145,15 @@ def _formats(value: Optional[str]) -> Optional[list[str]]:
 @click.option("--all-targets", is_flag=True, help="Audit every target of config.yaml, concurrently.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True,
               help="With --all-targets: targets audited at the same time.")
+@click.option("--security-hub", is_flag=True,
+              help="Import the findings into AWS Security Hub (BatchImportFindings, ASFF) with the scan's credentials; "
+                   "an import that fails makes the exit code 3.")
 @click.pass_context
 def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], environment: Optional[str],
          regions: tuple[str, ...], profile: Optional[str], role_arn: Optional[str], external_id: Optional[str],
          endpoint_url: Optional[str], out: Optional[Path], formats: Optional[str], fail_on: Optional[str],
          exit_zero_on_findings: bool, max_workers: Optional[int], db: Optional[Path], waivers_path: Optional[Path],
-         iac_path: Optional[Path], all_targets: bool, parallel: int) -> None:
+         iac_path: Optional[Path], all_targets: bool, parallel: int, security_hub: bool) -> None:
     """Audit a live account against rule packs and write the reports.
 
     Exit codes: 0 nothing at or above --fail-on failed; 1 findings fail the gate (0 with
@@ -171,6 +174,8 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
 
         if target or packs or environment or regions or iac_path:
             raise BadInput("--all-targets takes each target's packs, environment and regions from config.yaml")
+        if security_hub:
+            raise BadInput("--security-hub imports one target's scan: leave out --all-targets, or scan each target")
         for pack_id in {p for t in config.targets for p in t.packs}:
             PackFileSet(config.rules_dir).path_of(pack_id)  # an unknown pack is bad input before any call
         waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
@@ -195,8 +200,18 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     for warning in outcome.warnings:
         click.echo(f"auditor: warning: {warning}", err=True)
     print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
-    ctx.exit(_findings_ok(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status),
-                          exit_zero_on_findings))
+    code = _findings_ok(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status),
+                        exit_zero_on_findings)
+    if security_hub:
+        from auditor.reporting.asff import import_to_security_hub, security_hub_clients
+
+        imported, problems = import_to_security_hub(outcome.document, security_hub_clients(settings))
+        for problem in problems:
+            click.echo(f"auditor: {problem}", err=True)
+        click.echo(f"Security Hub: {imported} finding(s) imported"
+                   + (f", {len(problems)} problem(s)" if problems else ""))
+        code = 3 if problems else code
+    ctx.exit(code)
 
 
 def _findings_ok(code: int, exit_zero_on_findings: bool) -> int:

@@ -16,7 +16,7 @@ from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput
 from auditor.yamlfile import YamlDocument, explain_validation, load_yaml
 
-FORMATS = ("json", "csv", "html", "sarif", "junit")
+FORMATS = ("json", "csv", "excel", "html", "sarif", "junit", "ocsf", "asff")
 FAIL_ON = ("critical", "high", "medium", "low", "info", "none")
 
 
@@ -68,6 +68,8 @@ class SchedulerSettings(Strict):
     max_parallel_audits: int = Field(default=2, ge=1, le=32)
     stop_timeout_seconds: float = Field(default=300, ge=0)  # how long SIGTERM waits for running audits
     webhook_url: Optional[str] = None
+    webhook_format: Literal["json", "slack", "teams"] = "json"
+    webhook_secret_env: Optional[str] = "AUDITOR_WEBHOOK_SECRET"  # the HMAC-SHA256 key's environment variable
     webhook_timeout_seconds: float = Field(default=10, gt=0)
 
 

@@ -7,13 +7,11 @@ finish and store its run, then stops; one failing target never stops the others.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Optional
 
@@ -96,26 +94,10 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
              target_name, outcome.run.id, outcome.run.status, counts["pass"], counts["fail"], counts["error"],
              counts["waived"], outcome.document["summary"]["score"], len(new_failures), report)
     if new_failures and config.scheduler.webhook_url:
-        notify(config, outcome, new_failures, report)
+        from auditor.notify import notify
+
+        notify(config, outcome, new_failures)
     return gate_exit_code(outcome.findings, config.fail_on, outcome.run.status)
-
-
-def notify(config: Config, outcome, new_failures: list, report: str) -> None:
-    """POST the new failures to the webhook; a webhook that is down is logged, never fatal."""
-    body = {
-        "target": outcome.run.target, "run_id": outcome.run.id, "status": outcome.run.status,
-        "score": outcome.document["summary"]["score"], "new_failures": len(new_failures), "report": report,
-        "failures": [{"rule_id": f.rule_id, "severity": f.severity, "control": f.control, "change": f.change,
-                      "resource": f.resource.name, "message": f.message} for f in new_failures[:50]],
-    }
-    request = urllib.request.Request(config.scheduler.webhook_url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "auditor"})
-    try:
-        with urllib.request.urlopen(request, timeout=config.scheduler.webhook_timeout_seconds) as answer:
-            log.info("webhook: %d new failures of %s sent (HTTP %s)", len(new_failures), outcome.run.target,
-                     answer.status)
-    except OSError as exc:
-        log.warning("webhook %s failed: %s", config.scheduler.webhook_url, exc)
 
 
 def run_once(config: Config, only: Optional[str] = None, exit_zero_on_findings: bool = False) -> int:

@@ -24,7 +24,7 @@ DEMO_ENV = "production"
 DEMO_WAIVERS = [Waiver(id="W-STATIC-PUBLIC", rule="BASE-S3-002", resource="ecommerce-static-assets-*",
                        reason="static assets are public by design (spec 002 §6.2)", owner="platform-team",
                        expires=dt.date(2099, 12, 31)), *(Waiver(**w) for w in MOTO_WAIVERS)]
-DEMO_FORMATS = ["html", "json", "csv", "sarif", "junit"]
+DEMO_FORMATS = ["html", "json", "csv", "sarif", "junit", "ocsf", "asff"]
 
 
 @contextmanager

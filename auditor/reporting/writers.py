@@ -11,8 +11,10 @@ from typing import Callable, Optional
 from auditor import __version__
 from auditor.errors import BadInput
 from auditor.findings import Finding, RunInfo
+from auditor.reporting.asff import write_asff
 from auditor.reporting.html import write_html
 from auditor.reporting.junit import write_junit
+from auditor.reporting.ocsf import write_ocsf
 from auditor.reporting.sarif import write_sarif
 from auditor.reporting.summary import summarize
 
@@ -44,28 +46,38 @@ def write_json(document: dict, path: Path) -> None:
         handle.write("\n")
 
 
-CSV_COLUMNS = ("rule_id", "pack", "control", "severity", "status", "change", "first_seen", "resource_type",
-               "resource_id", "resource_name", "resource_region", "resource_arn", "property", "expected", "actual",
-               "message", "spec_ref", "remediation")
+CSV_COLUMNS = ("run_id", "target", "account_id", "rule_id", "title", "pack", "control", "severity", "status",
+               "change", "first_seen", "resource_type", "resource_id", "resource_name", "resource_region",
+               "resource_arn", "property", "expected", "actual", "message", "spec_ref", "remediation",
+               "waiver_reason", "waiver_owner", "waiver_expires", "file", "line")
 
 
-def write_csv(document: dict, path: Path) -> None:
+def write_csv(document: dict, path: Path, excel: bool = False) -> None:
     """A row per finding; a failed run, which has none, gets an ``error`` row per reason, so that no one reads
-    an empty sheet as a clean account."""
+    an empty sheet as a clean account. ``excel``: UTF-8 with a byte order mark, without which Excel reads the
+    file as the local code page and garbles "§" and every non-ASCII name."""
     run = document["run"]
-    with path.open("w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
+    common = {"run_id": run["id"], "target": run["target"], "account_id": run.get("account_id") or ""}
+    with path.open("w", newline="", encoding="utf-8-sig" if excel else "utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         if run["status"] == "failed":
             for reason in run.get("errors") or ["the run failed and recorded no reason"]:
-                row = {"status": "error", "resource_type": "auditor:run", "resource_id": run["id"],
+                row = {**common, "status": "error", "resource_type": "auditor:run", "resource_id": run["id"],
                        "resource_name": run["target"], "message": f"run failed: {reason}"}
                 writer.writerow([_cell(row.get(c)) for c in CSV_COLUMNS])
         for f in document["findings"]:
-            res = f["resource"]
-            row = {**f, "resource_type": res["type"], "resource_id": res["id"], "resource_name": res["name"],
-                   "resource_region": res["region"], "resource_arn": res.get("arn") or ""}
+            res, waiver, source = f["resource"], f.get("waiver") or {}, f.get("source") or {}
+            row = {**common, **f, "resource_type": res["type"], "resource_id": res["id"], "resource_name": res["name"],
+                   "resource_region": res["region"], "resource_arn": res.get("arn") or "",
+                   "waiver_reason": waiver.get("reason"), "waiver_owner": waiver.get("owner"),
+                   "waiver_expires": waiver.get("expires"), "file": source.get("file"),
+                   "line": str(source["line"]) if source.get("line") else None}
             writer.writerow([_cell(row.get(c)) for c in CSV_COLUMNS])
+
+
+def write_excel_csv(document: dict, path: Path) -> None:
+    write_csv(document, path, excel=True)
 
 
 def _cell(value: object) -> str:
@@ -81,9 +93,12 @@ def _cell(value: object) -> str:
 WRITERS: dict[str, tuple[str, Callable[[dict, Path], None]]] = {
     "json": ("report.json", write_json),
     "csv": ("report.csv", write_csv),
+    "excel": ("report.excel.csv", write_excel_csv),
     "html": ("report.html", write_html),
     "sarif": ("report.sarif", write_sarif),
     "junit": ("report.junit.xml", write_junit),
+    "ocsf": ("report.ocsf.json", write_ocsf),
+    "asff": ("report.asff.json", write_asff),
 }
 
 

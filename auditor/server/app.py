@@ -29,7 +29,9 @@ from auditor.server.sessions import SECURITY_HEADERS, Sessions, TokenGate, safe_
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json", "csv": "text/csv; charset=utf-8",
-                 "sarif": "application/sarif+json", "junit": "application/xml"}
+                 "excel": "text/csv; charset=utf-8",
+                 "sarif": "application/sarif+json", "junit": "application/xml", "ocsf": "application/json",
+                 "asff": "application/json"}
 
 
 class NotFound(Exception):
