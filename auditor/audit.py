@@ -146,14 +146,22 @@ def failure_reason(exc: BaseException) -> str:
 def history_context(store: HistoryStore, run: RunInfo, limit: int = 30) -> dict:
     """The previous run and the score trend of the target, for the reports."""
     previous = store.previous_complete(run)
+    rows = store.runs_up_to(run.id, limit=limit)  # a run rendered again shows its past, not the runs after it
+    return {"previous_run": previous.id if previous else None, "trend": trend_of(rows)}
+
+
+def trend_of(rows: list[dict]) -> list[dict]:
+    """Score and failures (in all, and by severity) of finished runs, oldest first; failed runs have none."""
     trend = []
-    for row in reversed(store.runs(run.target, limit=limit)):
+    for row in reversed(rows):
         if row["status"] == "failed":
             continue
-        counts = json.loads(row["summary"])["by_status"] if row.get("summary") else {}
+        summary = json.loads(row["summary"]) if row.get("summary") else {}
+        counts = summary.get("by_status", {})
         trend.append({"run_id": row["id"], "started_at": row["started_at"], "score": row["score"],
-                      "fail": counts.get("fail", 0), "error": counts.get("error", 0)})
-    return {"previous_run": previous.id if previous else None, "trend": trend}
+                      "fail": counts.get("fail", 0), "error": counts.get("error", 0),
+                      "fail_by_severity": {sev: c.get("fail", 0) for sev, c in summary.get("by_severity", {}).items()}})
+    return trend
 
 
 def abandon_runs_in_progress(reason: str) -> list[str]:

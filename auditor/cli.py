@@ -360,17 +360,34 @@ def diff(ctx: click.Context, run_a: str, run_b: str, target: Optional[str], as_j
 @click.option("--format", "formats", default="html,json", show_default=True,
               help=f"Comma-separated formats: {FORMAT_LIST}.")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory (default: config out); files go to OUT/RUN_ID/.")
+@click.option("--all-targets", is_flag=True,
+              help="The fleet roll-up instead of one run: every target's latest run, totals, by pack and by control, "
+                   "as OUT/fleet/fleet.html, fleet.json, fleet.csv (formats html, json, csv, excel).")
 @db_option
 @click.pass_context
 def report(ctx: click.Context, run_id: str, target: Optional[str], formats: str, out: Optional[Path],
-           db: Optional[Path]) -> None:
+           all_targets: bool, db: Optional[Path]) -> None:
     """Render a stored run (RUN_ID: a run id, a unique prefix, latest or previous; default latest) again, in
     any format. A run that failed is rendered as failed (no score, its reasons in every format) and exits 3: it
-    proves nothing about compliance."""
+    proves nothing about compliance. With --all-targets, the fleet roll-up; it exits 3 when a target's latest
+    run failed."""
     from auditor.reporting.rerender import render_stored_run
 
     config = _load(ctx)
     store = _store(config, db)
+    if all_targets:
+        from auditor.reporting.rollup import write_fleet_reports
+
+        if target or run_id != "latest":
+            raise BadInput("--all-targets reports every target's latest run: leave out RUN_ID and --target")
+        view, paths = write_fleet_reports(store, (out or config.out) / "fleet", _formats(formats) or ["html", "json"])
+        for path in paths:
+            click.echo(f"report: {path}")
+        failed = [t["name"] for t in view["targets"] if t["latest"]["status"] == "failed"]
+        if failed:
+            click.echo(f"auditor: latest run failed for {', '.join(failed)}", err=True)
+            ctx.exit(3)
+        return
     run_id = store.resolve_run_id(run_id, target)
     for path in render_stored_run(store, run_id, out or config.out, _formats(formats) or ["json"]):
         click.echo(f"report: {path}")

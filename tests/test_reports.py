@@ -100,18 +100,17 @@ def test_html_report_in_headless_chromium(scanned):
         page.goto((folder / "report.html").as_uri())
         assert page.text_content("#shown-count") == str(document["summary"]["total"])
         assert page.locator("#rows tr.finding").count() == min(100, document["summary"]["total"])
-        page.select_option("#f-status", "fail")
+        pick(page, "status", "fail")
         assert page.text_content("#shown-count") == str(counts["fail"])
         statuses = page.locator("#rows tr.finding td:first-child").all_text_contents()
         assert statuses and set(statuses) == {"fail"}
-        page.select_option("#f-control", "alarm")
+        pick(page, "control", "alarm")
         alarm_rows = page.locator("#rows tr.finding")
         assert alarm_rows.count() == 1
         alarm_rows.first.click()
         detail = page.text_content("#rows tr.detail")
         assert XSS in detail  # the hostile alarm name shows as text
-        page.select_option("#f-status", "")
-        page.select_option("#f-control", "")
+        page.click("#f-clear")
         page.fill("#f-search", "order-documents")
         names = page.locator("#rows tr.finding td:nth-child(6)").all_text_contents()
         assert names and all("order-documents" in n for n in names)
@@ -120,3 +119,11 @@ def test_html_report_in_headless_chromium(scanned):
         assert "Since the previous run" in page.text_content("#changes")
         assert problems == []
         browser.close()
+
+
+def pick(page, field: str, value: str) -> None:
+    """Tick one value of a multi-select filter of the findings table (opening its list first)."""
+    if page.get_attribute(f"#f-{field}", "open") is None:
+        page.click(f"#f-{field} summary")
+    page.check(f'#f-{field} input[value="{value}"]')
+    page.keyboard.press("Escape")  # closes the list, which would otherwise cover the rows

@@ -308,6 +308,12 @@ class HistoryStore:
         sql = f"SELECT * FROM runs {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
         return list(self.db.query(sql, [*params, limit, offset]))
 
+    def runs_up_to(self, run_id: str, limit: int = 30) -> list[dict]:
+        """The run and the ones of its target before it, newest first."""
+        row = self.run_row(run_id)
+        return list(self.db.query("SELECT * FROM runs WHERE target = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
+                                  [row["target"], row["seq"], limit]))
+
     def run_count(self, target: Optional[str] = None) -> int:
         where, params = ("WHERE target = ?", [target]) if target else ("", [])
         return self.db.execute(f"SELECT count(*) FROM runs {where}", params).fetchone()[0]

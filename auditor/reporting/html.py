@@ -12,18 +12,32 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from functools import lru_cache
+
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from auditor.reporting.summary import SEVERITY_RANK
 
 TEMPLATES = Path(str(resources.files("auditor") / "templates"))  # package data
+STATIC = Path(str(resources.files("auditor") / "static"))  # vendored uPlot and our chart helpers
 ROW_FIELDS = ("rule", "status", "change", "type", "name", "id", "region", "property", "expected", "actual",
-              "message", "first_seen", "source", "waiver")
+              "message", "first_seen", "source", "waiver", "arn")
+
+
+@lru_cache(maxsize=1)
+def chart_assets() -> dict:
+    """uPlot and charts.js, inlined: a report opens with no network and no file beside it. Our own files, read
+    from the package, never user input: safe to mark as such."""
+    js = "\n".join((STATIC / name).read_text(encoding="utf-8") for name in ("uPlot.iife.min.js", "charts.js"))
+    return {"js": Markup(js), "css": Markup((STATIC / "uPlot.min.css").read_text(encoding="utf-8"))}
 
 
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["assets"] = chart_assets()
+    return env
 
 
 class StringTable:
@@ -41,7 +55,9 @@ class StringTable:
         return self.index[text]
 
 
-def compact_findings(findings: list[dict]) -> dict:
+def compact_findings(findings: list[dict], links: dict | None = None) -> dict:
+    """``links``: URL prefixes of a finding's and a resource's timeline, when the report is served (a file
+    opened from disk has no history behind it)."""
     table = StringTable()
     rules: dict[str, list] = {}
     rows = []
@@ -57,26 +73,20 @@ def compact_findings(findings: list[dict]) -> dict:
             table(f["expected"]), table(f["actual"]), table(f["message"]), table(f.get("first_seen") or ""),
             table(f"{source['file']}:{source.get('line') or 1}") if source else -1,
             table(f["waiver"]) if f.get("waiver") else -1,
+            _arn(res),
         ])
-    return {"fields": list(ROW_FIELDS), "strings": table.strings, "rules": rules, "rows": rows}
+    return {"fields": list(ROW_FIELDS), "strings": table.strings, "rules": rules, "rows": rows, "links": links}
 
 
-def trend_points(trend: list[dict], width: int = 320, height: int = 60) -> dict:
-    """Polyline points for the score (0-100) and failure counts of the last runs."""
-    if not trend:
-        return {"score": "", "fail": "", "runs": 0}
-    step = width / max(1, len(trend) - 1)
-    worst = max(1, max(t.get("fail", 0) for t in trend))
-
-    def y(value: float, top: float) -> float:
-        return round(height - (value / top) * (height - 4) - 2, 1)
-
-    score = " ".join(f"{round(i * step, 1)},{y(t['score'] or 0, 100)}" for i, t in enumerate(trend))
-    fail = " ".join(f"{round(i * step, 1)},{y(t.get('fail', 0), worst)}" for i, t in enumerate(trend))
-    return {"score": score, "fail": fail, "runs": len(trend), "width": width, "height": height, "worst": worst}
+def _arn(res: dict):
+    """0: no ARN; 1: the S3 ARN of the bucket's name (most rows of a large account); else the ARN itself."""
+    arn = res.get("arn")
+    if not arn:
+        return 0
+    return 1 if arn == f"arn:aws:s3:::{res['name']}" else arn
 
 
-def render_html(document: dict) -> str:
+def render_html(document: dict, links: dict | None = None) -> str:
     findings = document["findings"]
     changed = [f for f in findings if f["change"] in ("regressed", "resolved") or
                (f["change"] == "new" and f["status"] == "fail" and document["history"].get("previous_run"))]
@@ -88,8 +98,9 @@ def render_html(document: dict) -> str:
         severities=list(SEVERITY_RANK)[::-1],
         changed=changed[:50],
         changed_total=len(changed),
-        trend=trend_points(document["history"].get("trend", [])),
-        data=compact_findings(findings),
+        trend_rows=document["history"].get("trend", []),
+        links=links,
+        data=compact_findings(findings, links),
     )
 
 

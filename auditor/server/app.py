@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 from pathlib import Path
 from typing import Optional
 
@@ -21,7 +21,9 @@ from auditor import __version__
 from auditor.errors import BadInput
 from auditor.history.diff import diff_runs
 from auditor.history.store import HistoryStore
-from auditor.reporting.html import environment, trend_points
+from auditor.history.timeline import finding_timeline, resource_history
+from auditor.reporting.html import environment, render_html
+from auditor.reporting.rollup import SEVERITIES, fleet_view, target_view
 from auditor.reporting.rerender import stored_document
 from auditor.reporting.writers import WRITERS, render
 from auditor.server.query import FINDING_PARAMS, BadQuery, check_params, finding_filters, finding_matches, int_param
@@ -108,33 +110,55 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
     def logout(request: Request) -> Response:
         return sessions.logout_response(request)
 
-    def index(request: Request) -> Response:
-        history = store() if db_path.exists() else None
-        targets = []
-        if history:
-            for target in history.targets():
-                runs = history.runs(target, limit=30)
-                trend = [{"score": r["score"] or 0, "fail": json.loads(r["summary"])["by_status"]["fail"]}
-                         for r in reversed(runs) if r["summary"] and r["status"] != "failed" and r["score"] is not None]
-                latest = run_summary(runs[0]) if runs else None
-                targets.append({"name": target, "latest": latest, "runs": len(runs),
-                                "trend": trend_points(trend, width=200, height=40)})
+    def reading(fn):
+        """Run ``fn(history)`` on a read-only history, closed after; a missing history is 404."""
+        history = store()
+        try:
+            return fn(history)
+        except BadInput as exc:
+            raise NotFound(str(exc)) from None
+        finally:
             history.close()
-        return page("server_index.html.j2", targets=targets)
+
+    def index(request: Request) -> Response:
+        check_params(request, ())
+        if not db_path.exists():
+            return page("server_index.html.j2", fleet={"targets": [], "totals": {"targets": 0}, "generated_at": ""},
+                        severities=SEVERITIES, served=True)
+        return page("server_index.html.j2", fleet=reading(fleet_view), severities=SEVERITIES, served=True)
 
     def target_runs(request: Request) -> Response:
-        history = store()
         target = request.path_params["target"]
-        runs = [run_summary(r) for r in history.runs(target, limit=int_param(request, "limit", 100, 1, 1000))]
-        history.close()
-        if not runs:
+        limit = int_param(request, "limit", 100, 1, 1000)
+
+        def read(history: HistoryStore):
+            return target_view(history, target), [run_summary(r) for r in history.runs(target, limit=limit)]
+
+        view, runs = reading(read)
+        if not runs or view is None:
             raise NotFound(target)
+        for i, r in enumerate(runs):  # "since previous": the previous run that finished, not a failed one
+            r["previous_finished"] = next((o["id"] for o in runs[i + 1:] if o["status"] != "failed"), None)
         from auditor.rules.pack import PackFileSet
 
         with_spec = {p.id for p in PackFileSet(rules_dir).load_all() if p.header.spec}
         spec_packs = sorted({pack for r in runs for pack in r["packs"]} & with_spec)
-        return page("server_target.html.j2", target=target, runs=runs, formats=list(CONTENT_TYPES),
-                    spec_packs=spec_packs)
+        return page("server_target.html.j2", target=target, view=view, runs=runs, formats=list(CONTENT_TYPES),
+                    spec_packs=spec_packs, severities=SEVERITIES)
+
+    def finding_timeline_page(request: Request) -> Response:
+        check_params(request, ("target", "key"))
+        target, key = request.query_params.get("target", ""), request.query_params.get("key", "")
+        if not target or key.count("|") < 3:
+            raise BadQuery("give target= and key=RULE|TYPE|REGION|RESOURCE_ID")
+        return page("server_finding_timeline.html.j2", t=reading(lambda h: finding_timeline(h, target, key)))
+
+    def resource_history_page(request: Request) -> Response:
+        check_params(request, ("target", "key"))
+        target, key = request.query_params.get("target", ""), request.query_params.get("key", "")
+        if not target or key.count("|") < 2:
+            raise BadQuery("give target= and key=TYPE|REGION|RESOURCE_ID")
+        return page("server_resource_history.html.j2", h=reading(lambda h: resource_history(h, target, key)))
 
     def run_page(request: Request) -> Response:
         return RedirectResponse(f"/runs/{run_id_of(request)}/report.html", status_code=303)
@@ -143,7 +167,14 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
         run_id, fmt = run_id_of(request), request.path_params["fmt"]
         if fmt not in CONTENT_TYPES:
             raise NotFound(fmt)
-        body = render(document(run_id), fmt)
+        doc = document(run_id)
+        if fmt == "html":  # served: a way back, and each finding links its timeline and its resource's history
+            target = quote(doc["run"]["target"], safe="")
+            body = render_html(doc, links={"finding": f"/timeline/finding?target={target}&key=",
+                                           "resource": f"/timeline/resource?target={target}&key=",
+                                           "target": f"/targets/{quote(doc['run']['target'])}"}).encode()
+        else:
+            body = render(doc, fmt)
         headers = dict(SECURITY_HEADERS)
         if fmt != "html":
             headers["Content-Disposition"] = f'attachment; filename="{run_id}-{WRITERS[fmt][0]}"'
@@ -258,7 +289,8 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
     routes = [
         Route("/healthz", healthz), Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["GET", "POST"]), Route("/", index),
-        Route("/targets/{target}", target_runs), Route("/runs/{run_id}", run_page),
+        Route("/targets/{target:path}", target_runs), Route("/timeline/finding", finding_timeline_page),
+        Route("/timeline/resource", resource_history_page), Route("/runs/{run_id}", run_page),
         Route("/runs/{run_id}/report.{fmt}", report_file), Route("/runs/{run_id}/evidence.zip", evidence),
         Route("/diff", diff_page), Route("/api/runs", api_runs), Route("/api/runs/{run_id}", api_run),
         Route("/api/runs/{run_id}/findings", api_findings), Route("/spec", spec_index), Route("/spec/{pack}", spec_page),
