@@ -20,7 +20,8 @@ from auditor.locking import target_lock
 from auditor.reporting.summary import summarize
 from auditor.reporting.writers import report_document, write_reports
 from auditor.aws import ClientPool
-from auditor.errors import AuditIncomplete, AuditorError
+from auditor.errors import AuditIncomplete, AuditorError, Interrupted
+from auditor.history.context import history_context
 from auditor.scan import ScanRequest, adhoc_target, new_run_id, run_scan
 
 
@@ -36,10 +37,6 @@ class AuditOutcome:
 # Runs being audited in this process, so a scheduler forced to stop can mark them failed with a reason.
 IN_PROGRESS: dict[str, tuple[HistoryStore, RunInfo]] = {}
 _IN_PROGRESS_LOCK = threading.Lock()
-
-
-class Interrupted(BaseException):
-    """SIGTERM during an audit: unwinds like Ctrl-C so the run is marked failed."""
 
 
 @contextmanager
@@ -141,27 +138,6 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, (AuditorError, Interrupted)):
         return text or type(exc).__name__
     return f"unexpected error: {type(exc).__name__}: {text}" if text else f"unexpected error: {type(exc).__name__}"
-
-
-def history_context(store: HistoryStore, run: RunInfo, limit: int = 30) -> dict:
-    """The previous run and the score trend of the target, for the reports."""
-    previous = store.previous_complete(run)
-    rows = store.runs_up_to(run.id, limit=limit)  # a run rendered again shows its past, not the runs after it
-    return {"previous_run": previous.id if previous else None, "trend": trend_of(rows)}
-
-
-def trend_of(rows: list[dict]) -> list[dict]:
-    """Score and failures (in all, and by severity) of finished runs, oldest first; failed runs have none."""
-    trend = []
-    for row in reversed(rows):
-        if row["status"] == "failed":
-            continue
-        summary = json.loads(row["summary"]) if row.get("summary") else {}
-        counts = summary.get("by_status", {})
-        trend.append({"run_id": row["id"], "started_at": row["started_at"], "score": row["score"],
-                      "fail": counts.get("fail", 0), "error": counts.get("error", 0),
-                      "fail_by_severity": {sev: c.get("fail", 0) for sev, c in summary.get("by_severity", {}).items()}})
-    return trend
 
 
 def abandon_runs_in_progress(reason: str) -> list[str]:

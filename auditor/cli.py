@@ -13,11 +13,9 @@ import click
 
 from auditor import __version__
 from auditor.config import FAIL_ON, FORMATS, Config, load_config, require_environment
-from auditor.audit import Interrupted
-from auditor.errors import AuditorError, BadInput, BadInputs
+from auditor.errors import AuditorError, BadInput, BadInputs, Interrupted
 from auditor.rules.pack import PackFileSet, load_pack
 from auditor.reporting.summary import gate_exit_code
-from auditor.scan import ScanRequest
 
 
 FORMAT_LIST = ", ".join(FORMATS)
@@ -165,6 +163,7 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     from auditor.history.store import HistoryStore
     from auditor.reporting.writers import check_formats
     from auditor.aws import check_regions
+    from auditor.scan import ScanRequest
     from auditor.waivers import load_configured_waivers
 
     config = _load(ctx)

@@ -26,3 +26,7 @@ class BadInputs(BadInput):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class Interrupted(BaseException):
+    """SIGTERM during an audit: unwinds like Ctrl-C so the run is marked failed."""

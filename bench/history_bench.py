@@ -131,7 +131,7 @@ def main() -> None:
             print(f"night {night}: saved in {save_times[-1]:.2f}s", file=sys.stderr)
     last, before = run_ids[-1], run_ids[-2]
     # as a scan renders: the findings are in memory
-    from auditor.audit import history_context
+    from auditor.history.context import history_context
     from auditor.reporting.writers import report_document
     memory_doc, t_doc = timed(report_document, store.run(last), annotated, history_context(store, store.run(last)))
     _, t_mem_html = timed(write_html, memory_doc, work / "scan-report.html")

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from auditor.audit import trend_of
+from auditor.history.context import trend_of
 from auditor.findings import utc_now
 from auditor.history.store import HistoryStore
 from auditor.reporting.summary import SEVERITY_RANK

@@ -1,7 +1,7 @@
 """Counts and the compliance score of a run, and the exit code the gate derives from them."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Iterable, Optional
 
 from auditor.findings import Finding
@@ -17,25 +17,35 @@ def _counts() -> dict[str, int]:
 
 
 def summarize(findings: Iterable[Finding], run_status: str = "complete") -> dict:
-    """Counts and the score. A failed run has no score (``None``): it proves nothing about compliance."""
+    """Counts and the score. A failed run has no score (``None``): it proves nothing about compliance.
+    Findings are counted once by (status, severity, control, pack, change): a few hundred combinations stand
+    for 100,000 findings, and every table is added up from them."""
+    combos = Counter((f.status, f.severity, f.control, f.pack, f.change) for f in findings)
     by_status = _counts()
-    groups: dict[str, dict[str, dict[str, int]]] = {"by_severity": {}, "by_control": {}, "by_pack": {}}
-    for sev in SEVERITY_RANK:
-        groups["by_severity"][sev] = _counts()
-    findings = list(findings)
-    for f in findings:
-        by_status[f.status] += 1
-        for group, key in (("by_severity", f.severity), ("by_control", f.control), ("by_pack", f.pack)):
-            groups[group].setdefault(key, _counts())[f.status] += 1
+    groups: dict[str, dict[str, dict[str, int]]] = {"by_severity": {sev: _counts() for sev in SEVERITY_RANK},
+                                                    "by_control": {}, "by_pack": {}}
     by_change = {change: 0 for change in ("new", "unchanged", "resolved", "regressed")}
-    for f in findings:
-        by_change[f.change] += 1
+    earned = weight_total = 0
+    evaluated = False
+    for (status, severity, control, pack, change), n in combos.items():
+        by_status[status] += n
+        by_change[change] += n
+        for group, key in (("by_severity", severity), ("by_control", control), ("by_pack", pack)):
+            groups[group].setdefault(key, _counts())[status] += n
+        if status in ("pass", "fail"):
+            evaluated = True
+            weight_total += SEVERITY_WEIGHT[severity] * n
+            earned += SEVERITY_WEIGHT[severity] * n if status == "pass" else 0
+    if run_status == "failed" or not evaluated:
+        score_value = None
+    else:
+        score_value = 100.0 if weight_total == 0 else round(100.0 * earned / weight_total, 1)
     return {
-        "total": len(findings),
+        "total": sum(combos.values()),
         "by_status": by_status,
         "by_change": by_change,
         **{name: dict(sorted(g.items())) if name != "by_severity" else g for name, g in groups.items()},
-        "score": None if run_status == "failed" else score(findings),
+        "score": score_value,
         # The score's basis: the checks made (pass or fail) and those that could not be (error), which the
         # score leaves out rather than count as compliant.
         "evaluated": by_status["pass"] + by_status["fail"],

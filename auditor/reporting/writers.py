@@ -23,9 +23,11 @@ SCHEMA_PATH = Path(str(resources.files("auditor") / "schemas" / "report.v1.json"
 
 
 def report_document(run: RunInfo, findings: list[Finding], history: Optional[dict] = None,
-                    waivers: Optional[dict] = None) -> dict:
+                    waivers: Optional[dict] = None, dump: Optional[Callable[[Finding], dict]] = None) -> dict:
     """The report.json contract (schema version 1); ``history`` adds the previous run and the score trend,
-    ``waivers`` what the waivers file did (active count, expired and stale waivers)."""
+    ``waivers`` what the waivers file did (active count, expired and stale waivers). ``dump``: how a finding
+    becomes JSON, when the caller knows a faster way than pydantic's (findings read back from the history)."""
+    dump = dump or (lambda f: f.model_dump(mode="json"))
     return {
         "schema_version": SCHEMA_VERSION,
         "tool_version": __version__,
@@ -33,17 +35,36 @@ def report_document(run: RunInfo, findings: list[Finding], history: Optional[dic
         "summary": summarize(findings, run.status),
         "history": history or {"previous_run": None, "trend": []},
         "waivers": waivers or {"active": 0, "expired": [], "stale": [], "waived_findings": 0},
-        "findings": [f.model_dump(mode="json") for f in findings],
+        "findings": [dump(f) for f in findings],
     }
 
 
 def write_json(document: dict, path: Path) -> None:
     """Indented for people when small; compact when large, where indentation only costs time and size.
-    Streamed to the file, so a large report never sits in memory twice."""
-    large = len(document["findings"]) > 10_000
-    with path.open("w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=None if large else 1, separators=(",", ":") if large else None, default=str)
-        handle.write("\n")
+    A large report goes through orjson, a thousand findings at a time: ten times json's speed, and never the
+    whole report in memory as text."""
+    findings = document["findings"]
+    if len(findings) <= 10_000:
+        with path.open("w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, default=str)
+            handle.write("\n")
+        return
+    import orjson
+
+    def encoded(value) -> bytes:
+        try:
+            return orjson.dumps(value, default=str)
+        except orjson.JSONEncodeError:  # a lone surrogate in a name: json escapes it as \\ud800, orjson refuses
+            return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+    head = encoded({k: v for k, v in document.items() if k != "findings"})
+    with path.open("wb") as handle:
+        handle.write(head[:-1] + b',"findings":[')
+        for start in range(0, len(findings), 1000):
+            if start:
+                handle.write(b",")
+            handle.write(encoded(findings[start:start + 1000])[1:-1])
+        handle.write(b"]}\n")
 
 
 CSV_COLUMNS = ("run_id", "target", "account_id", "rule_id", "title", "pack", "control", "severity", "status",

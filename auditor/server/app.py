@@ -24,7 +24,7 @@ from auditor.history.store import HistoryStore
 from auditor.history.timeline import finding_timeline, resource_history
 from auditor.reporting.html import environment, render_html
 from auditor.reporting.rollup import SEVERITIES, fleet_view, target_view
-from auditor.reporting.rerender import stored_document
+from auditor.reporting.rerender import stored_document, without_gc_pauses
 from auditor.reporting.writers import WRITERS, render
 from auditor.server.query import FINDING_PARAMS, BadQuery, check_params, finding_filters, finding_matches, int_param
 from auditor.server.sessions import SECURITY_HEADERS, Sessions, TokenGate, safe_next, same_secret, wants_html
@@ -70,7 +70,8 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
     def unfinished_document(run_id: str) -> dict:
         history = store()
         try:
-            return stored_document(history, run_id)
+            with without_gc_pauses():
+                return stored_document(history, run_id)
         except BadInput:
             raise NotFound(run_id) from None
         finally:
