@@ -246,7 +246,8 @@ def test_the_session_cookie_is_secure_when_asked(tmp_path):
 
         opener = urllib.request.build_opener(NoRedirect)
         try:
-            opener.open(f"http://127.0.0.1:{port}/login?token=sekret", timeout=10)
+            opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/login", data=b"token=sekret", method="POST"),
+                        timeout=10)
             raise AssertionError("expected a redirect")
         except urllib.error.HTTPError as exc:
             cookie = exc.headers["set-cookie"].lower()
