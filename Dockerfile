@@ -12,7 +12,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --create-home --uid 10001 --home-dir /var/lib/auditor auditor
 COPY --from=build /dist/*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl
+# [distributed]: the Celery executor, for `auditor worker` and a Celery coordinator (deploy/kubernetes/distributed.yaml).
+RUN for wheel in /tmp/*.whl; do pip install --no-cache-dir "${wheel}[distributed]"; done && rm /tmp/*.whl
 USER 10001
 WORKDIR /var/lib/auditor
 ENTRYPOINT ["auditor"]

@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,iac,demo]'
+	$(BIN)/python -m pip install --quiet -e '.[test,iac,demo,distributed]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

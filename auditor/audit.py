@@ -11,7 +11,7 @@ import threading
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from auditor.findings import Finding, RunInfo, utc_now
 from auditor.history.changes import annotate_changes
@@ -56,13 +56,14 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 def audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: list[str],
-          keep_runs: Optional[int] = None) -> AuditOutcome:
+          keep_runs: Optional[int] = None, scanner: Optional[Callable] = None) -> AuditOutcome:
     """Audit one target, holding its lock: never two audits of one target at once. An ad-hoc scan (no target)
-    takes the lock of the identity it finds once it knows the account."""
+    takes the lock of the identity it finds once it knows the account. ``scanner`` makes the scan itself
+    (default: here, scan.run_scan; the Celery executor sends it to a worker); recording stays here."""
     if request.target is None:
-        return _audit(request, store, out_dir, formats, keep_runs)
+        return _audit(request, store, out_dir, formats, keep_runs, scanner or run_scan)
     with target_lock(store.path, request.target):
-        return _audit(request, store, out_dir, formats, keep_runs)
+        return _audit(request, store, out_dir, formats, keep_runs, scanner or run_scan)
 
 
 def identify(request: ScanRequest, run: RunInfo, store: HistoryStore, stack: ExitStack) -> None:
@@ -89,10 +90,11 @@ def pack_change_warning(store: HistoryStore, run: RunInfo) -> list[str]:
 
 
 def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: list[str],
-           keep_runs: Optional[int]) -> AuditOutcome:
+           keep_runs: Optional[int], scanner: Callable) -> AuditOutcome:
     adhoc = request.target is None
     run = RunInfo(id=new_run_id(), target=request.target or adhoc_target(None, request.environment,
                                                                           request.settings.endpoint_url),
+                  label=request.label, ou=request.ou,
                   regions=request.settings.regions, environment=request.environment,
                   packs=[p.id for p in request.packs], started_at=utc_now(), endpoint_url=request.settings.endpoint_url)
     store.begin_run(run)
@@ -103,7 +105,7 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
             if adhoc:
                 identify(request, run, store, stack)
             warnings = pack_change_warning(store, run)
-            result = run_scan(request, run)
+            result = scanner(request, run)
             findings = annotate_changes(result.findings, store.priors_for(run), run.started_at,
                                         store.findings_by_state_ids, run.sight())
             stored = [f for f in findings if not (f.change == "resolved" and f.actual == "absent")]

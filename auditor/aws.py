@@ -84,6 +84,8 @@ class AwsSettings:
     connect_timeout: float = 5
     read_timeout: float = 30
     deadline_seconds: Optional[float] = 3600  # per target; None: no deadline
+    via_role_arn: Optional[str] = None  # assumed first (an organization's management role), then role_arn
+    via_external_id: Optional[str] = None
 
 
 @dataclass
@@ -161,6 +163,8 @@ class ClientPool:
             self.session = boto3.Session(profile_name=settings.profile) if settings.profile else boto3.Session()
         except ProfileNotFound:
             raise BadInput(f"AWS profile {settings.profile!r} is not in the AWS config files") from None
+        if settings.via_role_arn:
+            self.session = self._assume_role(settings.via_role_arn, settings.via_external_id)
         if settings.role_arn:
             self.session = self._assume_role(settings.role_arn, settings.external_id)
 

@@ -169,20 +169,28 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     config = _load(ctx)
     report_formats = check_formats(_formats(formats) or config.formats)
     if all_targets:
-        from auditor.fleet import audit_all, fleet_exit_code
+        from auditor.fleet import audit_all, fleet_exit_code, fleet_of, organization_totals
 
         if target or packs or environment or regions or iac_path:
             raise BadInput("--all-targets takes each target's packs, environment and regions from config.yaml")
         if security_hub:
             raise BadInput("--security-hub imports one target's scan: leave out --all-targets, or scan each target")
-        for pack_id in {p for t in config.targets for p in t.packs}:
+        for pack_id in {p for t in config.targets for p in t.packs} | {p for o in config.organizations for p in o.packs}:
             PackFileSet(config.rules_dir).path_of(pack_id)  # an unknown pack is bad input before any call
         waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
+        fleet = fleet_of(config)
+        for problem in fleet.problems:
+            click.echo(f"auditor: {problem}", err=True)
+        if not fleet.targets and not fleet.problems:
+            raise BadInput(f"{config.path or 'config'}: no target to audit (targets: [] and no organization account "
+                           "qualifies: see auditor targets list)")
         results = audit_all(config, out or config.out, report_formats, fail_on or config.fail_on,
-                            Path(db or config.db), waivers, parallel)
+                            Path(db or config.db), waivers, parallel, targets=fleet.targets)
         for result in results:
             click.echo(result.line)
-        ctx.exit(_findings_ok(fleet_exit_code(results), exit_zero_on_findings))
+        for line in organization_totals(fleet, results):
+            click.echo(line)
+        ctx.exit(_findings_ok(fleet_exit_code(results, fleet.problems), exit_zero_on_findings))
     chosen = config.target(target)
     env = require_environment(environment) if environment else chosen.environment
     pack_set = PackFileSet(config.rules_dir).load(list(packs) or chosen.packs)
@@ -624,6 +632,69 @@ def verify(ctx: click.Context, bundle: Path, public_key: Optional[Path]) -> None
         click.echo(f"{bundle}: NOT verified ({len(verdict.problems)} problem(s))")
         ctx.exit(1)
     click.echo(f"{bundle}: verified: run {verdict.run_id}, {verdict.files} files, signed by {verdict.signer}")
+
+
+@cli.group()
+def targets() -> None:
+    """What --all-targets audits: the configured targets and the accounts of each organization."""
+
+
+@targets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def targets_list(ctx: click.Context, as_json: bool) -> None:
+    """List the targets --all-targets would audit, and each organization account with why it is audited or not
+    (suspended, excluded, no environment). Asks AWS Organizations; audits nothing. Exit 3 when an organization
+    cannot be listed."""
+    import json as json_module
+
+    from auditor.fleet import fleet_of
+
+    config = _load(ctx)
+    fleet = fleet_of(config)
+    listed = [{"name": t.name, "label": t.label, "environment": t.environment, "packs": t.packs,
+               "regions": t.regions, "role_arn": t.role_arn} for t in fleet.targets]
+    orgs = [{"name": d.organization, "api_calls": d.api_calls, "accounts": [a.as_dict() for a in d.accounts]}
+            for d in fleet.discoveries]
+    if as_json:
+        click.echo(json_module.dumps({"targets": listed, "organizations": orgs, "problems": fleet.problems}, indent=1))
+    else:
+        for t in fleet.targets:
+            label = f" ({t.label})" if t.label else ""
+            click.echo(f"{t.name}{label}: {t.environment}, packs {', '.join(t.packs)}, regions {', '.join(t.regions)}")
+        for d in fleet.discoveries:
+            click.echo(f"organization {d.organization}: {len(d.audited)} of {len(d.accounts)} account(s) audited "
+                       f"({d.api_calls} API calls)")
+            for a in d.accounts:
+                mark = f"{d.organization}/{a.id}" if a.audited else f"  {a.id}"
+                click.echo(f"  {mark} {a.name}: {'audited' if a.audited else 'not audited'}: {a.why}")
+    for problem in fleet.problems:
+        click.echo(f"auditor: {problem}", err=True)
+    if fleet.problems:
+        ctx.exit(3)
+
+
+@cli.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Worker processes: accounts scanned at once on this machine.")
+@click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int, loglevel: str) -> None:
+    """A Celery worker for `executor: celery`: takes one target's scan at a time per process from the broker in
+    config.yaml (executor.broker_url, or the variable executor.broker_url_env names), scans it with this
+    machine's AWS credentials, and returns the findings to the coordinator, which records them."""
+    from auditor.distributed import make_app, redacted_url, run_worker
+
+    config = _load(ctx)
+    broker = config.executor.broker()
+    if not broker:
+        raise BadInput(f"{config.path or 'config'}: auditor worker needs executor.broker_url "
+                       f"(or ${config.executor.broker_url_env})")
+    executor = config.executor.model_copy(update={"broker_url": broker})
+    app = make_app(executor)
+    app.auditor_rules_dir = config.rules_dir
+    click.echo(f"auditor worker: {concurrency} process(es) on {redacted_url(broker)}", err=True)
+    run_worker(app, concurrency, loglevel=loglevel)
 
 
 @cli.command()

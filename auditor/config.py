@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput
@@ -117,6 +117,11 @@ class Target(Strict):
     external_id: Optional[str] = None
     endpoint_url: Optional[str] = None
     schedule: Optional[TargetSchedule] = None
+    label: Optional[str] = None  # shown beside the name: an organization account's name
+    ou: Optional[str] = None  # an organization account's OU path, by name, for the roll-up by OU
+    # An organization account is reached through the management role first (role_arn above is the member's).
+    via_role_arn: Optional[str] = None
+    via_external_id: Optional[str] = None
 
     @field_validator("environment")
     @classmethod
@@ -144,6 +149,86 @@ class Target(Strict):
         return value
 
 
+class OrganizationEnvironment(Strict):
+    """How a member account's environment is known: an account tag, the OU it sits in, or one fixed value."""
+
+    tag: Optional[str] = None
+    ous: dict[str, str] = Field(default_factory=dict)  # OU id -> environment; the nearest OU above an account
+    value: Optional[str] = None
+
+    @field_validator("value")
+    @classmethod
+    def known_value(cls, value: Optional[str]) -> Optional[str]:
+        return None if value is None else require_known(value)
+
+    @field_validator("ous")
+    @classmethod
+    def known_ous(cls, value: dict[str, str]) -> dict[str, str]:
+        return {ou: require_known(env) for ou, env in value.items()}
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> "OrganizationEnvironment":
+        chosen = [name for name in ("tag", "ous", "value") if getattr(self, name)]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of tag, ous or value")
+        return self
+
+
+class OrganizationSettings(Strict):
+    """An AWS Organization whose ACTIVE member accounts become targets ``NAME/ACCOUNT_ID`` at audit time."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    profile: Optional[str] = None  # the management or delegated-admin identity
+    role_arn: Optional[str] = None  # or a role to assume for it ...
+    management_external_id: Optional[str] = None  # ... with this external id
+    role_name: str = "OrganizationAccountAccessRole"  # assumed in each member account
+    external_id: Optional[str] = None  # for role_name
+    include_ous: list[str] = Field(default_factory=list)  # recursive; empty: the whole organization
+    exclude_accounts: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
+    packs: list[str] = Field(default_factory=lambda: ["baseline"])
+    environment: OrganizationEnvironment = Field(default_factory=lambda: OrganizationEnvironment(value="production"))
+    endpoint_url: Optional[str] = None
+    schedule: Optional[TargetSchedule] = None
+
+    @field_validator("regions")
+    @classmethod
+    def known_regions(cls, value: list[str]) -> list[str]:
+        from auditor.aws import unknown_region
+
+        problem = unknown_region(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("exclude_accounts")
+    @classmethod
+    def account_ids(cls, value: list[str]) -> list[str]:
+        for account in value:
+            if not (len(str(account)) == 12 and str(account).isdigit()):
+                raise ValueError(f"{account!r} is not a 12-digit AWS account id")
+        return [str(a) for a in value]
+
+
+class ExecutorSettings(Strict):
+    """Where scans run: threads in this process (local), or Celery workers (`auditor worker`) over a broker."""
+
+    type: Literal["local", "celery"] = "local"
+    broker_url: Optional[str] = None  # redis://[:PASSWORD@]HOST:PORT/DB; better: in the environment variable below
+    broker_url_env: Optional[str] = "AUDITOR_BROKER_URL"
+    result_backend: Optional[str] = None  # default: the broker
+    task_time_limit_seconds: int = Field(default=3900, ge=10)
+    result_timeout_seconds: float = Field(default=7200, gt=0)  # queueing included: then the run is failed
+    visibility_timeout_seconds: int = Field(default=4200, ge=1)  # an unacknowledged task is redelivered after it
+    max_in_flight: int = Field(default=256, ge=1, le=4096)  # targets waiting on workers at once
+
+    def broker(self) -> Optional[str]:
+        import os
+
+        from_env = os.environ.get(self.broker_url_env) if self.broker_url_env else None
+        return from_env or self.broker_url
+
+
 class Config(Strict):
     rules_dir: Optional[Path] = None  # more packs, or overrides of shipped ones; the shipped packs always load
     specs_dir: Optional[Path] = None  # the architecture specs the packs cite (spec coverage; default ./specs)
@@ -160,12 +245,17 @@ class Config(Strict):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=lambda: [Target()])
+    organizations: list[OrganizationSettings] = Field(default_factory=list)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     path: Optional[Path] = Field(default=None, exclude=True)
 
     def target(self, name: Optional[str]) -> Target:
         """The named target; with no name, the first one, whose settings an ad-hoc scan starts from (its runs
         are recorded under an identity of their own: see scan.adhoc_target)."""
         if name is None:
+            if not self.targets:
+                raise BadInput(f"{self.path or 'config'}: lists no targets: name one with --target, or use --all-targets "
+                               "for its organizations")
             return self.targets[0]
         for target in self.targets:
             if target.name == name:
@@ -179,6 +269,7 @@ class Config(Strict):
 
         values = dict(regions=target.regions, profile=target.profile, role_arn=target.role_arn,
                       external_id=target.external_id, endpoint_url=target.endpoint_url, max_workers=self.max_workers,
+                      via_role_arn=target.via_role_arn, via_external_id=target.via_external_id,
                       max_attempts=self.timeouts.attempts, connect_timeout=self.timeouts.connect_seconds,
                       read_timeout=self.timeouts.read_seconds, deadline_seconds=self.timeouts.target_deadline_seconds)
         values.update({k: v for k, v in overrides.items() if v})
@@ -203,6 +294,13 @@ class Config(Strict):
             raise BadInput(f"{self.path or 'config'}: rules_dir {self.rules_dir} is not a folder "
                            "(remove rules_dir to use only the packs shipped with auditor)")
         return self
+
+
+def require_known(value: str) -> str:
+    canonical = canonical_env(value)
+    if canonical is None:
+        raise ValueError(f"unknown environment {value!r}; use one of {', '.join(CANONICAL_ENVIRONMENTS)}")
+    return canonical
 
 
 def require_environment(value: str) -> str:

@@ -91,6 +91,8 @@ class Sight:
 class RunInfo(BaseModel):
     id: str
     target: str
+    label: Optional[str] = None  # shown beside the target: an organization account's name
+    ou: Optional[str] = None  # its OU path, by name (prod / prod-eu)
     account_id: Optional[str] = None
     regions: list[str]
     environment: str

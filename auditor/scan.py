@@ -30,6 +30,8 @@ class ScanRequest:
     iac_var_files: list = field(default_factory=list)
     on_progress: Optional[Callable[[int, int], None]] = None  # property reads done, planned
     pool: Optional[ClientPool] = None  # made by audit() when it had to identify the account first
+    label: Optional[str] = None  # shown beside the target (an organization account's name)
+    ou: Optional[str] = None  # its OU path
 
 
 @dataclass

@@ -24,16 +24,55 @@ log = logging.getLogger("auditor.schedule")
 
 
 def scheduled_targets(config: Config, only: Optional[str] = None) -> list[Target]:
-    """The targets with a schedule, or just ``only`` (which must have one)."""
+    """The targets with a schedule, or just ``only`` (which must have one). Organizations are scheduled as a
+    whole (scheduled_organizations); a config with only those has no scheduled target, and that is fine."""
     targets = [t for t in config.targets if t.schedule]
     if only is not None:
+        if any(o.name == only for o in config.organizations):
+            return []
         chosen = config.target(only)
         if chosen.schedule is None:
             raise BadInput(f"{config.path or 'config'}: target {only!r} has no schedule (targets[].schedule.cron)")
         return [chosen]
-    if not targets:
-        raise BadInput(f"{config.path or 'config'}: no target has a schedule (targets[].schedule.cron)")
+    if not targets and not scheduled_organizations(config):
+        raise BadInput(f"{config.path or 'config'}: no target has a schedule (targets[].schedule.cron, or "
+                       "organizations[].schedule.cron)")
     return targets
+
+
+def scheduled_organizations(config: Config, only: Optional[str] = None) -> list:
+    orgs = [o for o in config.organizations if o.schedule and (only is None or o.name == only)]
+    if only is not None and not orgs and any(o.name == only for o in config.organizations):
+        raise BadInput(f"{config.path or 'config'}: organization {only!r} has no schedule (organizations[].schedule)")
+    return orgs
+
+
+def audit_organization(config_path: Optional[str], org_name: str) -> int:
+    """One scheduled audit of every account of an organization, discovered afresh, on the configured executor
+    (Celery workers, or threads here). Never raises; returns the fleet's exit code."""
+    from auditor.fleet import audit_all, fleet_exit_code, fleet_of, organization_totals
+    from auditor.waivers import load_configured_waivers
+
+    try:
+        config = load_config(Path(config_path) if config_path else None)
+        config.organizations = [o for o in config.organizations if o.name == org_name]
+        fleet = fleet_of(config, include_configured=False)
+        for problem in fleet.problems:
+            log.error("%s", problem)
+        waivers = load_configured_waivers(config.waivers, config.rules_dir)
+        results = audit_all(config, config.out, config.formats, config.fail_on, config.db, waivers,
+                            config.scheduler.max_parallel_audits, targets=fleet.targets)
+    except AuditorError as exc:
+        log.error("audit of organization %s failed: %s", org_name, exc)
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001  one organization's failure must not take the scheduler down
+        log.exception("audit of organization %s failed unexpectedly: %s", org_name, exc)
+        return 3
+    for result in results:
+        log.info("audit %s", result.line)
+    for line in organization_totals(fleet, results):
+        log.info("%s", line)
+    return fleet_exit_code(results, fleet.problems)
 
 
 def upcoming(config: Config, only: Optional[str] = None, count: int = 3, now=None) -> list[dict]:
@@ -43,7 +82,9 @@ def upcoming(config: Config, only: Optional[str] = None, count: int = 3, now=Non
 
     now = now or dt.datetime.now(dt.timezone.utc)
     out = []
-    for target in scheduled_targets(config, only):
+    scheduled = [(t.name, t) for t in scheduled_targets(config, only)]
+    scheduled += [(f"org:{o.name}", o) for o in scheduled_organizations(config, only)]
+    for name, target in scheduled:
         trigger = cron_trigger(target.schedule.cron, target.schedule.timezone)
         times, previous, moment = [], None, now
         for _ in range(count):
@@ -52,7 +93,7 @@ def upcoming(config: Config, only: Optional[str] = None, count: int = 3, now=Non
                 break
             times.append(fire.isoformat())
             previous, moment = fire, fire + dt.timedelta(microseconds=1)
-        out.append({"target": target.name, "cron": target.schedule.cron, "timezone": target.schedule.timezone,
+        out.append({"target": name, "cron": target.schedule.cron, "timezone": target.schedule.timezone,
                     "next": times})
     return out
 
@@ -103,7 +144,9 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
 def run_once(config: Config, only: Optional[str] = None, exit_zero_on_findings: bool = False) -> int:
     """Every scheduled target (or ``only``) once, in turn, for a Kubernetes CronJob or a systemd timer. With
     ``exit_zero_on_findings`` findings do not fail the job: only an audit that could not be made does."""
-    codes = [audit_target(str(config.path) if config.path else None, t.name) for t in scheduled_targets(config, only)]
+    path = str(config.path) if config.path else None
+    codes = [audit_target(path, t.name) for t in scheduled_targets(config, only)]
+    codes += [audit_organization(path, o.name) for o in scheduled_organizations(config, only)]
     if any(code in (2, 3) for code in codes):
         return 3
     return 1 if 1 in codes and not exit_zero_on_findings else 0
@@ -115,6 +158,7 @@ def run_forever(config: Config, only: Optional[str] = None) -> int:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     targets = scheduled_targets(config, only)
+    organizations = scheduled_organizations(config, only)
     if config.path is None:
         raise BadInput("auditor schedule needs a config file (--config or ./config.yaml) listing scheduled targets")
     config_path = str(Path(config.path).resolve())
@@ -129,7 +173,7 @@ def run_forever(config: Config, only: Optional[str] = None) -> int:
             timezone="UTC",
         )
         scheduler.start(paused=True)
-        sync_jobs(scheduler, targets, config_path)
+        sync_jobs(scheduler, targets, config_path, organizations)
         scheduler.resume()
         for job in scheduler.get_jobs():
             log.info("scheduled %s: next run %s", job.id, job.next_run_time)
@@ -199,12 +243,14 @@ def stop_gracefully(scheduler, timeout: float) -> int:
     return 0
 
 
-def sync_jobs(scheduler, targets: list[Target], config_path: str) -> None:
+def sync_jobs(scheduler, targets: list[Target], config_path: str, organizations: list = ()) -> None:
     """Make the stored jobs match config.yaml, keeping unchanged ones so their missed runs still catch up."""
     wanted = {}
     for target in targets:
         trigger = cron_trigger(target.schedule.cron, target.schedule.timezone)
         wanted[f"audit:{target.name}"] = (target, trigger)
+    for org in organizations:
+        wanted[f"org:{org.name}"] = (org, cron_trigger(org.schedule.cron, org.schedule.timezone))
     for job in scheduler.get_jobs():
         if job.id not in wanted:
             log.info("removing %s: no longer scheduled in config.yaml", job.id)
@@ -214,5 +260,5 @@ def sync_jobs(scheduler, targets: list[Target], config_path: str) -> None:
         existing = scheduler.get_job(job_id)
         if existing and str(existing.trigger) == str(trigger) and list(existing.args) == args:
             continue
-        scheduler.add_job(audit_target, trigger, args=args, id=job_id, name=f"audit {target.name}",
-                          replace_existing=True)
+        scheduler.add_job(audit_organization if job_id.startswith("org:") else audit_target, trigger, args=args,
+                          id=job_id, name=f"audit {target.name}", replace_existing=True)

@@ -70,10 +70,14 @@ class FaultProxy:
                  deny: Optional[Callable[[str, str], bool]] = None, die_after: Optional[int] = None,
                  hang: Optional[Callable[[str, str, str, str], bool]] = None,
                  answer: Optional[Callable[[str, str, str], Optional[tuple[int, dict, bytes]]]] = None,
-                 rewrite: Optional[Callable[[str, str, str, bytes], Optional[bytes]]] = None):
+                 rewrite: Optional[Callable[[str, str, str, bytes], Optional[bytes]]] = None,
+                 deny_body: Optional[Callable[[str, str, bytes], bool]] = None,
+                 delay: Optional[Callable[[str, str, bytes], float]] = None):
         """``hang(service, operation, method, path)``: never answer that request (until the proxy stops);
         ``answer(service, operation, region)``: a canned answer instead of upstream's; ``rewrite(service,
-        operation, path, body)``: upstream's answer reshaped (None keeps it)."""
+        operation, path, body)``: upstream's answer reshaped (None keeps it); ``deny_body(service, operation,
+        body)``: AccessDenied for the requests it picks by their body (an AssumeRole of one role ARN, say);
+        ``delay(service, operation, body)``: seconds to hold a request before passing it on."""
         self.upstream = urlsplit(upstream)
         self.hang = hang
         self.inject = answer
@@ -82,6 +86,8 @@ class FaultProxy:
         self.rate = rate
         self.random = random.Random(seed)
         self.deny = deny
+        self.deny_body = deny_body
+        self.delay = delay
         self.die_after = die_after
         self.faults: Counter = Counter()
         self.requests = 0
@@ -107,9 +113,15 @@ class FaultProxy:
                         return
                     roll = proxy.random.random()
                     kind = proxy.random.choice(("throttle", "error", "drop"))
-                if proxy.deny and proxy.deny(service, operation):
+                if (proxy.deny and proxy.deny(service, operation)) or \
+                        (proxy.deny_body and proxy.deny_body(service, operation, body)):
                     proxy.faults["denied"] += 1
                     return self.answer(*denied(service))
+                if proxy.delay:
+                    pause = proxy.delay(service, operation, body)
+                    if pause:
+                        proxy.faults["delayed"] += 1
+                        proxy.stopped.wait(pause)
                 if proxy.hang and proxy.hang(service, operation, self.command, self.path):
                     proxy.faults["hung"] += 1
                     proxy.stopped.wait(120)

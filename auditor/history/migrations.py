@@ -98,7 +98,13 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE rules ADD COLUMN rule_source TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Keep a run's label (an organization account's name, shown beside ORG/ACCOUNT_ID) and OU path."""
+    db.execute("ALTER TABLE runs ADD COLUMN label TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN ou TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

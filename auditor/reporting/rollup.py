@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -35,6 +36,7 @@ def target_view(store: HistoryStore, target: str, trend_runs: int = 30) -> Optio
     by_severity = summary.get("by_severity", {})
     return {
         "name": target, "environment": latest["environment"], "account_id": latest.get("account_id"),
+        "label": latest.get("label"), "ou": latest.get("ou"),
         "latest": {"id": latest["id"], "status": latest["status"], "started_at": latest["started_at"],
                    "score": None if latest["status"] == "failed" else latest["score"],
                    "errors": json.loads(latest.get("errors") or "[]")},
@@ -75,9 +77,45 @@ def fleet_view(store: HistoryStore, trend_runs: int = 30) -> dict:
                 if counts.get("fail"):
                     entry["failing_targets"].append(t["name"])
     totals["mean_score"] = round(sum(scores) / len(scores), 1) if scores else None
+    organizations = organization_rollup(targets)
     for group in rollups:  # most failures first
         rollups[group] = dict(sorted(rollups[group].items(), key=lambda kv: (-kv[1]["fail"], -kv[1]["error"], kv[0])))
-    return {"generated_at": utc_now(), "targets": targets, "totals": totals, **rollups}
+    return {"generated_at": utc_now(), "targets": targets, "totals": totals, **rollups,
+            "organizations": organizations}
+
+
+ORG_TARGET = re.compile(r"^(?P<org>[^/]+)/(?P<account>\d{12})$")
+
+
+def organization_rollup(targets: list[dict]) -> dict[str, dict]:
+    """Per organization (targets named ORG/ACCOUNT_ID): accounts worst first, and compliance by OU."""
+    out: dict[str, dict] = {}
+    for t in targets:  # already worst first
+        match = ORG_TARGET.match(t["name"])
+        if not match:
+            continue
+        org = out.setdefault(match["org"], {"accounts": [], "by_status": _counts(), "by_ou": {},
+                                            "failed_runs": 0})
+        org["accounts"].append({"name": t["name"], "label": t["label"], "ou": t["ou"], "status": t["latest"]["status"],
+                                "score": t["latest"]["score"], "fail": t["by_status"]["fail"],
+                                "error": t["by_status"]["error"], "fail_by_severity": t["fail_by_severity"]})
+        org["failed_runs"] += t["latest"]["status"] == "failed"
+        ou = org["by_ou"].setdefault(t["ou"] or "(root)", {**_counts(), "accounts": 0, "failing_accounts": 0,
+                                                           "failed_runs": 0, "scores": []})
+        ou["accounts"] += 1
+        ou["failing_accounts"] += bool(t["by_status"]["fail"])
+        ou["failed_runs"] += t["latest"]["status"] == "failed"
+        if t["latest"]["score"] is not None:
+            ou["scores"].append(t["latest"]["score"])
+        for s in COUNTED:
+            org["by_status"][s] += t["by_status"][s]
+            ou[s] += t["by_status"][s]
+    for org in out.values():
+        for ou in org["by_ou"].values():
+            scores = ou.pop("scores")
+            ou["mean_score"] = round(sum(scores) / len(scores), 1) if scores else None
+        org["by_ou"] = dict(sorted(org["by_ou"].items(), key=lambda kv: (-kv[1]["fail"], kv[0])))
+    return out
 
 
 CSV_COLUMNS = ("section", "name", "environment", "latest_run", "status", "started_at", "score", "stale",
@@ -96,6 +134,11 @@ def write_fleet_csv(view: dict, path: Path, excel: bool = False) -> None:
                              "score": "" if t["latest"]["score"] is None else t["latest"]["score"],
                              "stale": "yes" if t["stale"] else "", **t["by_status"],
                              **{f"fail_{sev}": n for sev, n in t["fail_by_severity"].items()}})
+        for org_name, org in view.get("organizations", {}).items():
+            for ou, entry in org["by_ou"].items():
+                writer.writerow({"section": "ou", "name": _safe(f"{org_name}: {ou}"),
+                                 "score": "" if entry["mean_score"] is None else entry["mean_score"],
+                                 **{s: entry[s] for s in COUNTED}, "targets": entry["accounts"]})
         for section in ("pack", "control"):
             for name, entry in view[f"by_{section}"].items():
                 writer.writerow({"section": section, "name": _safe(name), **{s: entry[s] for s in COUNTED},
