@@ -39,6 +39,16 @@ def cron_trigger(expression: str, timezone: str):
     raise ValueError(f"cron {expression!r} must have 5 fields (minute hour day month weekday) or 6 (seconds first)")
 
 
+def known_regions(value: list[str]) -> list[str]:
+    """Regions botocore knows (its partition data); ValueError names the unknown one and the valid ones."""
+    from auditor.aws import unknown_region
+
+    problem = unknown_region(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class TargetSchedule(Strict):
     timezone: str = "UTC"
     cron: str
@@ -141,12 +151,7 @@ class Target(Strict):
     @field_validator("regions")
     @classmethod
     def known_regions(cls, value: list[str]) -> list[str]:
-        from auditor.aws import unknown_region
-
-        problem = unknown_region(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return known_regions(value)
 
 
 class OrganizationEnvironment(Strict):
@@ -194,12 +199,7 @@ class OrganizationSettings(Strict):
     @field_validator("regions")
     @classmethod
     def known_regions(cls, value: list[str]) -> list[str]:
-        from auditor.aws import unknown_region
-
-        problem = unknown_region(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return known_regions(value)
 
     @field_validator("exclude_accounts")
     @classmethod

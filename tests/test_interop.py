@@ -6,8 +6,6 @@ import csv
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -115,28 +113,6 @@ def test_iac_csv_rows_carry_file_and_line(tmp_path):
     assert rows and all(r["file"].endswith("main.tf") and r["line"] == "1" for r in rows), result.stderr
     for obj in json.loads((folder / "report.ocsf.json").read_text()):
         DetectionFinding.model_validate(obj)
-
-
-class Hook(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Hook.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_):
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    Hook.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Hook.received
-    server.shutdown()
 
 
 @pytest.mark.parametrize("fmt", ["slack", "teams", "json"])

@@ -7,12 +7,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import pytest
 
 from auditor.demo.ecommerce import build_drifted
 from auditor.demo.mockaws import free_port, scan_environment
@@ -35,27 +32,6 @@ def write_config(tmp_path: Path, targets: list[dict], **scheduler) -> Path:
     return path
 
 
-class Hook(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802
-        Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_):
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    Hook.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Hook.received
-    server.shutdown()
-
-
 def test_once_audits_every_target_and_one_failure_does_not_stop_the_others(aws, tmp_path, webhook):
     url, received = webhook
     build_drifted(aws, "production", ("short-backups",))
@@ -69,7 +45,7 @@ def test_once_audits_every_target_and_one_failure_does_not_stop_the_others(aws, 
     assert "fail" in line and "score" in line and "report.html" in line
     runs = HistoryStore(tmp_path / "history.db").runs()
     assert {(r["target"], r["status"]) for r in runs} == {("dead", "failed"), ("shop", "partial")}
-    (message,) = received
+    (message,) = [json.loads(body) for _, body in received]
     assert message["target"] == "shop" and message["new_failures"] >= 1
     assert any(f["rule_id"] == "ECOM-RDS-007" for f in message["failures"])
 

@@ -147,18 +147,20 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
         return page("server_target.html.j2", target=target, view=view, runs=runs, formats=list(CONTENT_TYPES),
                     spec_packs=spec_packs, severities=SEVERITIES)
 
-    def finding_timeline_page(request: Request) -> Response:
+    def timeline_of(request: Request, shape: str) -> tuple[str, str]:
+        """``target=`` and ``key=`` of a timeline page, the key made of the parts ``shape`` names."""
         check_params(request, ("target", "key"))
         target, key = request.query_params.get("target", ""), request.query_params.get("key", "")
-        if not target or key.count("|") < 3:
-            raise BadQuery("give target= and key=RULE|TYPE|REGION|RESOURCE_ID")
+        if not target or key.count("|") < shape.count("|"):
+            raise BadQuery(f"give target= and key={shape}")
+        return target, key
+
+    def finding_timeline_page(request: Request) -> Response:
+        target, key = timeline_of(request, "RULE|TYPE|REGION|RESOURCE_ID")
         return page("server_finding_timeline.html.j2", t=reading(lambda h: finding_timeline(h, target, key)))
 
     def resource_history_page(request: Request) -> Response:
-        check_params(request, ("target", "key"))
-        target, key = request.query_params.get("target", ""), request.query_params.get("key", "")
-        if not target or key.count("|") < 2:
-            raise BadQuery("give target= and key=TYPE|REGION|RESOURCE_ID")
+        target, key = timeline_of(request, "TYPE|REGION|RESOURCE_ID")
         return page("server_resource_history.html.j2", h=reading(lambda h: resource_history(h, target, key)))
 
     def run_page(request: Request) -> Response:
