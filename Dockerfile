@@ -13,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --create-home --uid 10001 --home-dir /var/lib/auditor auditor
 COPY --from=build /dist/*.whl /tmp/
 # [distributed]: the Celery executor, for `auditor worker` and a Celery coordinator (deploy/kubernetes/distributed.yaml).
-RUN for wheel in /tmp/*.whl; do pip install --no-cache-dir "${wheel}[distributed]"; done && rm /tmp/*.whl
+# The wheel just built, found in /tmp; its version is auditor.__version__ (tests/test_packaging.py keeps them equal).
+RUN pip install --no-cache-dir --find-links /tmp "auditor[distributed]==0.2.0" && rm /tmp/*.whl
 USER 10001
 WORKDIR /var/lib/auditor
 ENTRYPOINT ["auditor"]

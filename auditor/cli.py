@@ -178,6 +178,10 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
         for pack_id in {p for t in config.targets for p in t.packs} | {p for o in config.organizations for p in o.packs}:
             PackFileSet(config.rules_dir).path_of(pack_id)  # an unknown pack is bad input before any call
         waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
+        if config.executor.type == "celery":  # a broker that is not set is bad input before any AWS call
+            from auditor.distributed import make_app
+
+            make_app(config.executor.model_copy(update={"broker_url": config.executor.broker()}))
         fleet = fleet_of(config)
         for problem in fleet.problems:
             click.echo(f"auditor: {problem}", err=True)

