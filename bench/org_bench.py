@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.demo.mockaws import free_port, scan_environment  # noqa: E402
+from auditor.demo.mockaws import free_port, reset, scan_environment  # noqa: E402
 from auditor.demo.organization import ROLE, build_organization  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 
@@ -35,7 +35,9 @@ def start_moto() -> tuple[object, str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    return server, f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{port}"
+    reset(endpoint)  # moto's backends are this process's: an earlier size's organization would still be there
+    return server, endpoint
 
 
 def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
@@ -114,10 +116,10 @@ def history_check(db: Path, audited: list[str]) -> tuple[int, int, dict[str, set
         store.close()
 
 
-def single_scan(work: Path, endpoint: str, account: str) -> set:
+def single_scan(work: Path, endpoint: str, account: str, environment: str) -> set:
     """The findings of one account scanned alone (--role-arn), to compare with what the fleet run recorded."""
     db = work / "single.db"
-    subprocess.run([sys.executable, "-m", "auditor", "scan", "--pack", "baseline", "--env", "production",
+    subprocess.run([sys.executable, "-m", "auditor", "scan", "--pack", "baseline", "--env", environment,
                     "--endpoint-url", endpoint, "--role-arn", f"arn:aws:iam::{account}:role/{ROLE}",
                     "--db", str(db), "--out", str(work / "single"), "--format", "json"],
                    env=scan_environment(endpoint), capture_output=True, check=False)
@@ -141,34 +143,40 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for size in args.accounts:
-        for workers in args.workers:
-            work = Path(tempfile.mkdtemp(prefix=f"org-bench-{size}-{workers}-"))
-            server, endpoint = start_moto()
-            redis_proc, broker = start_redis(work) if workers else (None, None)
-            try:
-                t0 = time.perf_counter()
-                org = build_organization(endpoint, accounts=size, drift_every=3, suspended=1, untagged=0,
-                                         buckets=args.buckets, tables=args.tables)
-                built = time.perf_counter() - t0
-                audited = org.ids(status="ACTIVE", tagged=True)
-                broken = audited[len(audited) // 2]
-                with FaultProxy(endpoint, deny_body=lambda s, op, body: s == "sts" and op == "AssumeRole"
-                                and broken.encode() in body) as proxy:
-                    result = audit(work, proxy.url, broker, workers, args.parallel)
-                once, calls, findings = history_check(work / "history.db", audited)
-                sample = next(a for a in audited if a != broken)
-                same = single_scan(work, endpoint, sample) == findings.get(f"bench/{sample}")
-                per_minute = len(audited) / result["wall"] * 60
-                rows.append((size, "local" if workers == 0 else f"celery x{workers}", f"{result['wall']:.1f} s",
-                             f"{per_minute:.0f}", f"{calls / max(1, len(audited)):.1f}", f"{result['peak_mb']:.0f} MB",
-                             f"{result['first']:.1f} s", f"{once}/{len(audited)}", "yes" if same else "NO",
-                             f"{built:.0f} s"))
-                print(" | ".join(str(c) for c in rows[-1]), file=sys.stderr)
-            finally:
-                if redis_proc:
-                    redis_proc.terminate()
-                server.stop()
-                shutil.rmtree(work, ignore_errors=True)
+        server, endpoint = start_moto()  # one organization per size, audited by each executor in turn
+        try:
+            t0 = time.perf_counter()
+            org = build_organization(endpoint, accounts=size, drift_every=3, suspended=1, untagged=0,
+                                     buckets=args.buckets, tables=args.tables)
+            built = time.perf_counter() - t0
+            audited = org.ids(status="ACTIVE", tagged=True)
+            broken = audited[len(audited) // 2]
+            reference = None
+            for workers in args.workers:
+                work = Path(tempfile.mkdtemp(prefix=f"org-bench-{size}-{workers}-"))
+                redis_proc, broker = start_redis(work) if workers else (None, None)
+                try:
+                    with FaultProxy(endpoint, deny_body=lambda s, op, body: s == "sts" and op == "AssumeRole"
+                                    and broken.encode() in body) as proxy:
+                        result = audit(work, proxy.url, broker, workers, args.parallel)
+                    once, calls, findings = history_check(work / "history.db", audited)
+                    if reference is None:
+                        sample = next(a for a in audited if a != broken)
+                        reference = (sample, single_scan(work, endpoint, sample, org.accounts[sample]["environment"]))
+                    same = findings.get(f"bench/{reference[0]}") == reference[1]
+                    per_minute = len(audited) / result["wall"] * 60
+                    rows.append((str(size), "local" if workers == 0 else f"celery x{workers}",
+                                 f"{result['wall']:.1f} s", f"{per_minute:.0f}",
+                                 f"{calls / max(1, len(audited)):.1f}", f"{result['peak_mb']:.0f} MB",
+                                 f"{result['first']:.1f} s", f"{once}/{len(audited)}", "yes" if same else "NO",
+                                 f"{built:.0f} s"))
+                    print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
+                finally:
+                    if redis_proc:
+                        redis_proc.terminate()
+                    shutil.rmtree(work, ignore_errors=True)
+        finally:
+            server.stop()
     print("| accounts | executor | wall time | accounts/min | API calls/account | coordinator peak RSS | "
           "first result | runs recorded once | = single-account scan | building the org |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
