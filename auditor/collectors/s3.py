@@ -1,10 +1,10 @@
 """S3 buckets: one account-wide listing, then one call per bucket per property family the rules read."""
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from auditor.collectors.base import AwsCalls, Collector, Family
+from auditor.policies import parse_policy
 from auditor.resources import (
     BucketCors,
     BucketEncryption,
@@ -150,86 +150,6 @@ def summarize_lifecycle(rules: list[LifecycleRule]) -> BucketLifecycle:
 def fetch_policy(calls: AwsCalls, bucket: S3Bucket) -> None:
     answer = _client(calls, bucket).get_bucket_policy(Bucket=bucket.name)
     bucket.policy = parse_policy(answer.get("Policy") or "{}")
-
-
-def parse_policy(text: str) -> BucketPolicy:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return BucketPolicy(exists=True)
-    statements = document.get("Statement", []) if isinstance(document, dict) else []
-    if isinstance(statements, dict):
-        statements = [statements]
-    statements = [st for st in statements if isinstance(st, dict)] if isinstance(statements, list) else []
-    reads = [s for s in statements if s.get("Effect") == "Allow" and _grants_object_reads(s)]
-    return BucketPolicy(
-        exists=True,
-        denies_insecure_transport=any(_denies_insecure_transport(s) for s in statements),
-        allows_public_principal=any(_allows_public(s) for s in statements),
-        grants_reads_to_cdn=any(_to_cdn(s) for s in reads),
-        grants_reads_to_others=any(not _to_cdn(s) for s in reads),
-    )
-
-
-READ_ACTIONS = {"s3:getobject", "s3:get*", "s3:*", "*"}
-OAI_PRINCIPAL = "arn:aws:iam::cloudfront:user/cloudfront origin access identity "
-
-
-def _grants_object_reads(statement: dict) -> bool:
-    actions = statement.get("Action", [])
-    actions = actions if isinstance(actions, list) else [actions]
-    return any(str(a).lower() in READ_ACTIONS for a in actions)
-
-
-def _to_cdn(statement: dict) -> bool:
-    """Every principal of the statement is a CloudFront origin access identity (its IAM user ARN or canonical
-    user) or, for origin access control, the CloudFront service limited to a distribution by aws:SourceArn."""
-    principal = statement.get("Principal")
-    if not isinstance(principal, dict) or set(principal) - {"AWS", "CanonicalUser", "Service"}:
-        return False
-    aws = principal.get("AWS", [])
-    services = principal.get("Service", [])
-    aws, services = (aws if isinstance(aws, list) else [aws]), (services if isinstance(services, list) else [services])
-    if any(not str(a).lower().startswith(OAI_PRINCIPAL) for a in aws):
-        return False
-    if services:
-        keys = {str(k).lower() for clause in (statement.get("Condition") or {}).values() if isinstance(clause, dict)
-                for k in clause}
-        if any(str(s).lower() != "cloudfront.amazonaws.com" for s in services) or "aws:sourcearn" not in keys:
-            return False
-    return bool(aws or services or principal.get("CanonicalUser"))
-
-
-def _denies_insecure_transport(statement: dict) -> bool:
-    if statement.get("Effect") != "Deny":
-        return False
-    for operator, clause in (statement.get("Condition") or {}).items():
-        if operator.lower() not in ("bool", "boolifexists"):
-            continue
-        for key, value in clause.items():
-            values = value if isinstance(value, list) else [value]
-            if key.lower() == "aws:securetransport" and any(str(v).lower() == "false" for v in values):
-                return True
-    return False
-
-
-# Condition keys that narrow *who* may use an Allow; a condition on anything else (aws:SecureTransport, a
-# prefix, a time) narrows only *how*, and Principal "*" stays everyone.
-RESTRICTS_WHO = {
-    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:sourcevpce",
-    "aws:sourcevpc", "aws:sourceip", "aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths",
-    "aws:userid", "aws:username", "aws:principalservicename", "s3:dataaccesspointaccount", "s3:dataaccesspointarn",
-}
-
-
-def _allows_public(statement: dict) -> bool:
-    principal = statement.get("Principal")
-    public = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
-    if statement.get("Effect") != "Allow" or not public:
-        return False
-    condition = statement.get("Condition") or {}
-    keys = {str(key).lower() for clause in condition.values() if isinstance(clause, dict) for key in clause}
-    return not (keys & RESTRICTS_WHO)
 
 
 def fetch_cors(calls: AwsCalls, bucket: S3Bucket) -> None:

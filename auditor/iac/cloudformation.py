@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from auditor.collectors.cloudwatch import alarm_from
 from auditor.collectors.rds import CLUSTER_LEVEL
-from auditor.collectors.s3 import parse_policy, summarize_lifecycle
+from auditor.collectors.s3 import summarize_lifecycle
+from auditor.policies import parse_policy
 from auditor.iac.values import Declared, as_bool, clean, map_safely, pick
 from auditor.mappings import CFN_TABLES, TypeMap, read_iac
 from auditor.mappings.tables import RDS_INSTANCE

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from auditor.collectors.rds import CLUSTER_LEVEL
-from auditor.collectors.s3 import parse_policy, summarize_lifecycle
+from auditor.collectors.s3 import summarize_lifecycle
+from auditor.policies import parse_policy
 from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one, pick, unresolved_policy_part)
 from auditor.mappings import TF_TABLES, TypeMap, read_iac
 from auditor.resources import (
