@@ -106,8 +106,10 @@ def judge(rule: Rule, ctx: Context, resource: Resource, data: dict) -> Finding |
         return None
     message = outcome.message
     top = (outcome.property or "").split(".")[0].split("[")[0]
-    if top in resource.defaults:
-        message += f" (not set in the IaC: {resource.defaults[top]})"
+    defaulted = next((p for p in (outcome.property, top) if p in resource.defaults), None)
+    if defaulted:
+        where = "not set in the IaC" if resource.source is not None else f"not in the {resource.type} answer"
+        message += f" ({where}: {resource.defaults[defaulted]})"
     finding = _finding(rule, ref, outcome.status, outcome.property, outcome.expected, outcome.actual, message, resource)
     if top in resource.locations:
         finding.source = resource.locations[top]

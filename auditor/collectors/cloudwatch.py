@@ -18,6 +18,7 @@ def list_alarms(calls: AwsCalls, region: str) -> Iterable[Resource]:
                 region=region,
                 account_id=calls.account_id,
                 alarm=alarm_from(raw),
+                defaults={} if raw.get("TreatMissingData") else {"alarm.treat_missing_data": "AWS default: TreatMissingData missing"},
             )
 
 
@@ -58,7 +59,7 @@ def alarm_from(raw: dict) -> Alarm:
         datapoints_to_alarm=raw.get("DatapointsToAlarm"),
         threshold=raw.get("Threshold"),
         comparison_operator=raw.get("ComparisonOperator"),
-        treat_missing_data=raw.get("TreatMissingData"),
+        treat_missing_data=raw.get("TreatMissingData") or "missing",  # AWS's default when the answer has none
         actions_enabled=raw.get("ActionsEnabled"),
         alarm_actions=list(raw.get("AlarmActions", [])),
         description=raw.get("AlarmDescription"),

@@ -282,6 +282,8 @@ def metric_alarm(t: Template, lid: str) -> CloudWatchAlarm:
         if isinstance(raw.get(key), str):
             raw[key] = float(raw[key]) if key == "Threshold" else int(raw[key])
     alarm.alarm = alarm_from(raw)
+    if raw.get("TreatMissingData") is None:
+        alarm.defaults["alarm.treat_missing_data"] = "AWS default: TreatMissingData missing"
     return alarm
 
 

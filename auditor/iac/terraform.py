@@ -431,6 +431,8 @@ def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
         "ActionsEnabled": get(a, "actions_enabled", default=True), "AlarmActions": [],
         "AlarmDescription": get(a, "alarm_description"), "Metrics": metrics,
     })
+    if get(a, "treat_missing_data") is None:
+        d.default("alarm.treat_missing_data", "TreatMissingData missing")
     d.apply(alarm)
     return alarm
 

@@ -117,14 +117,16 @@ class TypeMap:
 
 
 def read_path(answer: Any, where: str) -> Any:
-    """The value at a dotted path (``None`` when any step is missing); ``a|b`` tries a, then b."""
+    """The value at a dotted path (``None`` when any step is missing); ``a|b`` tries a, then b. A list on the
+    way is looked through when it holds one item; the value at the end is taken as it is: a list of one tag
+    is a list, never the tag."""
     value = answer
     for step in where.split("."):
         value = _one(value)
         if not isinstance(value, dict):
             return None
         value = next((value[key] for key in step.split("|") if value.get(key) is not None), None)
-    return _one(value)
+    return value
 
 
 def _one(value: Any) -> Any:
@@ -172,6 +174,8 @@ def _fill(table: TypeMap, raw: dict, resource: Resource, call: Optional[str], op
             resource.mark_unknown(f.prop, f"{operation} did not report {f.api if isinstance(f.api, str) else f.prop}")
         elif value is None and f.api_absent == "default":
             value = f.default(resource) if callable(f.default) else f.default
+            note = f.note(resource) if callable(f.note) else f.note
+            resource.defaults[f.prop] = f"AWS default: {note or value}"
         if f.kind == "strings":
             value = [str(v) for v in value or []]
         setattr(resource, f.prop, value)

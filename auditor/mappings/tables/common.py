@@ -16,3 +16,8 @@ def flat(value: Any) -> list:
     while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
         value = value[0]
     return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region (aws-cn for cn-north-1, aws-us-gov for us-gov-west-1)."""
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"

@@ -21,6 +21,7 @@ def _iac_addons(rtype: str, cluster: str, name: str, version: str):
 
 EKS = TypeMap(
     model=EKSCluster, api_operation="DescribeCluster", api_id="name", api_name="name", api_arn="arn",
+    api_tags="tags",  # DescribeCluster answers a map, {"team": "platform"}
     tf_types=("aws_eks_cluster",), tf_name="name", cfn_types=("AWS::EKS::Cluster",), cfn_name="Name",
     fields=(
         Field("version", api="version", tf="version", cfn="Version"),

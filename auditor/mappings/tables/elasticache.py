@@ -5,7 +5,8 @@ from typing import Any
 
 from auditor.iac.values import get
 from auditor.mappings.fields import Field, TypeMap, Unknown
-from auditor.resources import ElastiCacheReplicationGroup
+from auditor.mappings.tables.common import partition_of
+from auditor.resources import ElastiCacheReplicationGroup, Resource
 
 
 def _node_count_api(raw: dict) -> Any:
@@ -43,9 +44,17 @@ def _cache_parameters_cfn(props: dict, ctx: Any) -> Any:
     return {str(k): str(v) for k, v in (declared[0].get("Properties") or {}).items() if not str(k).startswith("__")}
 
 
+def _replication_group_arn(raw: dict, group: Resource) -> None:
+    """Older answers (and some endpoints) carry no ARN: it is built as AWS documents it, so tag-selected
+    rules, waivers and Security Hub still name the group."""
+    if not group.arn and group.account_id:
+        group.arn = (f"arn:{partition_of(group.region)}:elasticache:{group.region}:{group.account_id}:"
+                     f"replicationgroup:{group.id}")
+
+
 ELASTICACHE = TypeMap(
     model=ElastiCacheReplicationGroup, api_operation="DescribeReplicationGroups", api_id="ReplicationGroupId",
-    api_name="ReplicationGroupId", api_arn="ARN",
+    api_name="ReplicationGroupId", api_arn="ARN", finish_api=_replication_group_arn,
     tf_types=("aws_elasticache_replication_group",), tf_name="replication_group_id",
     cfn_types=("AWS::ElastiCache::ReplicationGroup",), cfn_name="ReplicationGroupId",
     fields=(

@@ -5,7 +5,7 @@ from typing import Any
 
 from auditor.iac.values import Declared, as_bool, get
 from auditor.mappings.fields import Field, TypeMap, Unknown, iac_value
-from auditor.mappings.tables.common import flat
+from auditor.mappings.tables.common import flat, partition_of
 from auditor.resources import EBSVolume, EfsAccessPoint, EFSFileSystem, Resource
 
 
@@ -53,7 +53,7 @@ EFS = TypeMap(
         Field("performance_mode", api="PerformanceMode", tf="performance_mode", cfn="PerformanceMode",
               default="generalPurpose", note="generalPurpose"),
         Field("throughput_mode", api="ThroughputMode", tf="throughput_mode", cfn="ThroughputMode", default="bursting",
-              note="bursting"),
+              note="bursting", api_absent="default"),
         Field("mount_target_count", "int", api="NumberOfMountTargets",
               tf=lambda p, ctx: len(ctx.pointing("aws_efs_mount_target", "file_system_id")),
               cfn=lambda p, ctx: len(ctx.pointing("AWS::EFS::MountTarget", "FileSystemId"))),
@@ -111,7 +111,7 @@ def _gp3(value: int):
 
 
 def _ebs_arn(raw: dict, volume: Resource) -> None:
-    volume.arn = f"arn:aws:ec2:{volume.region}:{volume.account_id}:volume/{volume.id}"
+    volume.arn = f"arn:{partition_of(volume.region)}:ec2:{volume.region}:{volume.account_id}:volume/{volume.id}"
 
 
 def _named_by_tag(props: dict, volume: Resource, ctx: Any, declared: Declared) -> None:

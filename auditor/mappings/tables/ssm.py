@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from auditor.mappings.fields import Field, TypeMap
+from auditor.mappings.tables.common import partition_of
 from auditor.resources import Resource, SSMParameter
 
 
 def _ssm_arn(raw: dict, param: Resource) -> None:
-    param.arn = param.arn or f"arn:aws:ssm:{param.region}:{param.account_id}:parameter/{param.name.lstrip('/')}"
+    param.arn = param.arn or f"arn:{partition_of(param.region)}:ssm:{param.region}:{param.account_id}:parameter/{param.name.lstrip('/')}"
 
 
 SSM = TypeMap(
