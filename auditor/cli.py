@@ -281,6 +281,11 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     if result.skipped:
         shown = ", ".join(result.skipped[:5]) + (f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else "")
         click.echo(f"note: skipped {len(result.skipped)} file(s) that are neither a template nor a plan: {shown}")
+    unmodelled = result.run.coverage.iac_skipped if result.run.coverage else []
+    if unmodelled:
+        shown = ", ".join(f"{s['address']} ({s['type']})" for s in unmodelled[:5])
+        more = f" and {len(unmodelled) - 5} more" if len(unmodelled) > 5 else ""
+        click.echo(f"note: {len(unmodelled)} resource(s) of a type auditor does not model were not judged: {shown}{more}")
     findings = select_rules(result.findings, rule_globs, skip_globs)
     mark_baseline(findings, known)
     document = report_document(result.run, findings, None, result.waivers)

@@ -110,6 +110,8 @@ def judge(rule: Rule, ctx: Context, resource: Resource, data: dict) -> Finding |
     if defaulted:
         where = "not set in the IaC" if resource.source is not None else f"not in the {resource.type} answer"
         message += f" ({where}: {resource.defaults[defaulted]})"
+    if resource.source is not None and resource.source.note:
+        message += f" ({resource.source.note})"
     finding = _finding(rule, ref, outcome.status, outcome.property, outcome.expected, outcome.actual, message, resource)
     if top in resource.locations:
         finding.source = resource.locations[top]

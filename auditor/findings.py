@@ -66,6 +66,10 @@ class Coverage(BaseModel):
     # {rule_id, conflict}: rules that ran where the spec contradicts itself or asks for what AWS refuses; each
     # judges the pack's stated reading (rules validate names them too). Once per run, not a finding.
     spec_conflicts: list[dict] = Field(default_factory=list)
+    # IaC runs: resources of a type the packs judge that the IaC reader does not model ({address, type, file,
+    # line, reason}), listed rather than dropped; and how many warnings checkov logged or printed meanwhile.
+    iac_skipped: list[dict] = Field(default_factory=list)
+    checkov_messages: int = 0
 
     def sight(self, regions: list[str]) -> "Sight":
         return Sight(frozenset(self.rules), frozenset(regions),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 
 class Model(BaseModel):
@@ -16,10 +16,22 @@ class Model(BaseModel):
 
 
 class SourceLocation(Model):
-    """Where an IaC resource is declared; empty for live resources."""
+    """Where an IaC resource is declared; empty for live resources. ``address`` is the Terraform address
+    (``module.orders.aws_s3_bucket.this[0]``), which tells two calls of one module apart; ``note`` says how the
+    block was read where that matters to the verdict (a count that could not be evaluated)."""
 
     file: str
     line: Optional[int] = None
+    address: Optional[str] = None
+    note: Optional[str] = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty(self, handler: Any) -> Any:
+        data = handler(self)
+        for key in ("address", "note"):
+            if isinstance(data, dict) and data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class Alarm(Model):
@@ -161,6 +173,16 @@ class CdnBehavior(Model):
     default_ttl: Optional[int] = None  # seconds (the behavior's own, or its cache policy's)
     cache_policy_id: Optional[str] = None
     viewer_protocol_policy: Optional[str] = None
+    # This behavior's fields that could not be read (its cache policy's TTL): a rule on them is error, while
+    # the rules on its other fields (HTTPS) still judge it.
+    unknown: dict[str, str] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _without_empty(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("unknown"):
+            data.pop("unknown", None)
+        return data
 
 
 class BucketCdn(Model):

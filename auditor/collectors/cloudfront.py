@@ -35,7 +35,7 @@ def list_distributions(calls: AwsCalls, region: str) -> Iterable[Resource]:
 
 def _policy_ttls(calls: AwsCalls, distribution: CloudFrontDistribution) -> None:
     """Behaviors with a cache policy of the account take its DefaultTTL (the table already gave the AWS managed
-    policies theirs); one that cannot be read leaves the distribution's behaviors unknown."""
+    policies theirs); one that cannot be read leaves that behavior's TTL unknown, and nothing else."""
     for behavior in distribution.behaviors:
         policy = behavior.cache_policy_id
         if behavior.default_ttl is not None or not policy:
@@ -45,7 +45,7 @@ def _policy_ttls(calls: AwsCalls, distribution: CloudFrontDistribution) -> None:
                                 lambda: calls.client("cloudfront", REGION).get_cache_policy(Id=policy))
             behavior.default_ttl = answer["CachePolicy"]["CachePolicyConfig"]["DefaultTTL"]
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
-            distribution.mark_unknown("behaviors", why_unreadable(exc, "cloudfront:GetCachePolicy"))
+            behavior.unknown["default_ttl"] = why_unreadable(exc, "cloudfront:GetCachePolicy")
 
 
 def link_cdn(resources: list[Resource], listing_error: str | None = None) -> None:

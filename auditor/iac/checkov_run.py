@@ -7,10 +7,12 @@ live accounts need not take.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ class CheckovOutput:
     checks: list[Any] = field(default_factory=list)  # checkov Record objects: passed, failed, skipped
     skipped: list[str] = field(default_factory=list)  # files under the path that are neither IaC nor a plan
     var_files: list[Path] = field(default_factory=list)  # the -var-file values checkov rendered with
+    # Warnings, errors and tracebacks checkov logged or printed while it ran: kept off the user's stderr.
+    messages: int = 0
 
 
 def _import_checkov():
@@ -44,18 +48,49 @@ def _import_checkov():
     except ImportError:
         raise BadInput("auditor iac needs checkov: pip install 'auditor[iac]' (make test installs it)") from None
     silence_checkov()
-    return TfRunner, PlanRunner, CfnRunner, RunnerFilter
+    return _as_parsed(TfRunner, "check_tf_definition"), PlanRunner, _as_parsed(CfnRunner, "check_definitions"), RunnerFilter
+
+
+def _as_parsed(runner_class: type, check_method: str) -> type:
+    """A runner that keeps the definitions as parsed and rendered, before its checks run: checkov's checks
+    rewrite what they read in place (a ``dynamic`` block merged into the resource a second time), so the model
+    auditor judges would otherwise depend on whether checkov's checks ran."""
+    def check(self, *args, **kwargs):
+        self.parsed_definitions = copy.deepcopy(self.definitions)
+        return getattr(runner_class, check_method)(self, *args, **kwargs)
+
+    return type(f"Parsed{runner_class.__name__}", (runner_class,), {check_method: check, "parsed_definitions": None})
+
+
+def _definitions(runner) -> dict:
+    parsed = getattr(runner, "parsed_definitions", None)
+    return (parsed if parsed is not None else runner.definitions) or {}
+
+
+class _Counted(logging.Handler):
+    """Counts what checkov logs at WARNING and above (its tracebacks included), for the report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+CHECKOV_LOG = _Counted()
 
 
 def silence_checkov() -> None:
     """checkov logs (and sometimes prints) as it parses; our stderr is one line per problem, so its loggers
-    write nowhere. What it has to say that matters reaches us as parse results or exceptions."""
+    write nowhere but a counter the report shows. What it has to say that matters reaches us as parse results
+    or exceptions."""
     for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("checkov", "bc_jsonpath_ng", "hcl2")]:
         logger = logging.getLogger(name)
-        logger.handlers = [logging.NullHandler()]
+        logger.handlers = [CHECKOV_LOG]
         logger.propagate = False
     base = logging.getLogger("checkov")
-    base.handlers = [logging.NullHandler()]
+    base.handlers = [CHECKOV_LOG]
     base.propagate = False
 
 
@@ -86,9 +121,14 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
         runner_filter = RunnerFilter(framework=[framework], download_external_modules=False,
                                      var_files=[str(v) for v in var_files] or None, show_progress_bar=False,
                                      checks=None if with_checks else [NO_CHECKS])
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        logged, printed = CHECKOV_LOG.count, io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(printed), \
+                warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
             report = runner.run(runner_filter=runner_filter, **kwargs)
         silence_checkov()  # loggers created while it ran
+        out.messages += (CHECKOV_LOG.count - logged) + len(warned) + \
+            sum(1 for line in printed.getvalue().splitlines() if line.strip())
         return report[0] if isinstance(report, list) else report
 
     if path.is_file():
@@ -97,16 +137,16 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
             check_syntax_hcl(path)
             runner = TfRunner()
             report = report_of(runner, "terraform", root_folder=None, files=[str(path)])
-            out.terraform.update(runner.definitions or {})
+            out.terraform.update(_definitions(runner))
         elif suffix == ".json" and is_plan(path):
             runner = PlanRunner()
             report = report_of(runner, "terraform_plan", root_folder=None, files=[str(path)])
-            out.terraform.update(runner.definitions or {})
+            out.terraform.update(_definitions(runner))
         elif suffix in CFN_SUFFIXES:
             check_syntax_template(path)
             runner = CfnRunner()
             report = report_of(runner, "cloudformation", root_folder=None, files=[str(path)])
-            out.cloudformation.update(runner.definitions or {})
+            out.cloudformation.update(_definitions(runner))
             if not out.cloudformation:
                 raise BadInput(f"{path}:1: not a CloudFormation template (no Resources) nor a Terraform plan")
         else:
@@ -121,7 +161,7 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
     if tf_files:
         runner = TfRunner()
         report = report_of(runner, "terraform", root_folder=root)
-        out.terraform.update(runner.definitions or {})
+        out.terraform.update(_definitions(runner))
         out.checks.extend(_records(report))
     candidates = [p for p in path.rglob("*") if p.suffix.lower() in CFN_SUFFIXES and p.is_file()
                   and ".terraform" not in p.parts and not (p.suffix == ".json" and is_plan(p))]
@@ -134,12 +174,12 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
     if templates:
         runner = CfnRunner()
         report = report_of(runner, "cloudformation", root_folder=root)
-        out.cloudformation.update(runner.definitions or {})
+        out.cloudformation.update(_definitions(runner))
         out.checks.extend(_records(report))
     for plan in (p for p in path.rglob("*.json") if is_plan(p)):
         runner = PlanRunner()
         report = report_of(runner, "terraform_plan", root_folder=None, files=[str(plan)])
-        out.terraform.update(runner.definitions or {})
+        out.terraform.update(_definitions(runner))
         out.checks.extend(_records(report))
     if not (out.terraform or out.cloudformation):
         raise BadInput(f"{path}: no Terraform or CloudFormation found")

@@ -6,6 +6,7 @@ their names; other intrinsic functions that checkov could not resolve leave the 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any, Callable
@@ -59,7 +60,7 @@ def render(value: Any, params: dict[str, Any], region: str) -> Any:
     return {k: render(v, params, region) for k, v in value.items()}
 
 
-def _line_of(path: str, logical_id: str) -> int:
+def line_of(path: str, logical_id: str) -> int:
     """The line declaring a resource, where the parser did not keep it (YAML ``Id:`` or JSON ``"Id":``)."""
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
@@ -85,7 +86,7 @@ class Template:
             for logical_id, body in (template.get("Resources") or {}).items():
                 if isinstance(body, dict) and isinstance(body.get("Type"), str):
                     file = str(path)[len(root.rstrip("/")) + 1:] if str(path).startswith(root.rstrip("/") + "/") else str(path)
-                    line = body.get("__startline__") or _line_of(str(path), logical_id)
+                    line = body.get("__startline__") or line_of(str(path), logical_id)
                     self.resources[logical_id] = (body["Type"], render(body.get("Properties") or {}, params, region),
                                                   file, int(line))
 
@@ -364,11 +365,94 @@ MODELS: dict[str, type[Resource]] = {
 }
 
 
-def cloudformation_resources(definitions: dict, root: str, region: str) -> list[Resource]:
+MAX_CONDITIONS = 3  # per resource: 2^3 readings at most; past that, Fn::If stays unresolved (unknown)
+
+
+def cloudformation_resources(definitions: dict, root: str, region: str, variants: bool = False) -> list[Resource]:
+    """Each resource of each template. A resource whose properties choose by ``Fn::If`` is read once per
+    combination of its conditions: with ``variants`` each reading is returned (its source note names the
+    choice, and the gate merges their findings); without, one resource whose properties the readings disagree
+    on are unknown, naming the condition."""
     # Each template is its own stack: its Refs are its own, and two templates may use the same logical id.
-    out = []
+    out: list[Resource] = []
     for path in sorted(definitions, key=str):
         template = Template({path: definitions[path]}, root, region)
-        out.extend(map_safely(MAPPERS[rtype], template, lid, lid, file, line, MODELS[rtype])
-                   for lid, (rtype, _, file, line) in template.resources.items() if rtype in MAPPERS)
+        for lid, (rtype, props, file, line) in list(template.resources.items()):
+            if rtype not in MAPPERS:
+                continue
+            readings = []
+            for choice in conditional_choices(props):
+                template.resources[lid] = (rtype, choose(props, choice) if choice else props, file, line)
+                resource = map_safely(MAPPERS[rtype], template, lid, lid, file, line, MODELS[rtype])
+                if choice and resource.source is not None:
+                    resource.source.note = "when " + describe_choice(choice)
+                readings.append(resource)
+            template.resources[lid] = (rtype, props, file, line)
+            out.extend(readings if variants or len(readings) == 1 else [merge_readings(readings)])
     return out
+
+
+def conditional_choices(props: Any) -> list[dict[str, bool]]:
+    """Every combination of the Fn::If conditions the properties use; [{}] when none, or too many."""
+    names = sorted(set(_conditions_in(props)))
+    if not names or len(names) > MAX_CONDITIONS:
+        return [{}]
+    return [dict(zip(names, values)) for values in itertools.product([True, False], repeat=len(names))]
+
+
+def _conditions_in(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [name for item in value for name in _conditions_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    branches = value.get("Fn::If")
+    if isinstance(branches, list) and len(branches) == 3 and isinstance(branches[0], str):
+        found.append(branches[0])
+    return found + [name for key, item in value.items() for name in _conditions_in(item)]
+
+
+_NO_VALUE = object()
+
+
+def choose(value: Any, choice: dict[str, bool]) -> Any:
+    """The properties as CloudFormation deploys them under ``choice``: each Fn::If replaced by its branch, and a
+    branch of ``AWS::NoValue`` leaving the property out."""
+    if isinstance(value, list):
+        return [v for v in (choose(item, choice) for item in value) if v is not _NO_VALUE]
+    if not isinstance(value, dict):
+        return value
+    branches = value.get("Fn::If")
+    if isinstance(branches, list) and len(branches) == 3 and branches[0] in choice:
+        picked = branches[1] if choice[branches[0]] else branches[2]
+        if isinstance(picked, dict) and picked.get("Ref") == "AWS::NoValue":
+            return _NO_VALUE
+        return choose(picked, choice)
+    return {k: v for k, v in ((k, choose(item, choice)) for k, item in value.items()) if v is not _NO_VALUE}
+
+
+def describe_choice(choice: dict[str, bool]) -> str:
+    return ", ".join(f"{name} is {'true' if value else 'false'}" for name, value in choice.items())
+
+
+_IDENTITY = {"id", "name", "arn", "region", "account_id", "unknown", "source", "defaults", "locations", "tags"}
+
+
+def merge_readings(readings: list[Resource]) -> Resource:
+    """One resource from its readings under each combination of conditions: a property they agree on keeps its
+    value; one they disagree on is unknown, naming the conditions (IaC drift and resources.json read this)."""
+    merged = readings[0].model_copy(deep=True)
+    merged.source = readings[0].source.model_copy(update={"note": None}) if readings[0].source else None
+    names = sorted({n for r in readings for n in (r.source.note or "").removeprefix("when ").split(", ") if n})
+    conditions = sorted({n.rsplit(" is ", 1)[0] for n in names})
+    for prop in type(merged).model_fields:
+        if prop in _IDENTITY:
+            continue
+        values = [r.model_dump(include={prop}).get(prop) for r in readings]
+        reasons = [r.unknown.get(prop) for r in readings]
+        if all(v == values[0] for v in values) and all(x == reasons[0] for x in reasons):
+            continue
+        setattr(merged, prop, None)
+        merged.defaults.pop(prop, None)
+        merged.unknown[prop] = f"depends on CloudFormation condition(s) {', '.join(conditions)} (Fn::If)"
+    return merged

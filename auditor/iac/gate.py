@@ -12,7 +12,7 @@ from auditor.collect import link_alarms, make_encodable
 from auditor.evaluate import Inventory, evaluate_rules
 from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, utc_now
 from auditor.iac.checkov_run import CheckovOutput, run_checkov
-from auditor.iac.cloudformation import cloudformation_resources
+from auditor.iac.cloudformation import line_of, cloudformation_resources
 from auditor.iac.terraform import MODELS as TF_MODELS, relative, terraform_resources
 from auditor.collectors.cloudfront import link_cdn
 from auditor.collectors.eks import link_cluster_security_groups
@@ -40,9 +40,11 @@ class IacResult:
     skipped: list[str] = field(default_factory=list)  # files under the path that are not IaC
 
 
-def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
+def iac_resources(out: CheckovOutput, region: str, variants: bool = False) -> list[Resource]:
+    """The IaC as normalized resources; ``variants``: a CloudFormation resource choosing by Fn::If is one
+    resource per combination of its conditions (merge_conditional merges their findings)."""
     resources = terraform_resources(out.terraform, out.root, region, tuple(out.var_files)) + cloudformation_resources(
-        out.cloudformation, out.root, region)
+        out.cloudformation, out.root, region, variants)
     for resource in resources:
         make_encodable(resource)
     defer_to_clusters(resources, [r for r in resources if isinstance(r, RDSCluster)], "is not declared in this IaC")
@@ -52,6 +54,51 @@ def iac_resources(out: CheckovOutput, region: str) -> list[Resource]:
     link_cluster_security_groups(resources)
     link_replicas(resources)
     return resources
+
+
+# IaC types that hold what the packs judge (a table, a cache, a database, a file system) but that the IaC
+# readers do not model: each declared one is listed in the report as skipped, with the type its rules are
+# written for, never silently dropped.
+UNMODELLED: dict[str, str] = {
+    "aws_dynamodb_global_table": "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable": "AWS::DynamoDB::Table",
+    "aws_rds_global_cluster": "AWS::RDS::DBCluster", "AWS::RDS::GlobalCluster": "AWS::RDS::DBCluster",
+    "aws_memorydb_cluster": "AWS::ElastiCache::ReplicationGroup", "AWS::MemoryDB::Cluster": "AWS::ElastiCache::ReplicationGroup",
+    "aws_elasticache_global_replication_group": "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::GlobalReplicationGroup": "AWS::ElastiCache::ReplicationGroup",
+    "aws_s3_directory_bucket": "AWS::S3::Bucket", "AWS::S3Express::DirectoryBucket": "AWS::S3::Bucket",
+    "aws_docdb_cluster": "AWS::RDS::DBCluster", "AWS::DocDB::DBCluster": "AWS::RDS::DBCluster",
+    "aws_neptune_cluster": "AWS::RDS::DBCluster", "AWS::Neptune::DBCluster": "AWS::RDS::DBCluster",
+    "aws_fsx_lustre_file_system": "AWS::EFS::FileSystem", "aws_fsx_openzfs_file_system": "AWS::EFS::FileSystem",
+    "aws_fsx_ontap_file_system": "AWS::EFS::FileSystem", "aws_fsx_windows_file_system": "AWS::EFS::FileSystem",
+    "AWS::FSx::FileSystem": "AWS::EFS::FileSystem",
+    "aws_opensearchserverless_collection": "AWS::OpenSearchService::Domain",
+    "AWS::OpenSearchServerless::Collection": "AWS::OpenSearchService::Domain",
+}
+
+
+def skipped_resources(out: CheckovOutput, judged_types: set[str]) -> list[dict]:
+    """The declared resources of UNMODELLED types whose model type the selected rules judge."""
+    skipped = []
+    for key, definition in out.terraform.items():
+        for entry in definition.get("resource", []) if isinstance(definition, dict) else []:
+            for rtype, named in entry.items():
+                for name, attrs in (named.items() if isinstance(named, dict) else []):
+                    if UNMODELLED.get(rtype) in judged_types and isinstance(attrs, dict):
+                        skipped.append(_skipped(rtype, attrs.get("__address__") or f"{rtype}.{name}",
+                                                str(getattr(key, "file_path", key)), attrs.get("__start_line__"), out))
+    for path, template in out.cloudformation.items():
+        for logical_id, body in ((template or {}).get("Resources") or {}).items():
+            rtype = body.get("Type") if isinstance(body, dict) else None
+            if UNMODELLED.get(str(rtype)) in judged_types:
+                line = body.get("__startline__") or line_of(str(path), logical_id)
+                skipped.append(_skipped(str(rtype), logical_id, str(path), line, out))
+    return sorted(skipped, key=lambda s: (s["file"], s["line"] or 0, s["address"]))
+
+
+def _skipped(rtype: str, address: str, path: str, line: Any, out: CheckovOutput) -> dict:
+    line = line[0] if isinstance(line, list) and line else line
+    return {"address": address, "type": rtype, "file": relative(path, out.root), "line": int(line) if line else None,
+            "reason": f"{rtype} is not modelled: the rules on {UNMODELLED[rtype]} do not judge it"}
 
 
 def sarif_root_of(path: Path) -> Path:
@@ -87,16 +134,21 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     prefix = os.path.relpath(out.root, (sarif_root or sarif_root_of(path)).resolve())
     run.source_prefix = "" if prefix == "." else Path(prefix).as_posix()
     run.default_source = main_file(out)
+    readings = iac_resources(out, region, variants=True)
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)
     blocked = blocked_rules(packs, parameters)
     rules = list(iter_rules(packs))
-    findings = evaluate_rules(rules, environment, contexts, Inventory(resources=resources, regions=[region]), blocked)
+    findings = merge_conditional(evaluate_rules(rules, environment, contexts, Inventory(resources=readings,
+                                                                                        regions=[region]), blocked),
+                                 readings)
     run.coverage = Coverage(rules=[r.id for r in rules if r.applies_to(environment) and r.id not in blocked],
                             rules_not_run=[{"rule_id": r.id, "reason": blocked[r.id]} for r in rules
                                            if r.id in blocked and r.applies_to(environment)],
-                            spec_conflicts=spec_conflicts_of(rules, environment))
+                            spec_conflicts=spec_conflicts_of(rules, environment),
+                            iac_skipped=skipped_resources(out, {r.resource.type for r in rules}),
+                            checkov_messages=out.messages)
     if with_checkov:
         findings.extend(checkov_findings(out, region))
     waiver_summary = apply_waivers(findings, waivers, run.target)
@@ -105,6 +157,52 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     run.finished_at = utc_now()
     run.status = "partial" if any(f.status == "error" for f in findings) else "complete"
     return IacResult(run, findings, resources, waiver_summary, out.skipped)
+
+
+def merge_conditional(findings: list[Finding], readings: list[Resource]) -> list[Finding]:
+    """One finding per rule and resource from the readings of a resource under its CloudFormation conditions:
+    the same status under every choice is that status; otherwise error, saying which choice gives which."""
+    conditional = {(r.type, r.region, r.id) for r in readings if r.source is not None and r.source.note}
+    out: list[Finding] = []
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        if (f.resource.type, f.resource.region, f.resource.id) in conditional:
+            if f.key not in groups:
+                groups[f.key] = []
+                out.append(f)
+            groups[f.key].append(f)
+        else:
+            out.append(f)
+    for i, f in enumerate(out):
+        group = groups.get(f.key) if (f.resource.type, f.resource.region, f.resource.id) in conditional else None
+        if not group:
+            continue
+        notes = [_note_of(g.message) for g in group]
+        merged = group[0].model_copy(deep=True)
+        merged.message = group[0].message.replace(f" ({notes[0]})", "") if notes[0] else group[0].message
+        if len({g.status for g in group}) > 1:
+            merged.status, merged.actual = "error", None
+            merged.message = "depends on CloudFormation conditions: " + _which_choice(group, notes)
+        out[i] = merged
+    return out
+
+
+def _note_of(message: str) -> str:
+    start = message.rfind(" (when ")
+    return message[start + 2:-1] if start >= 0 and message.endswith(")") else ""
+
+
+def _which_choice(group: list[Finding], notes: list[str]) -> str:
+    """Which choice gives which status, by the one condition that decides it where there is one."""
+    choices = [dict(part.rsplit(" is ", 1) for part in note.removeprefix("when ").split(", ") if " is " in part)
+               for note in notes]
+    for name in sorted(set().union(*choices)):
+        by_value: dict[str, set[str]] = {}
+        for finding, choice in zip(group, choices):
+            by_value.setdefault(choice.get(name, "?"), set()).add(finding.status)
+        if all(len(statuses) == 1 for statuses in by_value.values()):
+            return "; ".join(f"{statuses.pop()} when {name} is {value}" for value, statuses in sorted(by_value.items(), reverse=True))
+    return "; ".join(f"{g.status} {note}" for g, note in zip(group, notes))
 
 
 def checkov_findings(out: CheckovOutput, region: str) -> list[Finding]:

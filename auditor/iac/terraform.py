@@ -8,6 +8,7 @@ default (and say so); unresolvable ones are unknown.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ from typing import Any, Callable, Optional
 from auditor.collectors.rds import CLUSTER_LEVEL
 from auditor.collectors.s3 import summarize_lifecycle
 from auditor.policies import parse_policy
-from auditor.iac.values import (TF_REF, Declared, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one, pick, unresolved_policy_part)
+from auditor.iac import tfexpr
+from auditor.iac.values import (TF_REF, Declared, as_int, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one, pick,
+                                unresolved_policy_part)
 from auditor.mappings import TF_TABLES, TypeMap, read_iac
 from auditor.resources import (
     BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
@@ -35,6 +38,8 @@ class TfBlock:
     line: int
     # Nested blocks that ``dynamic`` makes but checkov could not expand: block name -> why (values.expand_dynamic).
     unexpanded: dict[str, str] = field(default_factory=dict)
+    # A count or for_each that could not be evaluated: the block is read once, and findings say so.
+    instances_note: Optional[str] = None
 
 
 @dataclass
@@ -65,7 +70,9 @@ class TfModel:
                     index.setdefault(key, []).append(block)
             self._pointing[rtype] = index
         index = self._pointing[rtype]
-        found = index.get(("ref", target.address), []) + (index.get(("name", name), []) if name is not None else [])
+        unindexed = _INDEX.sub("", target.address)
+        found = index.get(("ref", target.address), []) + (index.get(("ref", unindexed), []) if unindexed != target.address else []) \
+            + (index.get(("name", name), []) if name is not None else [])
         seen: set[int] = set()
         return [b for b in found if not (id(b) in seen or seen.add(id(b)))]
 
@@ -78,9 +85,12 @@ class TfModel:
         if not isinstance(value, str):
             return []
         match = TF_REF.match(value.removeprefix("${").removesuffix("}"))
-        if not match:
+        wrapped = {w.group(0) for w in _WRAPPED_REF.finditer(value)} if not match else set()
+        if not match and len(wrapped) != 1:
             return [("name", value)]
-        address = match.group("address")
+        # join("", aws_s3_bucket.default.*.id), one(aws_s3_bucket.this[*].id), a local holding either: the
+        # splat designates every instance of the block, as the unindexed address.
+        address = match.group("address") if match else wrapped.pop()
         if prefix and not address.startswith("module."):
             address = prefix + address
         parts = address.split(".")
@@ -115,6 +125,8 @@ class TfModel:
         return value
 
 
+_WRAPPED_REF = re.compile(r"(?:module\.[\w-]+\.)*aws_[a-z0-9_]+\.[A-Za-z_][\w-]*")
+_INDEX = re.compile(r"\[[^\]]*\]$")
 _MODULE_PREFIX = re.compile(r'^((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)')
 
 
@@ -134,8 +146,12 @@ NAME_ATTRIBUTE = {
 
 
 def blocks_from_definitions(definitions: dict, root: str, var_files: tuple[Path, ...] = ()) -> list[TfBlock]:
+    """Every resource block that will exist: a ``count`` of 0 or an empty ``for_each`` makes none, and one whose
+    count or for_each cannot be evaluated is read once, with a note that says so."""
     out = []
     unset = _unset_variables(definitions, var_files)
+    values = variable_values(definitions, unset | _given_variables(definitions, var_files))
+    locals_cache: dict[str, dict[str, str]] = {}
     for key, definition in definitions.items():
         path = getattr(key, "file_path", key)
         for entry in definition.get("resource", []):
@@ -145,29 +161,189 @@ def blocks_from_definitions(definitions: dict, root: str, var_files: tuple[Path,
                         continue
                     address = attrs.get("__address__") or f"{rtype}.{name}"
                     line = one(attrs.get("__start_line__") or attrs.get("__startline__") or 1)
+                    attrs = with_variable_values(attrs, module_prefix(address), values, _block_text(str(path), attrs))
+                    instances = _instances(str(path), attrs, unset, address, values, locals_cache)
+                    if instances == 0:
+                        continue
                     unexpanded: dict[str, str] = {}
                     emptied: dict[str, str] = {}
                     attrs = expand_dynamic(attrs, unexpanded, emptied=emptied)
                     if emptied and getattr(key, "tf_source_modules", None) is None:
                         _unset_for_each(str(path), attrs, emptied, unset, unexpanded)
-                    out.append(TfBlock(rtype, address, attrs, relative(str(path), root), int(line), unexpanded))
+                    out.append(TfBlock(rtype, address, attrs, relative(str(path), root), int(line), unexpanded,
+                                       instances if isinstance(instances, str) else None))
     return out
+
+
+def _instances(path: str, attrs: dict, unset: set[str], address: str, values: dict[str, Any],
+               locals_cache: dict[str, dict[str, str]]) -> "int | str | None":
+    """0 when ``count``/``for_each`` makes no instance; a note when it cannot be evaluated; else None (checkov
+    has already expanded ``count = 1`` and literal for_each keys into one block per instance). A count written
+    with flags (``local.create && var.x ? 1 : 0``) is evaluated here first: checkov expands some of those that
+    make no instance."""
+    counted = _count_of(path, attrs, address, values, locals_cache)
+    if counted is not None:
+        index = re.search(r"\[(\d+)\]$", address)
+        return 0 if (int(index.group(1)) if index else 0) >= counted else None
+    for meta in ("count", "for_each"):
+        if meta not in attrs:
+            continue
+        value = one(attrs[meta])
+        if meta == "count" and as_int(value) is not None:
+            return 0 if as_int(value) == 0 else None
+        if meta == "for_each" and value in ({}, [], None, ""):
+            written = _written(path, attrs, meta)
+            missing = sorted(set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", written)) & unset)
+            if not missing:
+                return 0
+            value = written
+        if isinstance(value, (dict, list)) and value:
+            return None
+        return (f"{meta} = {str(value)[:80]} could not be evaluated statically: "
+                "judged as one instance")
+    return None
+
+
+def _count_of(path: str, attrs: dict, address: str, values: dict[str, Any],
+              locals_cache: dict[str, dict[str, str]]) -> Optional[int]:
+    """The block's count as the file writes it, evaluated over the module call's variables and the module's
+    locals; None when it has none or reads anything else."""
+    written = _written(path, attrs, "count")
+    if not written:
+        return None
+    folder = str(Path(path).parent)
+
+    def lookup(ref: str, prefix: str = module_prefix(address), depth: int = 0) -> Any:
+        if depth > 8:
+            raise tfexpr.Unknown(ref)
+        kind, name = ref.split(".", 1)
+        if kind == "local":
+            expression = tfexpr.module_locals(folder, locals_cache).get(name)
+            if expression is None:
+                raise tfexpr.Unknown(ref)
+            return tfexpr.evaluate(expression, lambda inner: lookup(inner, prefix, depth + 1))
+        if prefix + name not in values:
+            raise tfexpr.Unknown(ref)
+        value = values[prefix + name]
+        if isinstance(value, str) and _VAR_REF.match(value):
+            return lookup(f"var.{_VAR_REF.match(value).group(1)}", _LAST_MODULE.sub("", prefix), depth + 1)
+        if isinstance(value, str) and is_unresolved(value):
+            raise tfexpr.Unknown(ref)
+        return value
+
+    try:
+        count = tfexpr.evaluate(written, lookup)
+    except tfexpr.Unknown:
+        return None
+    return int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+
+
+def _written(path: str, attrs: dict, meta: str) -> str:
+    """The expression a meta-argument has in the file, for a note and to see which variables it reads."""
+    match = re.search(rf"(?m)^\s*{meta}\s*=\s*([^\n]+)", _block_text(path, attrs))
+    return match.group(1).strip() if match else ""
+
+
+_VAR_REF = re.compile(r"^\$?\{?var\.([A-Za-z_][\w-]*)\}?$")
+_LAST_MODULE = re.compile(r"module\.[\w-]+(?:\[[^\]]*\])?\.$")
+
+
+def variable_values(definitions: dict, unknown_at_root: set[str]) -> dict[str, Any]:
+    """Each variable's value by address (``module.db.module.inner.retention``), as checkov rendered it into the
+    variable's ``default`` for every module call: what the caller passed, else the declared default. A root
+    variable given by a var file, or with no value at all, is left out (checkov rendered the first; the second
+    is unknown)."""
+    values: dict[str, Any] = {}
+    for definition in definitions.values():
+        for entry in definition.get("variable", []):
+            for name, body in entry.items():
+                if not isinstance(body, dict) or "default" not in body:
+                    continue
+                address = str(body.get("__address__") or name)
+                if "." not in address and name in unknown_at_root:
+                    continue
+                default = body["default"]
+                values[address] = default[0] if isinstance(default, list) and len(default) == 1 else default
+    return values
+
+
+def with_variable_values(attrs: Any, prefix: str, values: dict[str, Any], text: str) -> Any:
+    """Attributes written as ``key = var.NAME`` (in ``text``, the block as the file has it) that checkov left
+    reading ``var.NAME`` take the variable's value: null (the terraform-aws-modules convention for "leave it to
+    AWS") unsets the attribute, so the AWS default applies; a literal default is the value. A chain through
+    module calls (``var.x`` in a submodule, passed ``var.x`` by its parent) is followed up. What checkov
+    rendered to ``var.NAME`` from another expression (a local's conditional) stays unresolved."""
+    if isinstance(attrs, list):
+        return [with_variable_values(v, prefix, values, text) for v in attrs]
+    if not isinstance(attrs, dict):
+        return attrs
+    out = {}
+    for key, value in attrs.items():
+        if key.startswith("__") or key in ("count", "for_each"):
+            out[key] = value
+            continue
+        found, resolved = _variable_value(one(value), prefix, values)
+        if not found or not _written_as_variable(text, key, one(value)):
+            out[key] = with_variable_values(value, prefix, values, text)
+        elif resolved is not None:
+            out[key] = [resolved]
+    return out
+
+
+def _written_as_variable(text: str, key: str, value: str) -> bool:
+    name = _VAR_REF.match(value).group(1)
+    return bool(re.search(rf'(?m)^\s*{re.escape(key)}\s*=\s*"?(?:\$\{{)?var\.{re.escape(name)}\}}?"?\s*(?:#.*|//.*)?$', text))
+
+
+@lru_cache(maxsize=64)
+def _file_lines(path: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(path).read_text(errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
+def _block_text(path: str, attrs: dict) -> str:
+    """A block as the file writes it (checkov keeps its lines)."""
+    lines = _file_lines(path)
+    start, end = int(one(attrs.get("__start_line__") or 1)), int(one(attrs.get("__end_line__") or len(lines)))
+    return "\n".join(lines[start - 1:end])
+
+
+def _variable_value(value: Any, prefix: str, values: dict[str, Any]) -> tuple[bool, Any]:
+    for _ in range(10):
+        match = _VAR_REF.match(value) if isinstance(value, str) else None
+        if not match or prefix + match.group(1) not in values:
+            return False, None
+        value = values[prefix + match.group(1)]
+        if value is None or not is_unresolved(value) and not isinstance(value, (dict, list)):
+            return True, value
+        prefix = _LAST_MODULE.sub("", prefix)
+    return False, None
+
+
+def _given_variables(definitions: dict, var_files: tuple[Path, ...]) -> set[str]:
+    """Root variables a var file (or terraform.tfvars, *.auto.tfvars) gives a value."""
+    given: set[str] = set()
+    for var_file in var_files:
+        given |= set(re.findall(r"(?m)^\s*\"?([A-Za-z_][\w-]*)\"?\s*[=:]", Path(var_file).read_text(errors="replace")))
+    for key in definitions:
+        if getattr(key, "tf_source_modules", None) is None:
+            folder = Path(str(getattr(key, "file_path", key))).parent
+            for auto in [folder / "terraform.tfvars", *folder.glob("*.auto.tfvars")]:
+                if auto.is_file():
+                    given |= set(re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=", auto.read_text(errors="replace")))
+    return given
 
 
 def _unset_variables(definitions: dict, var_files: tuple[Path, ...]) -> set[str]:
     """Root-module variables with no default and no value in a var file: checkov evaluates them to an empty
     value, so a ``for_each`` over one looks like "no block" when it is "not known"."""
-    given: set[str] = set()
-    for var_file in var_files:
-        given |= set(re.findall(r"(?m)^\s*\"?([A-Za-z_][\w-]*)\"?\s*[=:]", Path(var_file).read_text(errors="replace")))
+    given = _given_variables(definitions, var_files)
     unset = set()
     for key, definition in definitions.items():
         if getattr(key, "tf_source_modules", None) is not None:
             continue
-        folder = Path(str(getattr(key, "file_path", key))).parent
-        for auto in [folder / "terraform.tfvars", *folder.glob("*.auto.tfvars")]:
-            if auto.is_file():
-                given |= set(re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=", auto.read_text(errors="replace")))
         for entry in definition.get("variable", []):
             for name, body in entry.items():
                 if isinstance(body, dict) and "default" not in body and name not in given:
@@ -177,12 +353,7 @@ def _unset_variables(definitions: dict, var_files: tuple[Path, ...]) -> set[str]
 
 def _unset_for_each(path: str, attrs: dict, emptied: dict[str, str], unset: set[str], unexpanded: dict[str, str]) -> None:
     """A dynamic block whose for_each (as written in the file) reads a variable with no value is unknown."""
-    try:
-        lines = Path(path).read_text(errors="replace").splitlines()
-    except OSError:
-        return
-    start, end = int(one(attrs.get("__start_line__") or 1)), int(one(attrs.get("__end_line__") or len(lines)))
-    text = "\n".join(lines[start - 1:end])
+    text = _block_text(path, attrs)
     for where, name in emptied.items():
         match = re.search(rf'dynamic\s+"{re.escape(name)}"\s*\{{.*?for_each\s*=\s*([^\n]+)', text, re.S)
         missing = sorted(set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", match.group(1))) & unset) if match else []
@@ -223,13 +394,17 @@ def _tag(value: Any) -> str:
 
 
 def _base(model: TfModel, block: TfBlock, cls: type[Resource], name: Any, declared: Declared) -> Resource:
+    """Identity and tags. A name checkov could not render stays the expression it is (``acme-${var.env}``, which
+    IaC drift globs), and the resource is known by its address, so two calls of one module (both
+    ``${var.name}``) stay two resources, reported and waived apart."""
     resolved = name if isinstance(name, str) and name else block.address
     tags = get(block.attrs, "tags", default={})
     resource = cls(id=resolved, name=resolved, region=model.region, arn=None,
                    tags={str(k): _tag(v) for k, v in clean(tags).items()} if isinstance(tags, dict) else {},
-                   source=SourceLocation(file=block.file, line=block.line))
+                   source=SourceLocation(file=block.file, line=block.line, address=block.address,
+                                         note=block.instances_note))
     if is_unresolved(resolved):
-        resource.name = resource.id = resolved
+        resource.id = block.address  # the expression (kept as the name, ${...} and all) is no identity
     return resource
 
 
@@ -240,7 +415,21 @@ def _companions(model: TfModel, bucket: TfBlock, name: Optional[str], rtype: str
     return model.companions_of(rtype, bucket, name)
 
 
+def _read_guarded(resource: Resource, d: Declared, props: tuple[str, ...], read: Callable[[], None]) -> None:
+    """One property family read from the IaC; an exception there (a shape checkov left half rendered) leaves
+    those properties unknown with the reason, and the rest of the resource, its name included, stands."""
+    try:
+        read()
+    except Exception as exc:  # noqa: BLE001
+        reason = f"not read from the IaC ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]})"
+        for prop in props:
+            setattr(resource, prop, None)
+            d.defaults.pop(prop, None)
+            d.unknown[prop] = reason
+
+
 def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
+    """A bucket and its provider-v4 companions, one property family at a time."""
     d = Declared()
     name = get(block.attrs, "bucket")
     bucket = _base(model, block, S3Bucket, name, d)
@@ -248,124 +437,147 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
 
     def located(prop: str, found: list[TfBlock]) -> list[TfBlock]:
         if found:
-            bucket.locations[prop] = SourceLocation(file=found[0].file, line=found[0].line)
+            bucket.locations[prop] = SourceLocation(file=found[0].file, line=found[0].line, address=found[0].address)
             for why in found[0].unexpanded.values():
                 d.unknown[prop] = f"not resolvable statically: {why} in {found[0].address}"
         return found
 
-    versioning = located("versioning", _companions(model, block, name, "aws_s3_bucket_versioning"))
-    inline_versioning = get(block.attrs, "versioning", "enabled")
-    if versioning:
-        status = get(versioning[0].attrs, "versioning_configuration", "status")
-        bucket.versioning = BucketVersioning(status=pick(d, "versioning", status, "str") or "Disabled")
-    elif inline_versioning is not None:
-        bucket.versioning = BucketVersioning(status="Enabled" if pick(d, "versioning", inline_versioning, "bool")
-                                             else "Suspended")
-    else:
-        bucket.versioning = BucketVersioning(status="Disabled")
-        d.default("versioning", "versioning is off until configured")
-
-    sse = located("encryption", _companions(model, block, name, "aws_s3_bucket_server_side_encryption_configuration"))
-    rule = get(sse[0].attrs, "rule") if sse else get(block.attrs, "server_side_encryption_configuration", "rule")
-    if rule:
-        default = get(rule, "apply_server_side_encryption_by_default") or {}
-        algorithm = pick(d, "encryption", get(default, "sse_algorithm"), "str")
-        bucket.encryption = BucketEncryption(enabled=bool(algorithm), algorithm=algorithm,
-                                             kms_key_id=model.name_of(get(default, "kms_master_key_id"), block),
-                                             bucket_key_enabled=get(rule, "bucket_key_enabled"))
-    else:
-        bucket.encryption = BucketEncryption(enabled=True, algorithm="AES256")
-        d.default("encryption", "SSE-S3 (AES256) applies to every new bucket since January 2023")
-
-    pab = located("public_access_block", _companions(model, block, name, "aws_s3_bucket_public_access_block"))
-    if pab:
-        bucket.locations["effective_public_access_block"] = bucket.locations["public_access_block"]
-        values = {k: bool(pick(d, "public_access_block", get(pab[0].attrs, k), "bool", default=False))
-                  for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-        bucket.public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
-    else:
-        bucket.public_access_block = PublicAccessBlock(block_public_acls=True, ignore_public_acls=True,
-                                                       block_public_policy=True, restrict_public_buckets=True,
-                                                       all_blocked=True)
-        d.default("public_access_block", "new buckets block all public access since April 2023")
-    account = model.of_type("aws_s3_account_public_access_block")
-    if account:
-        values = {k: bool(get(account[0].attrs, k, default=False)) for k in
-                  ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-        bucket.account_public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
-    else:
-        bucket.account_public_access_block = PublicAccessBlock()
-        d.default("account_public_access_block", "no account-level block unless configured")
-    merged = {k: getattr(bucket.public_access_block, k) or getattr(bucket.account_public_access_block, k)
-              for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-    bucket.effective_public_access_block = PublicAccessBlock(**merged, all_blocked=all(merged.values()))
-    if "public_access_block" in d.defaults:
-        d.defaults["effective_public_access_block"] = d.defaults["public_access_block"]
-
-    lifecycle = located("lifecycle", _companions(model, block, name, "aws_s3_bucket_lifecycle_configuration"))
-    raw_rules = blocks(lifecycle[0].attrs, "rule") if lifecycle else blocks(block.attrs, "lifecycle_rule")
-    rules = []
-    for raw in raw_rules:
-        enabled = get(raw, "status") or ("Enabled" if get(raw, "enabled") in (True, "true") else "Disabled")
-        rules.append(LifecycleRule(
-            id=get(raw, "id"), status=str(enabled), prefix=str(get(raw, "filter", "prefix") or get(raw, "prefix") or ""),
-            transitions=[LifecycleTransition(days=pick(d, "lifecycle", get(t, "days"), "int"),
-                                             storage_class=str(get(t, "storage_class")))
-                         for t in blocks(raw, "transition") if get(t, "storage_class")],
-            expiration_days=pick(d, "lifecycle", get(raw, "expiration", "days"), "int")))
-    bucket.lifecycle = summarize_lifecycle(rules)
-    if not raw_rules:
-        d.default("lifecycle", "no lifecycle rules unless configured")
-    replication = located("replication", _companions(model, block, name, "aws_s3_bucket_replication_configuration"))
-    if replication:
-        bucket.replication = any(str(get(r, "status") or "Enabled") == "Enabled" for r in blocks(replication[0].attrs, "rule"))
-    elif blocks(block.attrs, "replication_configuration"):  # the pre-v4 inline block
-        bucket.replication = True
-    else:
-        bucket.replication = False
-        d.default("replication", "no replication unless configured")
-    tiering = located("intelligent_tiering",
-                      _companions(model, block, name, "aws_s3_bucket_intelligent_tiering_configuration"))
-    bucket.intelligent_tiering_configurations = sum(1 for b in tiering if str(get(b.attrs, "status") or "Enabled") == "Enabled")
-    bucket.intelligent_tiering = "INTELLIGENT_TIERING" in bucket.lifecycle.transition_days or \
-        bool(bucket.intelligent_tiering_configurations)
-
-    policies = located("policy", _companions(model, block, name, "aws_s3_bucket_policy"))
-    inline = get(block.attrs, "policy")  # the pre-v4 inline form, still common in modules
-    if policies or inline not in (None, "", []):
-        document = get(policies[0].attrs, "policy") if policies else inline
-        if isinstance(document, str) and document.strip().startswith("{"):
-            try:
-                document = json.loads(document)
-            except json.JSONDecodeError:
-                pass
-        unresolved = unresolved_policy_part(clean(document))
-        if unresolved is not None:
-            d.unresolved("policy", unresolved)
+    def read_versioning() -> None:
+        versioning = located("versioning", _companions(model, block, name, "aws_s3_bucket_versioning"))
+        inline_versioning = get(block.attrs, "versioning", "enabled")
+        if versioning:
+            status = get(versioning[0].attrs, "versioning_configuration", "status")
+            bucket.versioning = BucketVersioning(status=pick(d, "versioning", status, "str") or "Disabled")
+        elif inline_versioning is not None:
+            bucket.versioning = BucketVersioning(status="Enabled" if pick(d, "versioning", inline_versioning, "bool")
+                                                 else "Suspended")
         else:
-            bucket.policy = parse_policy(json.dumps(clean(document), default=str))
-    else:
-        bucket.policy = BucketPolicy()
-        d.default("policy", "no bucket policy unless configured")
+            bucket.versioning = BucketVersioning(status="Disabled")
+            d.default("versioning", "versioning is off until configured")
 
-    cors = located("cors", _companions(model, block, name, "aws_s3_bucket_cors_configuration"))
-    cors_rules = blocks(cors[0].attrs, "cors_rule") if cors else blocks(block.attrs, "cors_rule")
-    origins = sorted({str(o) for r in cors_rules for o in _listed(get(r, "allowed_origins"))})
-    bucket.cors = BucketCors(configured=bool(cors_rules), rule_count=len(cors_rules), allowed_origins=origins)
-    if not cors_rules:
-        d.default("cors", "no CORS rules unless configured")
+    def read_encryption() -> None:
+        sse = located("encryption", _companions(model, block, name, "aws_s3_bucket_server_side_encryption_configuration"))
+        rule = get(sse[0].attrs, "rule") if sse else get(block.attrs, "server_side_encryption_configuration", "rule")
+        if rule:
+            default = get(rule, "apply_server_side_encryption_by_default") or {}
+            algorithm = pick(d, "encryption", get(default, "sse_algorithm"), "str")
+            bucket.encryption = BucketEncryption(enabled=bool(algorithm), algorithm=algorithm,
+                                                 kms_key_id=model.name_of(get(default, "kms_master_key_id"), block),
+                                                 bucket_key_enabled=get(rule, "bucket_key_enabled"))
+        else:
+            bucket.encryption = BucketEncryption(enabled=True, algorithm="AES256")
+            d.default("encryption", "SSE-S3 (AES256) applies to every new bucket since January 2023")
 
-    logging = located("logging", _companions(model, block, name, "aws_s3_bucket_logging"))
-    bucket.logging = BucketLogging(enabled=bool(logging or get(block.attrs, "logging")),
-                                   target_bucket=model.name_of(get(logging[0].attrs, "target_bucket"), block) if logging else None)
+    def read_public_access() -> None:
+        pab = located("public_access_block", _companions(model, block, name, "aws_s3_bucket_public_access_block"))
+        if pab:
+            bucket.locations["effective_public_access_block"] = bucket.locations["public_access_block"]
+            values = {k: bool(pick(d, "public_access_block", get(pab[0].attrs, k), "bool", default=False))
+                      for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
+            bucket.public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+        else:
+            bucket.public_access_block = PublicAccessBlock(block_public_acls=True, ignore_public_acls=True,
+                                                           block_public_policy=True, restrict_public_buckets=True,
+                                                           all_blocked=True)
+            d.default("public_access_block", "new buckets block all public access since April 2023")
+        account = model.of_type("aws_s3_account_public_access_block")
+        if account:
+            values = {k: bool(get(account[0].attrs, k, default=False)) for k in
+                      ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
+            bucket.account_public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+        else:
+            bucket.account_public_access_block = PublicAccessBlock()
+            d.default("account_public_access_block", "no account-level block unless configured")
+        merged = {k: getattr(bucket.public_access_block, k) or getattr(bucket.account_public_access_block, k)
+                  for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
+        bucket.effective_public_access_block = PublicAccessBlock(**merged, all_blocked=all(merged.values()))
+        if "public_access_block" in d.defaults:
+            d.defaults["effective_public_access_block"] = d.defaults["public_access_block"]
 
-    lock = located("object_lock", _companions(model, block, name, "aws_s3_bucket_object_lock_configuration"))
-    lock_enabled = bool(lock) or get(block.attrs, "object_lock_enabled") in (True, "true")
-    retention = get(lock[0].attrs, "rule", "default_retention") if lock else None
-    years = pick(d, "object_lock", get(retention, "years"), "int") if retention else None
-    bucket.object_lock = ObjectLock(enabled=lock_enabled, mode=get(retention, "mode") if retention else None,
-                                    retention_days=(pick(d, "object_lock", get(retention, "days"), "int") or
-                                                    (years * 365 if years else None)) if retention else None)
+    def read_lifecycle() -> None:
+        lifecycle = located("lifecycle", _companions(model, block, name, "aws_s3_bucket_lifecycle_configuration"))
+        raw_rules = blocks(lifecycle[0].attrs, "rule") if lifecycle else blocks(block.attrs, "lifecycle_rule")
+        rules = []
+        for raw in raw_rules:
+            enabled = get(raw, "status") or ("Enabled" if get(raw, "enabled") in (True, "true") else "Disabled")
+            rules.append(LifecycleRule(
+                id=get(raw, "id"), status=str(enabled), prefix=str(get(raw, "filter", "prefix") or get(raw, "prefix") or ""),
+                transitions=[LifecycleTransition(days=pick(d, "lifecycle", get(t, "days"), "int"),
+                                                 storage_class=str(get(t, "storage_class")))
+                             for t in blocks(raw, "transition") if get(t, "storage_class")],
+                expiration_days=pick(d, "lifecycle", get(raw, "expiration", "days"), "int")))
+        bucket.lifecycle = summarize_lifecycle(rules)
+        if not raw_rules:
+            d.default("lifecycle", "no lifecycle rules unless configured")
+
+    def read_replication() -> None:
+        replication = located("replication", _companions(model, block, name, "aws_s3_bucket_replication_configuration"))
+        if replication:
+            bucket.replication = any(str(get(r, "status") or "Enabled") == "Enabled" for r in blocks(replication[0].attrs, "rule"))
+        elif blocks(block.attrs, "replication_configuration"):  # the pre-v4 inline block
+            bucket.replication = True
+        else:
+            bucket.replication = False
+            d.default("replication", "no replication unless configured")
+        tiering = located("intelligent_tiering",
+                          _companions(model, block, name, "aws_s3_bucket_intelligent_tiering_configuration"))
+        bucket.intelligent_tiering_configurations = sum(1 for b in tiering if str(get(b.attrs, "status") or "Enabled") == "Enabled")
+        bucket.intelligent_tiering = "INTELLIGENT_TIERING" in bucket.lifecycle.transition_days or \
+            bool(bucket.intelligent_tiering_configurations)
+
+    def read_policy() -> None:
+        policies = located("policy", _companions(model, block, name, "aws_s3_bucket_policy"))
+        inline = get(block.attrs, "policy")  # the pre-v4 inline form, still common in modules
+        if policies or inline not in (None, "", []):
+            document = get(policies[0].attrs, "policy") if policies else inline
+            if isinstance(document, str) and document.strip().startswith("{"):
+                try:
+                    document = json.loads(document)
+                except json.JSONDecodeError:
+                    pass
+            unresolved = unresolved_policy_part(clean(document))
+            if unresolved is not None:
+                d.unresolved("policy", unresolved)
+            else:
+                bucket.policy = parse_policy(json.dumps(clean(document), default=str))
+        else:
+            bucket.policy = BucketPolicy()
+            d.default("policy", "no bucket policy unless configured")
+
+    def read_cors() -> None:
+        cors = located("cors", _companions(model, block, name, "aws_s3_bucket_cors_configuration"))
+        cors_rules = blocks(cors[0].attrs, "cors_rule") if cors else blocks(block.attrs, "cors_rule")
+        origins = sorted({str(o) for r in cors_rules for o in _listed(get(r, "allowed_origins"))})
+        bucket.cors = BucketCors(configured=bool(cors_rules), rule_count=len(cors_rules), allowed_origins=origins)
+        if not cors_rules:
+            d.default("cors", "no CORS rules unless configured")
+
+    def read_logging() -> None:
+        logging = located("logging", _companions(model, block, name, "aws_s3_bucket_logging"))
+        bucket.logging = BucketLogging(enabled=bool(logging or get(block.attrs, "logging")),
+                                       target_bucket=model.name_of(get(logging[0].attrs, "target_bucket"), block) if logging else None)
+
+    def read_object_lock() -> None:
+        lock = located("object_lock", _companions(model, block, name, "aws_s3_bucket_object_lock_configuration"))
+        lock_enabled = bool(lock) or get(block.attrs, "object_lock_enabled") in (True, "true")
+        retention = get(lock[0].attrs, "rule", "default_retention") if lock else None
+        years = pick(d, "object_lock", get(retention, "years"), "int") if retention else None
+        bucket.object_lock = ObjectLock(enabled=lock_enabled, mode=get(retention, "mode") if retention else None,
+                                        retention_days=(pick(d, "object_lock", get(retention, "days"), "int") or
+                                                        (years * 365 if years else None)) if retention else None)
+
+    for props, read in (
+            (('object_lock',), read_versioning),
+            (('object_lock',), read_encryption),
+            (('object_lock',), read_public_access),
+            (('object_lock',), read_lifecycle),
+            (('object_lock',), read_replication),
+            (('object_lock',), read_policy),
+            (('object_lock',), read_cors),
+            (('object_lock',), read_logging),
+            (('object_lock',), read_object_lock),
+    ):
+        _read_guarded(bucket, d, props, read)
     d.apply(bucket)
     return bucket
 
@@ -566,4 +778,9 @@ def _mark_unexpanded(block: TfBlock, resource: Resource) -> Resource:
 def terraform_resources(definitions: dict, root: str, region: str, var_files: tuple[Path, ...] = ()) -> list[Resource]:
     model = TfModel(blocks_from_definitions(definitions, root, var_files), region)
     return [_mark_unexpanded(b, map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line, MODELS[b.type]))
-            for b in model.blocks if b.type in MAPPERS]
+            for b in model.blocks if b.type in MAPPERS and not _member(b)]
+
+
+def _member(block: TfBlock) -> bool:
+    table = TF_TABLES.get(block.type)
+    return bool(table and table.tf_member_of and get(block.attrs, table.tf_member_of) is not None)

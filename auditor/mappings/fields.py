@@ -98,6 +98,9 @@ class TypeMap:
     cfn_name: Where = None
     cfn_tags: str = "Tags"
     # After the fields: finish_api(raw, resource); finish_tf / finish_cfn(props, resource, ctx, declared).
+    # An attribute/property that makes a block a member of another resource, judged with it rather than alone
+    # (an aws_elasticache_cluster naming its replication_group_id).
+    tf_member_of: Optional[str] = None
     finish_api: Optional[Callable[[dict, Resource], None]] = None
     finish_tf: Optional[Callable[..., None]] = None
     finish_cfn: Optional[Callable[..., None]] = None
@@ -190,33 +193,44 @@ def read_iac(table: TypeMap, source: str, props: dict, resource: Resource, decla
         where = getattr(f, source)
         if where is None:
             continue
-        value = where(props, refs) if callable(where) else iac_value(props, where)
-        default = f.default(resource) if callable(f.default) else f.default
-        note = f.note(resource) if callable(f.note) else f.note
-        if isinstance(value, Unknown):  # the model's empty default stays; the reason makes its checks error
-            declared.unknown[f.prop] = value.reason
-            continue
-        if isinstance(value, Defaulted):
-            declared.default(f.prop, value.note)
-            value = value.value
-        if f.kind == "key_manager":
-            value = key_manager_of(declared, f.prop, value, bool(getattr(resource, f.when or "", True)), default,
-                                   refs.declares_key(value))
-        elif f.kind == "ref":
-            value = refs.resolve(value) if value not in (None, "") else None
-            if value is None and default is not None:
-                value = default
-                if note:
-                    declared.default(f.prop, note)
-        elif f.kind == "strings":
-            value = [str(v) for v in (clean(value) if isinstance(value, list) else [] if value is None else [value])]
-        elif f.kind != "raw":
-            value = pick(declared, f.prop, value, f.kind, default=default, note=note)
-        setattr(resource, f.prop, value)
-        if file and source == "cfn" and isinstance(where, str):
-            line = _line_of_property(props, where)
-            if line:
-                resource.locations.setdefault(f.prop, SourceLocation(file=file, line=line))
+        try:
+            _read_field(f, where, source, props, resource, declared, refs, file)
+        except Exception as exc:  # noqa: BLE001 - a shape checkov left half rendered: this field only is unknown
+            declared.defaults.pop(f.prop, None)
+            declared.unknown[f.prop] = (f"not read from the IaC ({type(exc).__name__}: "
+                                        f"{(str(exc).splitlines() or [''])[0][:120]})")
+
+
+def _read_field(f: Field, where: Where, source: str, props: dict, resource: Resource, declared: Declared,
+                refs: References, file: Optional[str]) -> None:
+    """One field of one IaC resource: declared, defaulted, or unknown."""
+    value = where(props, refs) if callable(where) else iac_value(props, where)
+    default = f.default(resource) if callable(f.default) else f.default
+    note = f.note(resource) if callable(f.note) else f.note
+    if isinstance(value, Unknown):  # the model's empty default stays; the reason makes its checks error
+        declared.unknown[f.prop] = value.reason
+        return
+    if isinstance(value, Defaulted):
+        declared.default(f.prop, value.note)
+        value = value.value
+    if f.kind == "key_manager":
+        value = key_manager_of(declared, f.prop, value, bool(getattr(resource, f.when or "", True)), default,
+                               refs.declares_key(value))
+    elif f.kind == "ref":
+        value = refs.resolve(value) if value not in (None, "") else None
+        if value is None and default is not None:
+            value = default
+            if note:
+                declared.default(f.prop, note)
+    elif f.kind == "strings":
+        value = [str(v) for v in (clean(value) if isinstance(value, list) else [] if value is None else [value])]
+    elif f.kind != "raw":
+        value = pick(declared, f.prop, value, f.kind, default=default, note=note)
+    setattr(resource, f.prop, value)
+    if file and source == "cfn" and isinstance(where, str):
+        line = _line_of_property(props, where)
+        if line:
+            resource.locations.setdefault(f.prop, SourceLocation(file=file, line=line))
 
 
 def iac_value(props: dict, where: str) -> Any:

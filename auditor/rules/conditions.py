@@ -368,7 +368,8 @@ def _evaluate_quantified(cond: Quantified, data: dict, unknown: dict[str, str], 
     items = items or []
     if not isinstance(items, list):
         items = [items]
-    outcomes = [(item, evaluate(cond.child, item, {}, ctx, f"{path}[{_label(item, i)}].")) for i, item in enumerate(items)]
+    outcomes = [(item, evaluate(cond.child, item, _own_unknown(item), ctx, f"{path}[{_label(item, i)}]."))
+                for i, item in enumerate(items)]
     if cond.mode == "all":
         for status in (FAIL, ERROR):
             for _, o in outcomes:
@@ -383,6 +384,12 @@ def _evaluate_quantified(cond: Quantified, data: dict, unknown: dict[str, str], 
     _, best = max(outcomes, key=lambda pair: pair[1].satisfied)
     return Outcome(best.status, best.property, describe(cond, ctx), best.actual,
                    f"no item of {path} satisfies {describe(cond.child, ctx)}; closest: {best.message}", 0)
+
+
+def _own_unknown(item: Any) -> dict[str, str]:
+    """What an item of a list says it could not read (a CloudFront behavior's cache-policy TTL)."""
+    unknown = item.get("unknown") if isinstance(item, dict) else None
+    return unknown if isinstance(unknown, dict) else {}
 
 
 def _label(item: Any, index: int) -> str:

@@ -10,15 +10,15 @@ from auditor.mappings.tables.cloudfront import CLOUDFRONT, MANAGED_CACHE_POLICIE
 from auditor.mappings.tables.dax import DAX
 from auditor.mappings.tables.dynamodb import DYNAMODB
 from auditor.mappings.tables.eks import EKS
-from auditor.mappings.tables.elasticache import ELASTICACHE
+from auditor.mappings.tables.elasticache import CACHE_CLUSTER, ELASTICACHE, SERVERLESS_CACHE
 from auditor.mappings.tables.files import EBS, EFS
 from auditor.mappings.tables.opensearch import OPENSEARCH
 from auditor.mappings.tables.rds import RDS_CLUSTER, RDS_INSTANCE, is_internet_route, max_connections_of
 from auditor.mappings.tables.ssm import SSM
 
 TABLES: tuple[TypeMap, ...] = (DYNAMODB, EKS, OPENSEARCH, EFS, EBS, SSM, ELASTICACHE, RDS_INSTANCE, RDS_CLUSTER, DAX,
-                               BACKUP_PLAN, CLOUDFRONT)
+                               BACKUP_PLAN, CLOUDFRONT, CACHE_CLUSTER, SERVERLESS_CACHE)
 
-__all__ = ["BACKUP_PLAN", "CLOUDFRONT", "DAX", "DYNAMODB", "EBS", "EFS", "EKS", "ELASTICACHE", "MANAGED_CACHE_POLICIES",
-           "OPENSEARCH", "RDS_CLUSTER", "RDS_INSTANCE", "SSM", "TABLES", "bucket_of_domain", "is_internet_route",
+__all__ = ["BACKUP_PLAN", "CACHE_CLUSTER", "CLOUDFRONT", "DAX", "DYNAMODB", "EBS", "EFS", "EKS", "ELASTICACHE", "MANAGED_CACHE_POLICIES",
+           "OPENSEARCH", "RDS_CLUSTER", "RDS_INSTANCE", "SERVERLESS_CACHE", "SSM", "TABLES", "bucket_of_domain", "is_internet_route",
            "is_weekly", "max_connections_of", "summarize_backup_plan"]

@@ -46,14 +46,17 @@ def cdn_behaviors(distribution: str, origins: list[dict], default: Any, ordered:
             continue
         target = str(iac_value(raw, keys["target"]))
         policy, ttl = iac_value(raw, keys["policy"]), iac_value(raw, keys["ttl"])
+        unknown = {}
         if policy:
             ttl = MANAGED_CACHE_POLICIES.get(policy) if isinstance(policy, str) else None
             if ttl is None and policy_ttl is not None:
                 ttl = policy_ttl(policy)
+                if isinstance(ttl, Unknown):
+                    unknown, ttl = {"default_ttl": ttl.reason}, None
         elif ttl is None and policy_ttl is not None:
             ttl = LEGACY_DEFAULT_TTL  # IaC: the AWS default of a behavior without a cache policy
         origin = by_id.get(target, {})
-        out.append(CdnBehavior(
+        out.append(CdnBehavior(unknown=unknown,
             distribution=distribution, path_pattern=str(pattern or iac_value(raw, keys["path"])), origin_id=target,
             bucket=origin.get("bucket"), origin_access=origin.get("access"),
             cache_policy_id=str(ctx.resolve(policy) if ctx is not None else policy) if policy else None,
@@ -80,13 +83,9 @@ def _policy_ttl(ctx: Any, policy_type: str, ttl_path: str):
         declared = ctx.named(policy_type, policy)
         value = iac_value(declared[0], ttl_path) if declared else None
         if as_int(value) is None:
-            raise _UnknownTtl(f"the TTL of cache policy {str(policy)[:80]} is not in this IaC")
+            return Unknown(f"the TTL of cache policy {str(policy)[:80]} is not in this IaC")
         return value
     return ttl
-
-
-class _UnknownTtl(Exception):
-    pass
 
 
 def _iac_behaviors(origins: str, default: str, ordered: str, keys: dict[str, str], policy_type: str, ttl_path: str,
@@ -94,11 +93,8 @@ def _iac_behaviors(origins: str, default: str, ordered: str, keys: dict[str, str
     def read(props: dict, ctx: Any) -> Any:
         root = iac_value(props, config) or {} if config else props
         many = (lambda key: ctx.blocks(root, key)) if not config else (lambda key: root.get(key) or [])
-        try:
-            return cdn_behaviors(ctx.label, many(origins), get(root, default) if not config else root.get(default),
-                                 many(ordered), keys, ctx, _policy_ttl(ctx, policy_type, ttl_path))
-        except _UnknownTtl as exc:
-            return Unknown(str(exc))
+        return cdn_behaviors(ctx.label, many(origins), get(root, default) if not config else root.get(default),
+                             many(ordered), keys, ctx, _policy_ttl(ctx, policy_type, ttl_path))
     return read
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.iac.values import get
-from auditor.mappings.fields import Field, TypeMap, Unknown
+from auditor.mappings.fields import Defaulted, Field, TypeMap, Unknown
 from auditor.mappings.tables.common import partition_of
 from auditor.resources import ElastiCacheReplicationGroup, Resource
 
@@ -83,5 +83,63 @@ ELASTICACHE = TypeMap(
         Field("snapshot_window", api="SnapshotWindow", tf="snapshot_window", cfn="SnapshotWindow"),
         Field("parameter_group", "ref", tf="parameter_group_name", cfn="CacheParameterGroupName"),
         Field("parameters", "raw", tf=_cache_parameters_tf, cfn=_cache_parameters_cfn),
+    ),
+)
+
+
+_NO_AT_REST = Defaulted(False, "a cache cluster outside a replication group cannot be encrypted at rest")
+_SERVERLESS_NODES = Unknown("a serverless cache has no nodes: AWS scales it")
+
+# aws_elasticache_cluster / AWS::ElastiCache::CacheCluster outside a replication group (Memcached, or a single
+# Redis node): the replication-group rules judge it, since it serves the same role, with what it cannot have
+# (encryption at rest, automatic failover) read as the AWS default.
+CACHE_CLUSTER = TypeMap(
+    model=ElastiCacheReplicationGroup,
+    tf_types=("aws_elasticache_cluster",), tf_name="cluster_id", tf_member_of="replication_group_id",
+    cfn_types=("AWS::ElastiCache::CacheCluster",), cfn_name="ClusterName",
+    fields=(
+        Field("engine", tf="engine", cfn="Engine"),
+        Field("engine_version", tf="engine_version", cfn="EngineVersion"),
+        Field("node_type", tf="node_type", cfn="CacheNodeType"),
+        Field("node_count", "int", tf="num_cache_nodes", cfn="NumCacheNodes"),
+        Field("node_group_count", "int", tf=lambda p, ctx: 1, cfn=lambda p, ctx: 1),
+        Field("multi_az", "bool", tf=lambda p, ctx: Defaulted(get(p, "az_mode") == "cross-az", "single-AZ unless az_mode = cross-az"),
+              cfn=lambda p, ctx: Defaulted(get(p, "AZMode") == "cross-az", "single-AZ unless AZMode = cross-az")),
+        Field("automatic_failover", "bool", tf=lambda p, ctx: Defaulted(False, "a cache cluster has no automatic failover"),
+              cfn=lambda p, ctx: Defaulted(False, "a cache cluster has no automatic failover")),
+        Field("at_rest_encryption", "bool", tf=lambda p, ctx: _NO_AT_REST, cfn=lambda p, ctx: _NO_AT_REST),
+        Field("transit_encryption", "bool", tf="transit_encryption_enabled", cfn="TransitEncryptionEnabled", default=False,
+              note="no encryption in transit unless enabled"),
+        Field("snapshot_retention_days", "int", tf="snapshot_retention_limit", cfn="SnapshotRetentionLimit", default=0,
+              note="no automatic snapshots"),
+        Field("snapshot_window", tf="snapshot_window", cfn="SnapshotWindow"),
+        Field("parameter_group", "ref", tf="parameter_group_name", cfn="CacheParameterGroupName"),
+        Field("parameters", "raw", tf=_cache_parameters_tf, cfn=_cache_parameters_cfn),
+    ),
+)
+
+# aws_elasticache_serverless_cache / AWS::ElastiCache::ServerlessCache: always encrypted at rest and in transit,
+# replicated across Availability Zones by AWS; snapshots as configured.
+SERVERLESS_CACHE = TypeMap(
+    model=ElastiCacheReplicationGroup,
+    tf_types=("aws_elasticache_serverless_cache",), tf_name="name",
+    cfn_types=("AWS::ElastiCache::ServerlessCache",), cfn_name="ServerlessCacheName",
+    fields=(
+        Field("engine", tf="engine", cfn="Engine"),
+        Field("engine_version", tf="major_engine_version", cfn="MajorEngineVersion"),
+        Field("node_type", "raw", tf=lambda p, ctx: _SERVERLESS_NODES, cfn=lambda p, ctx: _SERVERLESS_NODES),
+        Field("node_count", "raw", tf=lambda p, ctx: _SERVERLESS_NODES, cfn=lambda p, ctx: _SERVERLESS_NODES),
+        Field("multi_az", "bool", tf=lambda p, ctx: Defaulted(True, "a serverless cache is replicated across AZs"),
+              cfn=lambda p, ctx: Defaulted(True, "a serverless cache is replicated across AZs")),
+        Field("automatic_failover", "bool", tf=lambda p, ctx: Defaulted(True, "a serverless cache fails over by itself"),
+              cfn=lambda p, ctx: Defaulted(True, "a serverless cache fails over by itself")),
+        Field("at_rest_encryption", "bool", tf=lambda p, ctx: Defaulted(True, "a serverless cache is always encrypted at rest"),
+              cfn=lambda p, ctx: Defaulted(True, "a serverless cache is always encrypted at rest")),
+        Field("transit_encryption", "bool", tf=lambda p, ctx: Defaulted(True, "a serverless cache only accepts TLS"),
+              cfn=lambda p, ctx: Defaulted(True, "a serverless cache only accepts TLS")),
+        Field("kms_key_id", "ref", tf="kms_key_id", cfn="KmsKeyId"),
+        Field("snapshot_retention_days", "int", tf="snapshot_retention_limit", cfn="SnapshotRetentionLimit", default=0,
+              note="no automatic snapshots"),
+        Field("snapshot_window", tf="daily_snapshot_time", cfn="DailySnapshotTime"),
     ),
 )

@@ -1,0 +1,231 @@
+"""IaC as public modules and sample templates write it (tests/fixtures/iac/realworld/module-conventions and
+cfn-conditions): resources that count = 0 removes are not judged, null defaults leave a setting to AWS,
+companions joined through locals, one attribute's failure stays its own, module addresses tell two calls
+apart, Fn::If judged on both branches, cache clusters and serverless caches modelled, unmodelled types listed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.iac.checkov_run import run_checkov
+from auditor.iac.gate import iac_audit, iac_resources
+from auditor.rules.pack import builtin_packs_dir, load_pack
+from tests.conftest import run_cli
+
+REALWORLD = Path(__file__).parent / "fixtures" / "iac" / "realworld"
+MODULES = REALWORLD / "module-conventions" / "root"
+CONDITIONS = REALWORLD / "cfn-conditions"
+
+
+@pytest.fixture(scope="module")
+def modules():
+    return {r.id: r for r in iac_resources(run_checkov(MODULES, [], with_checks=False), "us-east-1")}
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return [load_pack(builtin_packs_dir() / "baseline.yaml")]
+
+
+def audit(path: Path, packs, with_checkov: bool = False):
+    return iac_audit(path, packs, "production", {}, [], "us-east-1", None, with_checkov, [])
+
+
+def verdicts(findings) -> dict[tuple[str, str], object]:
+    return {(f.rule_id, f.resource.id): f for f in findings if f.pack != "checkov"}
+
+
+def test_blocks_that_count_or_for_each_removes_are_not_judged(modules):
+    names = {r.name for r in modules.values()}
+    assert "acme-never" not in names  # count = 0
+    assert not any(n.startswith("acme-tenant") for n in names)  # for_each = {}
+    assert "acme-reports" not in names  # module call with create = false: count = var.create ? 1 : 0
+    assert {"acme-sessions", "acme-orders", "acme-carts"} <= names
+
+
+def test_a_count_that_cannot_be_evaluated_is_judged_once_and_says_so(modules, baseline):
+    (replicas,) = [r for r in modules.values() if r.name == "acme-replica"]
+    assert "count = var.replica_count could not be evaluated" in replicas.source.note
+    findings = verdicts(audit(MODULES, baseline).findings)
+    assert "judged as one instance" in findings[("BASE-S3-005", "acme-replica")].message
+
+
+def test_a_null_default_leaves_the_setting_to_aws(modules):
+    cache = modules["acme-sessions"]
+    assert cache.snapshot_retention_days == 0 and "no automatic snapshots" in cache.defaults["snapshot_retention_days"]
+    assert cache.multi_az is False and "snapshot_retention_days" not in cache.unknown
+    assert cache.at_rest_encryption is True  # a real default, resolved
+
+
+def test_variables_passed_through_a_submodule_are_followed(modules):
+    (db,) = [r for r in modules.values() if r.type == "AWS::RDS::DBInstance"]
+    assert db.source.address == "module.orders_db.module.db_instance.aws_db_instance.this"
+    assert db.is_read_replica is False and db.replica_source is None  # replicate_source_db = null, two levels up
+    assert db.backup_retention_days == 14  # the parent's default, passed down
+    assert db.storage_encrypted is True and not db.unknown.get("backup_retention_days")
+
+
+def test_companions_found_through_locals_and_splats_join_their_bucket(modules):
+    orders = modules["acme-orders"]
+    assert orders.versioning.status == "Enabled" and "versioning" not in orders.defaults
+    assert orders.public_access_block.all_blocked and "public_access_block" not in orders.defaults
+    carts = modules["acme-carts"]  # block_public_policy = false through the module call
+    assert carts.public_access_block.block_public_policy is False and not carts.public_access_block.all_blocked
+
+
+def test_a_flagged_companion_that_will_not_exist_is_not_joined(modules):
+    """count = var.enabled && var.object_lock_enabled ? 1 : 0 with object_lock_enabled false: checkov expands
+    it as if it existed; the bucket has no object lock."""
+    assert modules["acme-orders"].object_lock.enabled is False
+
+
+def test_an_attribute_that_cannot_be_read_leaves_only_itself_unknown(modules, baseline):
+    carts = modules["acme-carts"]  # object lock mode given the whole object: not a mode
+    assert carts.object_lock is None and "object_lock" in carts.unknown
+    assert carts.name == "acme-carts" and carts.versioning.status == "Enabled"
+    findings = verdicts(audit(MODULES, baseline).findings)
+    assert findings[("BASE-S3-005", "acme-carts")].status == "pass"
+    assert findings[("BASE-S3-002", "acme-carts")].status == "fail"
+
+
+def test_findings_carry_the_module_address(baseline):
+    findings = verdicts(audit(MODULES, baseline).findings)
+    orders, carts = findings[("BASE-S3-005", "acme-orders")], findings[("BASE-S3-005", "acme-carts")]
+    assert orders.source.file == "../modules/bucket/main.tf"
+    addresses = {f.source.address for f in (orders, carts)}
+    assert addresses == {"module.orders.aws_s3_bucket_versioning.default[0]",
+                         "module.carts.aws_s3_bucket_versioning.default[0]"}
+
+
+def test_two_calls_of_one_module_with_unrendered_names_stay_two(tmp_path, baseline):
+    (tmp_path / "modules" / "b").mkdir(parents=True)
+    (tmp_path / "modules" / "b" / "main.tf").write_text(
+        'variable "name" {\n  type = string\n}\nresource "aws_s3_bucket" "this" {\n  bucket = var.name\n}\n')
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "main.tf").write_text(
+        'module "a" {\n  source = "../modules/b"\n  name = data.aws_ssm_parameter.a.value\n}\n'
+        'module "b" {\n  source = "../modules/b"\n  name = data.aws_ssm_parameter.b.value\n}\n')
+    findings = [f for f in audit(tmp_path / "root", baseline).findings if f.rule_id == "BASE-S3-005"]
+    assert sorted(f.resource.id for f in findings) == ["module.a.aws_s3_bucket.this", "module.b.aws_s3_bucket.this"]
+    assert all("data.aws_ssm_parameter" in f.resource.name for f in findings)  # the name is the expression
+
+
+@pytest.mark.parametrize("path", [MODULES, REALWORLD / "aurora", REALWORLD / "terraform", CONDITIONS])
+def test_the_same_verdicts_with_and_without_checkovs_checks(path, baseline):
+    without = {(f.rule_id, f.resource.id, f.status) for f in audit(path, baseline, False).findings}
+    with_checks = {(f.rule_id, f.resource.id, f.status) for f in audit(path, baseline, True).findings
+                   if f.pack != "checkov"}
+    assert with_checks == without
+
+
+def test_fn_if_is_judged_on_both_branches(baseline):
+    findings = verdicts(audit(CONDITIONS, baseline).findings)
+    versioning = findings[("BASE-S3-005", "acme-data-staging")]  # Enabled / Suspended by IsProduction
+    assert versioning.status == "error"
+    assert versioning.message == ("depends on CloudFormation conditions: pass when IsProduction is true; "
+                                  "fail when IsProduction is false")
+    assert "fail when IsPublic is true" in findings[("BASE-S3-002", "acme-data-staging")].message
+    assert findings[("BASE-S3-001", "acme-data-staging")].status == "pass"  # KMS, or the SSE-S3 default: both encrypted
+    pitr = findings[("BASE-DDB-001", "acme-orders-staging")]  # false, or left out: both off
+    assert pitr.status == "fail" and "IsProduction" not in pitr.message
+
+
+def test_drift_and_resources_see_one_resource_with_the_disagreement_unknown():
+    resources = [r for r in iac_resources(run_checkov(CONDITIONS, [], with_checks=False), "us-east-1")
+                 if r.name == "acme-data-staging"]
+    (bucket,) = resources
+    assert bucket.versioning is None and "IsProduction" in bucket.unknown["versioning"]
+    assert bucket.encryption is None and "IsProduction" in bucket.unknown["encryption"]  # aws:kms or AES256
+    assert "IsPublic" in bucket.unknown["public_access_block"] and bucket.cors is not None
+
+
+def test_cache_clusters_and_serverless_caches_are_judged(baseline):
+    findings = verdicts(audit(CONDITIONS, baseline).findings)
+    assert findings[("BASE-CACHE-001", "acme-sessions")].status == "fail"  # a lone cache cluster: no encryption at rest
+    assert findings[("BASE-CACHE-003", "acme-sessions")].status == "pass"
+    assert findings[("BASE-CACHE-001", "acme-api")].status == "pass"  # serverless: always encrypted
+    assert findings[("BASE-CACHE-002", "acme-api")].status == "pass"
+
+
+def test_a_cache_cluster_inside_a_replication_group_is_judged_with_the_group(tmp_path, baseline):
+    (tmp_path / "main.tf").write_text('''
+resource "aws_elasticache_replication_group" "this" {
+  replication_group_id       = "acme-rg"
+  description                = "rg"
+  node_type                  = "cache.t4g.small"
+  at_rest_encryption_enabled = true
+}
+resource "aws_elasticache_cluster" "replica" {
+  cluster_id           = "acme-rg-003"
+  replication_group_id = aws_elasticache_replication_group.this.id
+}
+resource "aws_elasticache_serverless_cache" "api" {
+  engine = "redis"
+  name   = "acme-api"
+}
+''')
+    names = {f.resource.id for f in audit(tmp_path, baseline).findings if f.rule_id == "BASE-CACHE-001"}
+    assert names == {"acme-rg", "acme-api"}
+
+
+def test_types_the_packs_judge_but_auditor_does_not_model_are_listed(tmp_path):
+    result = run_cli("iac", str(CONDITIONS), "--pack", "baseline", "--env", "production", "--format", "json",
+                     "--out", str(tmp_path), "--no-checkov")
+    assert "Traceback" not in result.stderr and result.stderr == ""
+    assert "note: 1 resource(s) of a type auditor does not model were not judged: Orders (AWS::DynamoDB::GlobalTable)" \
+        in result.stdout
+    (report,) = tmp_path.glob("*/report.json")
+    coverage = json.loads(report.read_text())["run"]["coverage"]
+    assert coverage["iac_skipped"] == [{
+        "address": "Orders", "type": "AWS::DynamoDB::GlobalTable", "file": "storage.yaml", "line": 71,
+        "reason": "AWS::DynamoDB::GlobalTable is not modelled: the rules on AWS::DynamoDB::Table do not judge it"}]
+
+
+def test_checkovs_own_warnings_are_counted_not_printed(tmp_path):
+    """A module source checkov cannot download (no network for external modules) makes it log; the user's
+    stderr stays empty and the report counts it."""
+    (tmp_path / "main.tf").write_text('module "x" {\n  source = "git::https://example.invalid/x.git"\n}\n'
+                                      'resource "aws_s3_bucket" "b" {\n  bucket = "acme-b"\n}\n')
+    result = run_cli("iac", str(tmp_path), "--pack", "baseline", "--env", "production", "--format", "json",
+                     "--out", str(tmp_path / "out"))
+    assert result.stderr == ""
+    (report,) = (tmp_path / "out").glob("*/report.json")
+    assert isinstance(json.loads(report.read_text())["run"]["coverage"]["checkov_messages"], int)
+
+
+def test_an_unknown_cache_policy_ttl_blocks_only_the_rules_that_read_it(tmp_path, baseline):
+    """A distribution whose cache policy is a data source: its TTL is unknown, its HTTPS setting is not."""
+    (tmp_path / "main.tf").write_text('''
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+resource "aws_cloudfront_distribution" "site" {
+  enabled = true
+  origin {
+    domain_name = "acme-site.s3.us-east-1.amazonaws.com"
+    origin_id   = "site"
+  }
+  default_cache_behavior {
+    target_origin_id       = "site"
+    viewer_protocol_policy = "allow-all"
+    cache_policy_id        = data.aws_cloudfront_cache_policy.optimized.id
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+  }
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}
+''')
+    (site,) = [r for r in iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
+               if r.type == "AWS::CloudFront::Distribution"]
+    assert "behaviors" not in site.unknown and "not in this IaC" in site.behaviors[0].unknown["default_ttl"]
+    (https,) = [f for f in audit(tmp_path, baseline).findings if f.rule_id == "BASE-CF-001"]
+    assert https.status == "fail" and "allow-all" in https.message
