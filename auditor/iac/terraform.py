@@ -165,6 +165,8 @@ def blocks_from_definitions(definitions: dict, root: str, var_files: tuple[Path,
                     instances = _instances(str(path), attrs, unset, address, values, locals_cache)
                     if instances == 0:
                         continue
+                    attrs = render_dynamics(attrs, _block_text(str(path), attrs),
+                                            _references(str(path), address, values, locals_cache))
                     unexpanded: dict[str, str] = {}
                     emptied: dict[str, str] = {}
                     attrs = expand_dynamic(attrs, unexpanded, emptied=emptied)
@@ -211,6 +213,17 @@ def _count_of(path: str, attrs: dict, address: str, values: dict[str, Any],
     written = _written(path, attrs, "count")
     if not written:
         return None
+    try:
+        count = tfexpr.evaluate(written, _references(path, address, values, locals_cache))
+    except tfexpr.Unknown:
+        return None
+    return int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+
+
+def _references(path: str, address: str, values: dict[str, Any],
+                locals_cache: dict[str, dict[str, str]]) -> Callable[[str], Any]:
+    """How tfexpr reads ``var.x`` and ``local.y`` for a block: the module call's variable values (followed up
+    through parent modules) and the module's locals as written."""
     folder = str(Path(path).parent)
 
     def lookup(ref: str, prefix: str = module_prefix(address), depth: int = 0) -> Any:
@@ -227,15 +240,98 @@ def _count_of(path: str, attrs: dict, address: str, values: dict[str, Any],
         value = values[prefix + name]
         if isinstance(value, str) and _VAR_REF.match(value):
             return lookup(f"var.{_VAR_REF.match(value).group(1)}", _LAST_MODULE.sub("", prefix), depth + 1)
-        if isinstance(value, str) and is_unresolved(value):
+        if isinstance(value, str) and is_unresolved(value) or _holds_unresolved(value):
             raise tfexpr.Unknown(ref)
         return value
 
+    return lookup
+
+
+_DYNAMIC = re.compile(r'dynamic\s+"(?P<name>[\w-]+)"\s*\{')
+_LITERAL = re.compile(r'^(?:-?\d+(?:\.\d+)?|true|false|"[^"$]*")$')
+
+
+def render_dynamics(attrs: dict, text: str, lookup: Callable[[str], Any]) -> dict:
+    """The top-level ``dynamic`` blocks of the modules' convention (``for_each = var.x != null ? [var.x] : []``
+    over a content of ``key = NAME.value.attr`` lines), made from the file as written where tfexpr can evaluate
+    the for_each: checkov renders many of them wrongly (the content reading the variable itself, or a block
+    made from a null). Others stay as checkov made them."""
+    dynamic = attrs.get("dynamic")
+    if not dynamic or not text:
+        return attrs
+    entries = dynamic if isinstance(dynamic, list) else [dynamic]
+    rendered = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            rendered.append(entry)
+            continue
+        out = {}
+        for name, body in entry.items():
+            made = _render_dynamic(text, name, lookup)
+            out[name] = body if made is None else made
+        rendered.append(out)
+    return {**attrs, "dynamic": rendered}
+
+
+def _render_dynamic(text: str, name: str, lookup: Callable[[str], Any]) -> Optional[Any]:
+    match = next((m for m in _DYNAMIC.finditer(text) if m.group("name") == name), None)
+    body = _braced(text, match.end()) if match else None
+    for_each = re.match(r"\s*for_each\s*=\s*([^\n]+)", body or "")
+    content = re.search(r"\bcontent\s*\{", body or "")
+    inner = _braced(body, content.end()) if body and content else None
+    if not for_each or inner is None or "{" in inner:
+        return None
     try:
-        count = tfexpr.evaluate(written, lookup)
+        items = tfexpr.evaluate(for_each.group(1).strip(), lookup)
     except tfexpr.Unknown:
         return None
-    return int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+    if not isinstance(items, (list, dict)):
+        return None
+    if not items:
+        return {"content": [], "for_each": []}  # no block: expand_dynamic notes it as emptied
+    pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(items))
+    blocks = []
+    for key, item in pairs:
+        block = {}
+        for attribute, expression in re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=\s*(.+?)\s*$", inner):
+            value = _content_value(expression, name, key, item)
+            if value is not None:
+                block[attribute] = [value]
+        blocks.append(block)
+    return blocks
+
+
+def _content_value(expression: str, name: str, key: Any, item: Any) -> Any:
+    if expression == f"{name}.key":
+        return key
+    if expression == f"{name}.value":
+        return item
+    if expression.startswith(f"{name}.value.") and re.fullmatch(r"[\w.-]+", expression):
+        value: Any = item
+        for attribute in expression.split(".")[2:]:
+            value = value.get(attribute) if isinstance(value, dict) else None
+        return value
+    if _LITERAL.match(expression):
+        return tfexpr.evaluate(expression, lambda ref: None)
+    return expression  # left as written: an expression the readers will call unresolved
+
+
+def _braced(text: str, start: int) -> Optional[str]:
+    """The text from ``start`` (just after an opening brace) to its matching closing brace."""
+    depth = 1
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start:i]
+    return None
+
+
+def _holds_unresolved(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_unresolved(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_unresolved(v) for v in value)
+    return isinstance(value, str) and is_unresolved(value)
 
 
 def _written(path: str, attrs: dict, meta: str) -> str:

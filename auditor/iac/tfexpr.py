@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-_TOKEN = re.compile(r'\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\$]|\\.)*")|(?P<ref>(?:var|local)\.[A-Za-z_][\w-]*)'
-                    r'|(?P<word>true|false|null)\b|(?P<fn>length)\s*\(|(?P<op>&&|\|\||==|!=|>=|<=|[!?:()<>-]))')
+_TOKEN = re.compile(r'\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\$]|\\.)*")'
+                    r'|(?P<ref>(?:var|local)\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)'
+                    r'|(?P<word>true|false|null)\b|(?P<fn>length)\s*\(|(?P<op>&&|\|\||==|!=|>=|<=|[!?:()<>\[\],{}-]))')
 
 
 class Unknown(Exception):
@@ -123,7 +124,13 @@ class _Parser:
         if kind == "word":
             return {"true": True, "false": False, "null": None}[text]
         if kind == "ref":
-            return self.lookup(text)
+            root, *attributes = text.split(".")[1:]
+            value = self.lookup(f"{text.split('.')[0]}.{root}")
+            for attribute in attributes:  # var.point_in_time_recovery.enabled
+                if not isinstance(value, dict):
+                    raise Unknown(text)
+                value = value.get(attribute)
+            return value
         if kind == "fn":
             value = self.ternary()
             self.take(")")
@@ -134,6 +141,17 @@ class _Parser:
             value = self.ternary()
             self.take(")")
             return value
+        if text == "[":  # a tuple: [var.x], [], [1, 2]
+            items = []
+            while self.peek() != "]":
+                items.append(self.ternary())
+                if self.peek() != "]":
+                    self.take(",")
+            self.take("]")
+            return items
+        if text == "{":  # only the empty object: for_each = {}
+            self.take("}")
+            return {}
         raise Unknown(text)
 
 

@@ -172,8 +172,9 @@ class Declared:
 
 
 def pick(declared: Declared, prop: str, value: Any, kind: str, default: Any = None, note: str = "") -> Any:
-    """A declared value of the wanted kind; the AWS default (noted) when unset; unknown when unresolvable."""
-    if value is None:
+    """A declared value of the wanted kind; the AWS default (noted) when unset; unknown when unresolvable.
+    checkov renders a null inside a dynamic block's content as "": for a number or a flag that is unset."""
+    if value is None or (value == "" and kind in ("bool", "int", "float")):
         if note:
             declared.default(prop, note)
         return default

@@ -109,6 +109,7 @@ def _dynamodb_finish(block: str, enabled: str, key: str):
 
 
 def _pitr(enabled: Any, period: Any) -> Any:
+    period = None if period == "" else period  # checkov's rendering of a null in a dynamic block
     on = as_bool(enabled) if enabled is not None else False
     if enabled is not None and on is None:
         return Unknown(f"not resolvable statically: {str(enabled)[:120]}")
