@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 from contextlib import contextmanager
 from functools import lru_cache
@@ -49,12 +50,26 @@ class HistoryStore:
                 self.db = self._open_read_only()
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite_utils.Database(self.path)
-            self.db.enable_wal()
-            self.db.execute("PRAGMA busy_timeout = 10000")
-            migrate(self.db)
+            # The busy timeout first: several audits of one fleet open a new history at once, and switching it
+            # to WAL or migrating it must wait for the other writer, not fail with "database is locked".
+            self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=30))
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self._with_lock_retries(self.db.enable_wal)
+            self._with_lock_retries(lambda: migrate(self.db))
         except sqlite3.DatabaseError as exc:
             raise BadInput(f"{self.path}: not a usable auditor history database ({exc})") from None
+
+    @staticmethod
+    def _with_lock_retries(step: Any, attempts: int = 20) -> None:
+        """Changing the journal mode does not wait on the busy handler: a concurrent first open retries."""
+        for attempt in range(attempts):
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def _open_read_only(self) -> sqlite_utils.Database:
         from auditor.history.migrations import SCHEMA_VERSION
