@@ -1,10 +1,10 @@
 # make demo: create .venv, install auditor, run the embedded demo (no AWS account needed).
-# make test: create .venv with the test extras and run the whole suite.
+# make test: create .venv with the test extras and run the whole suite; make test-fast: all but the slow ones.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test clean
+.PHONY: demo test test-fast install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the browser, packaging, Celery and scheduler tests (marked slow): the loop while editing.
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) reports/* .pytest_cache

@@ -16,6 +16,8 @@ from tests.conftest import run_cli
 from tests.fleet_history import NIGHTS, STORY_BUCKET, TARGETS, build_fleet
 from tests.test_serve import CHROMIUM, TOKEN, start
 
+pytestmark = pytest.mark.slow  # Debian's chromium through Playwright
+
 STORY_KEY = f"FLEET-S3-001|AWS::S3::Bucket|us-east-1|{STORY_BUCKET}"
 DATE = re.compile(r"2026-11-(\d\d) 02:0\d UTC")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from auditor.demo.ecommerce import build_drifted
 from auditor.history.store import HistoryStore
-from tests.conftest import run_cli
+from tests.conftest import config_with_parameters, run_cli
 from tests.faultproxy import FaultProxy
 
 
-def scan(endpoint: str, tmp_path, name: str):
-    return run_cli("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
+def scan(endpoint: str, tmp_path, name: str, *config: str):
+    return run_cli(*config, "scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
                    "--endpoint-url", endpoint, "--out", str(tmp_path / name), "--db", str(tmp_path / f"{name}.db"),
                    "--format", "json", endpoint=endpoint, timeout=600)
 
@@ -51,8 +51,10 @@ def test_access_denied_makes_exactly_those_checks_error(aws, tmp_path):
 
 def test_endpoint_dying_mid_run_fails_the_run_in_one_line(aws, tmp_path):
     build_drifted(aws, "production", ())
+    # Three attempts, not eight: what is tested is the one line and the failed run, not botocore's backoff.
+    config = config_with_parameters(tmp_path / "config.yaml", "timeouts:\n  attempts: 3\n")
     with FaultProxy(aws.endpoint, die_after=15) as proxy:
-        result = scan(proxy.url, tmp_path, "dies")
+        result = scan(proxy.url, tmp_path, "dies", "--config", str(config))
     assert result.code == 3
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "endpoint stopped answering" in result.stderr

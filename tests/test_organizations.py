@@ -22,6 +22,8 @@ from auditor.history.store import HistoryStore
 from tests.conftest import run_cli
 from tests.faultproxy import FaultProxy
 
+pytestmark = pytest.mark.slow  # real redis-server and Celery worker processes
+
 REDIS = shutil.which("redis-server")
 
 

@@ -16,6 +16,8 @@ import pytest
 from auditor import __version__
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # builds the wheel and installs it into new virtualenvs
+
 FIXTURE = ROOT / "tests" / "fixtures" / "iac" / "pointf" / "terraform" / "compliant"
 
 

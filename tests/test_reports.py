@@ -78,6 +78,7 @@ def test_csv_has_every_finding_and_no_formulas(scanned):
     assert not any(value.startswith(("=", "+", "@")) for r in rows for value in r.values())
 
 
+@pytest.mark.slow  # Debian's chromium through Playwright
 def test_html_report_in_headless_chromium(scanned):
     if not CHROMIUM.exists():
         if os.environ.get("CI"):

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from auditor.demo.ecommerce import build_drifted
 from auditor.demo.mockaws import free_port, scan_environment
@@ -17,6 +18,8 @@ from auditor.history.store import HistoryStore
 from auditor.locking import exclusive, lock_path
 from tests.conftest import run_cli
 from tests.test_history import hanging_endpoint
+
+pytestmark = pytest.mark.slow  # the real APScheduler in a subprocess, signals and waits
 
 
 def write_config(tmp_path: Path, targets: list[dict], **scheduler) -> Path:

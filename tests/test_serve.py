@@ -317,6 +317,7 @@ def test_without_token_it_makes_one_and_prints_a_login_url(history):
         proc.communicate(timeout=10)
 
 
+@pytest.mark.slow  # Debian's chromium through Playwright
 def test_a_person_in_chromium(server, tmp_path):
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
