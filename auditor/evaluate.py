@@ -9,7 +9,7 @@ from typing import Any
 
 from auditor.findings import Finding, ResourceRef
 from auditor.resources import Resource
-from auditor.rules.conditions import ERROR, FAIL, PASS, Context, NotApplicable, evaluate
+from auditor.rules.conditions import PLACEHOLDER, ERROR, FAIL, PASS, Context, NotApplicable, evaluate
 from auditor.rules.pack import Rule
 from auditor.selection import expand, selects
 
@@ -48,7 +48,15 @@ def evaluate_rules(rules: list[Rule], environment: str, contexts: dict[str, Cont
         else:
             findings.extend(evaluate_rule(rule, contexts[rule.pack], inventory))
     supersede_baseline(findings, {rule.id: rule for rule in rules})
+    supersede_where_spec_is_silent(findings, rules, environment, contexts, inventory)
     return findings
+
+
+def unset_name_finding(rule: Rule, pattern: str, expanded: str, region: str) -> Finding:
+    names = ", ".join(f"parameters.{rule.pack}.{n}" for n in PLACEHOLDER.findall(expanded))
+    ref = ResourceRef(type=rule.resource.type, id=f"(not evaluated: {pattern})", name=pattern, region=region)
+    return _finding(rule, ref, ERROR, None, None, None,
+                    f"{pattern} is not judged: set {names} in config.yaml (the rule's other names are judged)")
 
 
 def blocked_finding(rule: Rule, reason: str, region: str) -> Finding:
@@ -76,9 +84,45 @@ def supersede_baseline(findings: list[Finding], rules: dict[str, Rule]) -> None:
                 break
 
 
+def supersede_where_spec_is_silent(findings: list[Finding], rules: list[Rule], environment: str,
+                                   contexts: dict[str, Context], inventory: Inventory) -> None:
+    """A spec that sets a property for some of its environments leaves it as it is in the others on purpose
+    (spec 002: point-in-time recovery in production only): where a spec pack describes this environment and has a
+    rule on the same property of the same resource that does not apply here, the baseline yields too."""
+    silent = [r for r in rules if not r.baseline and r.reads and r.pack in contexts
+              and (r.pack_environments is None or environment in r.pack_environments)]
+    if not silent:
+        return
+    judged = {(f.rule_id, f.resource.type, f.resource.region, f.resource.id) for f in findings}
+    by_key = {(r.type, r.region, r.id): r for r in inventory.resources}
+    by_id = {r.id: r for r in rules}
+    for f in findings:
+        rule = by_id.get(f.rule_id)
+        if rule is None or not rule.baseline or f.status == "superseded":
+            continue
+        resource = by_key.get((f.resource.type, f.resource.region, f.resource.id))
+        if resource is None:
+            continue
+        for spec in silent:
+            if spec.resource.type != resource.type or not (spec.reads & rule.reads) or \
+                    (spec.id, f.resource.type, f.resource.region, f.resource.id) in judged:
+                continue
+            if selects(spec, contexts[spec.pack], resource, inventory.regions):
+                f.status, f.superseded_by = "superseded", spec.id
+                f.message += (f" (superseded by {spec.id}: the spec pack sets {', '.join(sorted(spec.reads & rule.reads))}"
+                              f" for {', '.join(spec.environments or ['other environments'])} only and leaves it "
+                              f"as it is in {environment})")
+                break
+
+
 def evaluate_rule(rule: Rule, ctx: Context, inventory: Inventory) -> list[Finding]:
+    expanded = {p: expand(p, ctx, inventory.regions[0]) for p in rule.resource.names}
+    unfilled = [p for p in rule.resource.names if PLACEHOLDER.search(expanded[p])]
+    findings = [unset_name_finding(rule, pattern, expanded[pattern], inventory.regions[0]) for pattern in unfilled]
+    if unfilled:  # the names whose parameters are set are judged; each unset one is its own error
+        kept = [p for p in rule.resource.names if p not in unfilled]
+        rule = rule.model_copy(update={"resource": rule.resource.model_copy(update={"names": kept})})
     selected = [r for r in inventory.resources if selects(rule, ctx, r, inventory.regions)]
-    findings = []
     for resource in selected:
         finding = judge(rule, replace(ctx, region=resource.region), resource, inventory.data_of(resource))
         if finding is not None:

@@ -316,6 +316,9 @@ class RDSInstance(Resource):
     # The read replicas run in distinct Availability Zones, none in this instance's (collectors.rds.link_replicas).
     replicas_cross_az: Optional[bool] = None
     master_password_managed: Optional[bool] = None  # the master password kept by RDS in Secrets Manager
+    # Where the master password is kept: rds-managed, secrets-manager (the IaC reads it from a secret, or a tag
+    # names one) or literal (written in the IaC); None when that cannot be told.
+    master_password_source: Optional[str] = None
     # An Aurora (or Multi-AZ DB cluster) member: its storage, backup and protection are its cluster's, and are
     # read from the cluster (CLUSTER_LEVEL in collectors/rds.py), as AWS applies them.
     cluster_id: Optional[str] = None

@@ -102,8 +102,7 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
         EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7, DeletionProtection=env == "production",
         PubliclyAccessible=False, EnableIAMDatabaseAuthentication=True, DBParameterGroupName=f"custom-postgres14-{env}",
         EnableCloudwatchLogsExports=["postgresql", "upgrade"], MasterUsername="dbadmin", AvailabilityZone="us-east-1a",
-        **({"MasterUserPassword": "not-a-real-password-1"} if "manual-master-password" in skip
-           else {"ManageMasterUserPassword": True}), Tags=[{"Key": "Environment", "Value": env}],
+        ManageMasterUserPassword=True, Tags=[{"Key": "Environment", "Value": env}],
     )
     _alarm(aws, f"{db}-cpu", "AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier", db), "GreaterThanOrEqualToThreshold", 80)
     _alarm(aws, f"{db}-free-storage", "AWS/RDS", "FreeStorageSpace", ("DBInstanceIdentifier", db), "LessThanThreshold",
@@ -389,9 +388,6 @@ DRIFTS: dict[str, Drift] = {
                              None, None, _brief_cpu_alarm),
     "static-assets-expire": Drift("static assets expired after 90 days", "ECOM-S3-013", "lifecycle",
                                   "ecommerce-static-assets-{env}", None, None, _expire_static_assets),
-    "manual-master-password": Drift("master password set by hand, not kept by RDS in Secrets Manager", "ECOM-RDS-022",
-                                    "configuration", "product-db-{env}", True, False, _nothing,
-                                    skip=("manual-master-password",)),
     "public-backups": Drift("database backups bucket without public access block", "ECOM-S3-010",
                             "public_access_block", "ecommerce-database-backups-{env}", True, False,
                             _unblock_public_access),

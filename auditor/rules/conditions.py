@@ -257,13 +257,13 @@ class Context:
         return value
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def placeholders_in(value: Any) -> set[str]:
     """The ``{name}`` placeholders in a value (strings inside lists and mappings included)."""
     if isinstance(value, str):
-        return set(_PLACEHOLDER.findall(value))
+        return set(PLACEHOLDER.findall(value))
     if isinstance(value, dict):
         return set().union(set(), *(placeholders_in(v) for v in value.values()))
     if isinstance(value, list):
@@ -274,7 +274,7 @@ def placeholders_in(value: Any) -> set[str]:
 def fill_placeholders(text: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` by its value, repeatedly, so that parameters may use other placeholders."""
     for _ in range(5):
-        new = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+        new = PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
         if new == text:
             break
         text = new

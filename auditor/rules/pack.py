@@ -81,7 +81,13 @@ class Rule(Strict):
     # whether it comes from a baseline pack (which yields to a spec pack on the same property).
     reads: frozenset = Field(default=frozenset(), exclude=True)
     params_used: frozenset = Field(default=frozenset(), exclude=True)
+    # The parameters each name pattern uses, and those the rest of the rule uses: a rule naming several
+    # resources runs on the names whose parameters are set (Pack.blocked_rules).
+    name_params: tuple = Field(default=(), exclude=True)
+    other_params: frozenset = Field(default=frozenset(), exclude=True)
     baseline: bool = Field(default=False, exclude=True)
+    # The environments the rule's pack describes (its header's applies_to; None: all).
+    pack_environments: Optional[list[str]] = Field(default=None, exclude=True)
 
     def location(self) -> Optional[SourceLocation]:
         """The rule's pack file and line (see rule_location)."""
@@ -205,13 +211,19 @@ class Pack(BaseModel):
                 for name, p in self.header.parameters.items() if p.required and given.get(name) in (None, "")}
 
     def blocked_rules(self, overrides: Optional[dict[str, Any]] = None) -> dict[str, str]:
-        """Rule id -> why it cannot run: it uses a required parameter that is not set."""
+        """Rule id -> why it cannot run: it uses a required parameter that is not set. A rule that names several
+        resources is blocked only when none of its names can be filled: otherwise it runs on those that can,
+        and each name left unfilled is an ``error`` of its own (evaluate.unset_name_findings)."""
         unset = self.unset_parameters(overrides)
         out = {}
         for rule in self.rules:
-            missing = sorted(rule.params_used & set(unset))
-            if missing:
-                out[rule.id] = unset[missing[0]]
+            missing = rule.params_used & set(unset)
+            if not missing:
+                continue
+            runnable_names = [p for p in rule.name_params if not p & missing]
+            if runnable_names and not rule.other_params & missing:
+                continue
+            out[rule.id] = unset[sorted(missing)[0]]
         return out
 
 
@@ -358,6 +370,7 @@ def _load_rules(doc: YamlDocument, header: PackHeader) -> list[Rule]:
         if rule.environments is None and header.applies_to is not None:
             rule.environments = list(header.applies_to)
         rule.baseline = header.kind == "baseline"
+        rule.pack_environments = list(header.applies_to) if header.applies_to is not None else None
         rule_problems = _with_condition(doc, loc, rule, header) + _check_placeholders(doc, loc, rule, header)
         if rule_problems:
             problems.extend(rule_problems)
@@ -416,7 +429,22 @@ def _check_placeholders(doc: YamlDocument, loc: tuple, rule: Rule, header: PackH
                 used.add(inner)
                 pending.append(inner)
     rule.params_used = frozenset(used & set(header.parameters))
+    rule.name_params = tuple(_with_defaults(placeholders_in(name), header) for name in rule.resource.names)
+    rule.other_params = _with_defaults(
+        set().union(*(placeholders_in(v) for v in (rule.resource.exclude_names, list(rule.resource.tags.values()),
+                                                    rule.check))) | _params_of(rule.check), header)
     return problems
+
+
+def _with_defaults(names: set[str], header: PackHeader) -> frozenset:
+    """Parameters, with those their defaults name in turn ({bucket_prefix}-logs)."""
+    found, pending = set(names) & set(header.parameters), list(set(names) & set(header.parameters))
+    while pending:
+        for inner in placeholders_in(header.parameters[pending.pop()].default) & set(header.parameters):
+            if inner not in found:
+                found.add(inner)
+                pending.append(inner)
+    return frozenset(found)
 
 
 def _params_of(value: Any) -> set[str]:

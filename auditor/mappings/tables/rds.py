@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from auditor.iac.values import Declared, as_int, get, is_unresolved, one
+from auditor.iac.values import Declared, as_bool, as_int, get, is_unresolved, one
 from auditor.mappings.fields import Defaulted, Field, TypeMap, Unknown, iac_value
 from auditor.mappings.tables.common import flat, major_version
 from auditor.resources import RDSCluster, RDSInstance, Resource
@@ -128,6 +128,42 @@ def _max_connections_iac(group_type: str, group: str, parameter: str, name: str,
     return read
 
 
+_SECRET_REF = ("secretsmanager", "secrets_manager", "aws_secretsmanager_secret")
+
+
+def _password_source_api(raw: dict) -> Any:
+    """Where the master password is kept: ``rds-managed`` (MasterUserSecret), ``secrets-manager`` where a tag
+    names the secret, else unknown: the RDS API does not say where a password set by hand comes from."""
+    if raw.get("MasterUserSecret"):
+        return "rds-managed"
+    tags = {str(t.get("Key")): str(t.get("Value")) for t in raw.get("TagList") or [] if isinstance(t, dict)}
+    if any("arn:aws" in v and ":secretsmanager:" in v for v in tags.values()):
+        return "secrets-manager"
+    return Unknown("the master password is not managed by RDS, and the RDS API does not show whether it comes "
+                   "from Secrets Manager (a tag holding the secret's ARN would)")
+
+
+def _password_source_iac(managed: str, password: str, replica_of: str):
+    """``rds-managed`` (manage_master_user_password); ``secrets-manager`` when the password is read from a secret
+    (data.aws_secretsmanager_secret_version..., {{resolve:secretsmanager:...}}); ``literal`` for a password
+    written in the IaC; unknown for one from a variable or parameter, whose source the IaC does not show."""
+    def read(props: dict, ctx: Any) -> Any:
+        if as_bool(iac_value(props, managed)):
+            return "rds-managed"
+        value = iac_value(props, password)
+        if value is None:
+            if iac_value(props, replica_of) is not None:
+                return Defaulted(None, "a read replica takes its source's master password")
+            return Unknown("neither a managed master password nor a password is declared")
+        text = str(value)
+        if any(ref in text.lower() for ref in _SECRET_REF):
+            return "secrets-manager"
+        if isinstance(value, str) and not is_unresolved(value) and "{{resolve:" not in value:
+            return "literal"
+        return Unknown(f"the password comes from {text[:100]}: the IaC does not show whether that is Secrets Manager")
+    return read
+
+
 def _rds_api(raw: dict, resource: Resource) -> None:
     _rds_iac(raw, resource)
     if "PerformanceInsightsEnabled" not in raw:
@@ -175,6 +211,9 @@ RDS_INSTANCE = TypeMap(
         Field("iam_auth_enabled", "bool", api="IAMDatabaseAuthenticationEnabled", tf="iam_database_authentication_enabled",
               cfn="EnableIAMDatabaseAuthentication", default=False, note="IAM authentication off unless enabled"),
         Field("db_name", api="DBName", tf="db_name|name", cfn="DBName", note="no database created unless db_name"),
+        Field("master_password_source", "raw", api=_password_source_api,
+              tf=_password_source_iac("manage_master_user_password", "password", "replicate_source_db"),
+              cfn=_password_source_iac("ManageMasterUserPassword", "MasterUserPassword", "SourceDBInstanceIdentifier")),
         Field("master_password_managed", "bool", api=lambda raw: bool(raw.get("MasterUserSecret")),
               tf="manage_master_user_password", cfn="ManageMasterUserPassword", default=False,
               note="the password is yours to keep unless manage_master_user_password"),

@@ -1,0 +1,184 @@
+"""Rules held to their spec sentence, on plain data (no I/O): an account built exactly to the spec passes, and
+each rule still fails what the sentence forbids. Issue: rules that demanded what the specs do not say."""
+from __future__ import annotations
+
+import pytest
+
+from auditor.evaluate import Inventory, evaluate_rule, evaluate_rules
+from auditor.resources import (BucketLifecycle, BucketPolicy, DynamoDBTable, EfsAccessPoint, EFSFileSystem,
+                               EKSCluster, LifecycleRule, LifecycleTransition, PublicAccessBlock, RDSInstance,
+                               S3Bucket, TableSse)
+from auditor.rules.conditions import Context
+from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.scan import blocked_rules, contexts_for
+
+
+def pack(pack_id: str):
+    return load_pack(builtin_packs_dir() / f"{pack_id}.yaml")
+
+
+def rule(pack_id: str, rule_id: str):
+    return next(r for r in pack(pack_id).rules if r.id == rule_id)
+
+
+def judged(pack_id: str, rule_id: str, resource, params: dict, env: str = "production") -> list:
+    ctx = Context(env, env, account_id="123456789012", params={**pack(pack_id).parameter_values(None), **params})
+    return [(f.resource.id, f.status) for f in evaluate_rule(rule(pack_id, rule_id), ctx,
+                                                              Inventory([resource], ["us-east-1"]))]
+
+
+ECOM = {"rds_instance": "product-db-{env}", "static_assets_bucket": "ecommerce-static-assets-{env}",
+        "product_catalog_table": "product-catalog-{env}"}
+
+
+@pytest.mark.parametrize("source, verdict", [
+    ("rds-managed", "pass"),  # ManageMasterUserPassword
+    ("secrets-manager", "pass"),  # the spec's own Terraform: password = data.aws_secretsmanager_secret_version...
+    ("literal", "fail"),
+])
+def test_ecom_rds_022_accepts_either_way_of_keeping_the_password_in_secrets_manager(source, verdict):
+    db = RDSInstance(id="product-db-production", name="product-db-production", region="us-east-1",
+                     master_password_source=source)
+    assert judged("ecommerce-platform", "ECOM-RDS-022", db, ECOM) == [("product-db-production", verdict)]
+
+
+def test_ecom_rds_022_is_error_where_the_source_cannot_be_told():
+    db = RDSInstance(id="product-db-production", name="product-db-production", region="us-east-1")
+    db.mark_unknown("master_password_source", "the master password is not managed by RDS, and the RDS API ...")
+    assert judged("ecommerce-platform", "ECOM-RDS-022", db, ECOM) == [("product-db-production", "error")]
+
+
+def test_ecom_rds_022_reads_the_password_source_from_the_api_and_the_iac():
+    from auditor.mappings.tables.rds import _password_source_api, _password_source_iac
+    from auditor.mappings.fields import Unknown
+
+    assert _password_source_api({"MasterUserSecret": {"SecretArn": "arn:aws:secretsmanager:..."}}) == "rds-managed"
+    tagged = {"TagList": [{"Key": "password-secret", "Value": "arn:aws:secretsmanager:us-east-1:1:secret:db-AbC"}]}
+    assert _password_source_api(tagged) == "secrets-manager"
+    assert isinstance(_password_source_api({}), Unknown)
+    tf = _password_source_iac("manage_master_user_password", "password", "replicate_source_db")
+    assert tf({"password": ["data.aws_secretsmanager_secret_version.db_password.secret_string"]}, None) == "secrets-manager"
+    assert tf({"manage_master_user_password": [True]}, None) == "rds-managed"
+    assert tf({"password": ["hunter2hunter2"]}, None) == "literal"
+    assert isinstance(tf({"password": ["var.db_password"]}, None), Unknown)
+    cfn = _password_source_iac("ManageMasterUserPassword", "MasterUserPassword", "SourceDBInstanceIdentifier")
+    assert cfn({"MasterUserPassword": {"Fn::Sub": "{{resolve:secretsmanager:${DBCredential}}}"}}, None) == "secrets-manager"
+    assert isinstance(cfn({"MasterUserPassword": {"Ref": "DBPassword"}}, None), Unknown)
+
+
+def test_ofl_eks_001_judges_the_cluster_the_spec_describes_only():
+    assert rule("officeless", "OFL-EKS-001").id in blocked_rules([pack("officeless")], {})  # required: no guess
+    other = EKSCluster(id="ci-runners", name="ci-runners", region="us-east-1", addons={})
+    ours = EKSCluster(id="officeless-production", name="officeless-production", region="us-east-1",
+                      addons={"aws-ebs-csi-driver": "v1.42.0-eksbuild.1"})
+    params = {"eks_cluster": "officeless-production"}
+    assert judged("officeless", "OFL-EKS-001", other, params) == [("officeless-production", "fail")]  # missing
+    assert judged("officeless", "OFL-EKS-001", ours, params) == [("officeless-production", "pass")]
+
+
+@pytest.mark.parametrize("points, verdict", [
+    ([], "pass"),  # before the first PersistentVolumeClaim
+    ([EfsAccessPoint(id="fsap-1", path="/pv-1", permissions="700")], "pass"),
+    ([EfsAccessPoint(id="fsap-1", path="/pv-1", permissions="700"),
+      EfsAccessPoint(id="fsap-2", path="/pv-2", permissions="755")], "fail"),
+])
+def test_ofl_efs_006_no_access_point_yet_passes_another_permission_fails(points, verdict):
+    fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", access_points=points,
+                       access_point_count=len(points))
+    assert judged("officeless", "OFL-EFS-006", fs, {"eks_cluster": "x"}) == [("fs-1", verdict)]
+
+
+def test_ecom_ddb_013_wants_kms_on_the_product_catalog_only():
+    owned = TableSse(enabled=True, type="AWS_OWNED")
+    sessions = DynamoDBTable(id="sessions-production", name="sessions-production", region="us-east-1", sse=owned)
+    catalog = DynamoDBTable(id="product-catalog-production", name="product-catalog-production", region="us-east-1",
+                            sse=owned)
+    names = {**ECOM, "sessions_table": "sessions-{env}"}
+    assert judged("ecommerce-platform", "ECOM-DDB-013", sessions, names) == []  # not selected any more
+    assert judged("ecommerce-platform", "ECOM-DDB-013", catalog, names) == [("product-catalog-production", "fail")]
+    catalog.sse = TableSse(enabled=True, type="KMS")
+    assert judged("ecommerce-platform", "ECOM-DDB-013", catalog, names) == [("product-catalog-production", "pass")]
+
+
+def lifecycle(*rules: LifecycleRule) -> BucketLifecycle:
+    return BucketLifecycle(rules=list(rules))
+
+
+@pytest.mark.parametrize("rules, verdict", [
+    ((), "pass"),
+    ((LifecycleRule(id="abort", abort_incomplete_multipart_days=7),), "pass"),  # housekeeping
+    ((LifecycleRule(id="old", status="Disabled", expiration_days=30),), "pass"),
+    ((LifecycleRule(id="ia", transitions=[LifecycleTransition(days=30, storage_class="STANDARD_IA")]),), "fail"),
+    ((LifecycleRule(id="expire", expiration_days=365),), "fail"),
+    ((LifecycleRule(id="versions", noncurrent_expiration_days=30),), "fail"),
+])
+def test_ecom_s3_013_judges_transitions_and_expirations_only(rules, verdict):
+    bucket = S3Bucket(id="ecommerce-static-assets-production", name="ecommerce-static-assets-production",
+                      region="us-east-1", lifecycle=lifecycle(*rules))
+    assert judged("ecommerce-platform", "ECOM-S3-013", bucket, ECOM) == [(bucket.id, verdict)]
+
+
+def test_a_rule_naming_two_buckets_judges_the_one_whose_parameter_is_set():
+    """co2: website_bucket is required and unset, geojson_bucket has its default. The public GeoJSON bucket is
+    judged (and fails); the unset name is one error of its own; before, neither bucket was judged."""
+    co2 = pack("co2-storagestack")
+    blocked = blocked_rules([co2], {})
+    assert "CO2-S3-007" not in blocked
+    geojson = S3Bucket(id="co2-analysis-dev-geojson-data", name="co2-analysis-dev-geojson-data", region="us-east-1",
+                       policy=BucketPolicy(exists=True, allows_public_principal=True),
+                       public_access_block=PublicAccessBlock())
+    findings = [f for f in evaluate_rules(co2.rules, "development", contexts_for([co2], "development", "1", {}),
+                                          Inventory([geojson], ["us-east-1"]), blocked) if f.rule_id == "CO2-S3-007"]
+    by_id = {f.resource.id: f for f in findings}
+    assert by_id["co2-analysis-dev-geojson-data"].status == "fail"
+    unset = by_id["(not evaluated: {website_bucket})"]
+    assert unset.status == "error" and "parameters.co2-storagestack.website_bucket" in unset.message
+    # A rule naming only the unset bucket is still blocked as a whole.
+    assert "CO2-S3-008" in blocked
+
+
+def test_a_password_set_by_hand_on_a_live_instance_is_error_not_fail(aws):
+    """moto, as a live scan sees it: RDS-managed passes; a password typed in by hand cannot be traced to Secrets
+    Manager from the RDS API, so ECOM-RDS-022 says so (error) instead of failing a spec-compliant setup."""
+    import boto3
+
+    from auditor.collectors import rds
+    from auditor.collectors.base import AwsCalls
+
+    common = dict(Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername="dbadmin")
+    aws.rds.create_db_instance(DBInstanceIdentifier="product-db-production", ManageMasterUserPassword=True, **common)
+    aws.rds.create_db_instance(DBInstanceIdentifier="product-db-staging", MasterUserPassword="not-a-real-one-1",
+                               **common)
+
+    class Calls(AwsCalls):
+        def client(self, service, region):
+            return boto3.client(service, region_name=region, endpoint_url=aws.endpoint, aws_access_key_id="x",
+                                aws_secret_access_key="y")
+
+    found = {r.id: r for r in rds.COLLECTOR.list_resources(Calls(pool=None, account_id="123456789012"), "us-east-1")}
+    assert judged("ecommerce-platform", "ECOM-RDS-022", found["product-db-production"], ECOM) == \
+        [("product-db-production", "pass")]
+    assert judged("ecommerce-platform", "ECOM-RDS-022", found["product-db-staging"], ECOM, env="staging") == \
+        [("product-db-staging", "error")]
+    assert "does not show whether it comes from Secrets Manager" in found["product-db-staging"].unknown[
+        "master_password_source"]
+
+
+def test_baseline_yields_where_the_spec_sets_a_property_for_other_environments_only():
+    """Spec 002 turns point-in-time recovery on in production only (ECOM-DDB-010): a staging table without it is
+    as the spec wants, so BASE-DDB-001 is superseded there, not a failure."""
+    from auditor.resources import TablePitr
+
+    packs = [pack("ecommerce-platform"), pack("baseline")]
+    table = DynamoDBTable(id="product-catalog-staging", name="product-catalog-staging", region="us-east-1",
+                          pitr=TablePitr(status="DISABLED"), deletion_protection=True)
+    rules = [r for p in packs for r in p.rules]
+    contexts = contexts_for(packs, "staging", "123456789012", {"ecommerce-platform": ECOM})
+    findings = evaluate_rules(rules, "staging", contexts, Inventory([table], ["us-east-1"]), blocked_rules(packs, {}))
+    (pitr,) = [f for f in findings if f.rule_id == "BASE-DDB-001"]
+    assert pitr.status == "superseded" and pitr.superseded_by == "ECOM-DDB-010"
+    assert "for production only" in pitr.message
+    # A table no spec rule names keeps the baseline's verdict.
+    stray = DynamoDBTable(id="scratch", name="scratch", region="us-east-1", pitr=TablePitr(status="DISABLED"))
+    findings = evaluate_rules(rules, "staging", contexts, Inventory([stray], ["us-east-1"]), blocked_rules(packs, {}))
+    assert [f.status for f in findings if f.rule_id == "BASE-DDB-001"] == ["fail"]
