@@ -11,7 +11,7 @@ from auditor.findings import Finding, ResourceRef
 from auditor.resources import Resource
 from auditor.rules.conditions import PLACEHOLDER, ERROR, FAIL, PASS, Context, NotApplicable, evaluate
 from auditor.rules.pack import Rule
-from auditor.selection import expand, selects
+from auditor.selection import expand, selects, with_listed_names
 
 
 @dataclass
@@ -116,6 +116,7 @@ def supersede_where_spec_is_silent(findings: list[Finding], rules: list[Rule], e
 
 
 def evaluate_rule(rule: Rule, ctx: Context, inventory: Inventory) -> list[Finding]:
+    rule = with_listed_names(rule, ctx)
     expanded = {p: expand(p, ctx, inventory.regions[0]) for p in rule.resource.names}
     unfilled = [p for p in rule.resource.names if PLACEHOLDER.search(expanded[p])]
     findings = [unset_name_finding(rule, pattern, expanded[pattern], inventory.regions[0]) for pattern in unfilled]

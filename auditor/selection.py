@@ -14,6 +14,18 @@ def expand(pattern: str, ctx: Context, region: str) -> str:
     return fill_placeholders(pattern, values)
 
 
+def with_listed_names(rule: Rule, ctx: Context) -> Rule:
+    """A name pattern that is one parameter holding a list (``{sensitive_buckets}``: the buckets a team deems
+    sensitive) stands for each of its items."""
+    names: list[str] = []
+    for pattern in rule.resource.names:
+        value = ctx.params.get(pattern[1:-1]) if pattern.startswith("{") and pattern.endswith("}") else None
+        names.extend(str(v) for v in value) if isinstance(value, list) else names.append(pattern)
+    if names == list(rule.resource.names):
+        return rule
+    return rule.model_copy(update={"resource": rule.resource.model_copy(update={"names": names})})
+
+
 def matches_name(rule: Rule, ctx: Context, resource: Resource, regions: list[str]) -> bool:
     """Does the resource's name (or id) match one of the rule's patterns and none of its exclusions?
 

@@ -182,3 +182,25 @@ def test_baseline_yields_where_the_spec_sets_a_property_for_other_environments_o
     stray = DynamoDBTable(id="scratch", name="scratch", region="us-east-1", pitr=TablePitr(status="DISABLED"))
     findings = evaluate_rules(rules, "staging", contexts, Inventory([stray], ["us-east-1"]), blocked_rules(packs, {}))
     assert [f.status for f in findings if f.rule_id == "BASE-DDB-001"] == ["fail"]
+
+
+def test_choices_the_spec_leaves_open_are_parameters_with_the_specs_reading_as_default():
+    from auditor.resources import BucketEncryption, ObjectLock
+
+    names = {**ECOM, "order_documents_bucket": "ecommerce-order-documents-{env}",
+             "database_backups_bucket": "ecommerce-database-backups-{env}", "product_images_bucket": "images-{env}"}
+    sse_s3 = BucketEncryption(enabled=True, algorithm="AES256")
+    images = S3Bucket(id="images-production", name="images-production", region="us-east-1", encryption=sse_s3)
+    backups = S3Bucket(id="ecommerce-database-backups-production", name="ecommerce-database-backups-production",
+                       region="us-east-1", encryption=sse_s3)
+    # By default order documents and database backups are the sensitive buckets (SSE-KMS)...
+    assert judged("ecommerce-platform", "ECOM-S3-009", backups, names) == [(backups.id, "fail")]
+    assert judged("ecommerce-platform", "ECOM-S3-009", images, names) == []
+    # ...and a team that deems its product images sensitive says so.
+    assert judged("ecommerce-platform", "ECOM-S3-009", images, {**names, "sensitive_buckets": ["images-{env}"]}) == \
+        [(images.id, "fail")]
+    governed = S3Bucket(id="ecommerce-order-documents-production", name="ecommerce-order-documents-production",
+                        region="us-east-1", object_lock=ObjectLock(enabled=True, mode="GOVERNANCE", retention_days=7))
+    assert judged("ecommerce-platform", "ECOM-S3-011", governed, names) == [(governed.id, "fail")]  # §6.2: compliance
+    assert judged("ecommerce-platform", "ECOM-S3-011", governed,
+                  {**names, "object_lock_modes": ["COMPLIANCE", "GOVERNANCE"]}) == [(governed.id, "pass")]
