@@ -14,13 +14,18 @@ def expand(pattern: str, ctx: Context, region: str) -> str:
     return fill_placeholders(pattern, values)
 
 
-def with_listed_names(rule: Rule, ctx: Context) -> Rule:
+def listed(patterns: list[str], ctx: Context) -> list[str]:
     """A name pattern that is one parameter holding a list (``{sensitive_buckets}``: the buckets a team deems
     sensitive) stands for each of its items."""
     names: list[str] = []
-    for pattern in rule.resource.names:
+    for pattern in patterns:
         value = ctx.params.get(pattern[1:-1]) if pattern.startswith("{") and pattern.endswith("}") else None
         names.extend(str(v) for v in value) if isinstance(value, list) else names.append(pattern)
+    return names
+
+
+def with_listed_names(rule: Rule, ctx: Context) -> Rule:
+    names = listed(rule.resource.names, ctx)
     if names == list(rule.resource.names):
         return rule
     return rule.model_copy(update={"resource": rule.resource.model_copy(update={"names": names})})
@@ -35,8 +40,9 @@ def matches_name(rule: Rule, ctx: Context, resource: Resource, regions: list[str
     candidates = [resource.region] if resource.region else regions
     names = {resource.name, resource.id}
     for region in candidates:
-        included = any(fnmatchcase(n, expand(p, ctx, region)) for p in rule.resource.names for n in names)
-        excluded = any(fnmatchcase(n, expand(p, ctx, region)) for p in rule.resource.exclude_names for n in names)
+        included = any(fnmatchcase(n, expand(p, ctx, region)) for p in listed(rule.resource.names, ctx) for n in names)
+        excluded = any(fnmatchcase(n, expand(p, ctx, region)) for p in listed(rule.resource.exclude_names, ctx)
+                       for n in names)
         if included and not excluded:
             return True
     return False
