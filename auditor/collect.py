@@ -232,11 +232,14 @@ def _finish(collector: Collector, resource: Resource) -> None:
 
 
 def _connection_alarm_share(instance: RDSInstance) -> None:
-    """How early its connection alarms fire: the lowest DatabaseConnections threshold over max_connections."""
+    """How early its connection alarms fire: the lowest threshold of its high DatabaseConnections alarms
+    (GreaterThan...) over max_connections. A low alarm (connections dropping under 10) says nothing of how
+    early a crowd is caught, so it cannot make the share look small."""
     if "max_connections" in instance.unknown:
         instance.mark_unknown("connection_alarm_share", instance.unknown["max_connections"])
         return
-    thresholds = [a.threshold for a in instance.alarms if a.metric_name == "DatabaseConnections" and a.threshold is not None]
+    thresholds = [a.threshold for a in instance.alarms if a.metric_name == "DatabaseConnections"
+                  and a.threshold is not None and str(a.comparison_operator or "").startswith("GreaterThan")]
     if instance.max_connections and thresholds:
         instance.connection_alarm_share = round(100.0 * min(thresholds) / instance.max_connections, 1)
 

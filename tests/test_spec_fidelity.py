@@ -252,3 +252,21 @@ def test_ecom_cache_012_eviction_alarm_is_sustained(period, periods, verdict):
     alarm_on(group, "Evictions", "GreaterThanThreshold", period, periods, 0, "AWS/ElastiCache")
     params = {**ECOM, "session_cache": "session-cache-{env}"}
     assert judged("ecommerce-platform", "ECOM-CACHE-012", group, params) == [("session-cache-production", verdict)]
+
+
+def test_ecom_rds_018_a_low_connection_alarm_does_not_count_as_catching_the_crowd():
+    from auditor.collect import _connection_alarm_share
+    from auditor.resources import Alarm
+
+    def alarm(operator: str, threshold: float) -> Alarm:
+        return Alarm(name=f"conn-{operator}", namespace="AWS/RDS", metric_name="DatabaseConnections",
+                     metric_names=["DatabaseConnections"], comparison_operator=operator, threshold=threshold)
+
+    db = RDSInstance(id="product-db-production", name="product-db-production", region="us-east-1",
+                     max_connections=1000, alarms=[alarm("LessThanThreshold", 10), alarm("GreaterThanThreshold", 950)])
+    _connection_alarm_share(db)
+    assert db.connection_alarm_share == 95.0  # before: 1.0, from the low alarm, and the rule passed
+    assert judged("ecommerce-platform", "ECOM-RDS-018", db, ECOM) == [("product-db-production", "fail")]
+    db.alarms = [alarm("GreaterThanOrEqualToThreshold", 800)]
+    _connection_alarm_share(db)
+    assert judged("ecommerce-platform", "ECOM-RDS-018", db, ECOM) == [("product-db-production", "pass")]
