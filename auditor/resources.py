@@ -479,6 +479,8 @@ class BackupPlan(Resource):
     weekly_retention_days: Optional[int] = None
     selected_resources: list[str] = Field(default_factory=list)  # ARNs or wildcards of its backup selections
     selects_dynamodb: Optional[bool] = None  # a selection names DynamoDB tables (an ARN, a table wildcard or "*")
+    # The DynamoDB table names its selections cover, as patterns ("Products-production", "Sessions-*", "*").
+    selected_tables: list[str] = Field(default_factory=list)
 
 
 class CloudFrontDistribution(Resource):

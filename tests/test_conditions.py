@@ -109,3 +109,13 @@ def test_malformed_conditions_name_the_field(raw, path, words):
         parse_condition(raw, set())
     assert caught.value.path == path
     assert words in str(caught.value)
+
+
+def test_covers_takes_a_name_through_any_wildcard_pattern_of_the_list():
+    from auditor.rules.conditions import OPERATORS
+
+    covers = OPERATORS["covers"][0]
+    assert covers(["Products-production", "Sessions-*"], "Sessions-production")
+    assert covers(["*"], "anything")
+    assert not covers(["Products-production"], "Sessions-production")
+    assert not covers(None, "Sessions-production")  # nothing selected covers nothing

@@ -16,6 +16,7 @@ from auditor.mappings.fields import fill_from_api
 from auditor.mappings.tables import RDS_INSTANCE, bucket_of_domain, is_weekly
 from auditor.resources import BackupPlan, BucketLifecycle, EFSFileSystem, RDSInstance, S3Bucket
 from auditor.rules.conditions import Context
+from auditor.rules.pack import builtin_packs_dir, load_pack
 from tests.accounts import build_officeless, distribution
 from tests.conftest import run_cli
 from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
@@ -121,8 +122,15 @@ def _plan_answer(days):
          "Lifecycle": {"DeleteAfterDays": days}}]}, "BackupPlanId": "p-1"}
 
 
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/{}-production"
+
+
 @pytest.mark.parametrize("days, resources, retention_verdict, selection_verdict", [
-    (90, ["arn:aws:dynamodb:us-east-1:123456789012:table/Products-production"], "pass", "pass"),
+    (90, [TABLE_ARN.format(t) for t in ("Products", "UserPreferences", "ProductCatalog")]
+     + ["arn:aws:dynamodb:us-east-1:123456789012:table/Sessions-*"], "pass", "pass"),
+    (90, ["arn:aws:dynamodb:*:*:table/*"], "pass", "pass"),
+    (90, [TABLE_ARN.format("Products")], "pass", "fail"),  # one of the four tables is not the weekly backup
+    (90, [TABLE_ARN.format("Scratch")], "pass", "fail"),  # some DynamoDB table is not these tables
     (30, ["arn:aws:s3:::ecommerce-product-images-production"], "fail", "fail")])
 def test_backup_plan_rules_and_selections_on_the_answers_aws_documents(days, resources, retention_verdict,
                                                                       selection_verdict):
@@ -141,7 +149,8 @@ def test_backup_plan_rules_and_selections_on_the_answers_aws_documents(days, res
             fetch_family(calls, backup.COLLECTOR.families[family], plan)
     _finish(backup.COLLECTOR, plan)
     assert plan.weekly_retention_days == days and [r.weekly for r in plan.rules] == [False, True]
-    ctx = Context("production", "production", params={"backup_plan": "ecommerce-weekly-{env}"})
+    ctx = Context("production", "production", params={**load_pack(builtin_packs_dir() / "ecommerce-platform.yaml")
+                  .parameter_values(None), "backup_plan": "ecommerce-weekly-{env}"})
     for rule_id, verdict in (("ECOM-DDB-016", retention_verdict), ("ECOM-DDB-017", selection_verdict)):
         (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", rule_id), ctx, Inventory([plan], ["us-east-1"]))
         assert finding.status == verdict, finding
@@ -168,6 +177,15 @@ resource "aws_dynamodb_table" "orders" {
   }
 }
 
+resource "aws_dynamodb_table" "products" {
+  name     = "Products-production"
+  hash_key = "productId"
+  attribute {
+    name = "productId"
+    type = "S"
+  }
+}
+
 resource "aws_backup_plan" "weekly" {
   name = "ecommerce-weekly-production"
   rule {
@@ -184,12 +202,14 @@ resource "aws_backup_selection" "tables" {
   name         = "tables"
   plan_id      = aws_backup_plan.weekly.id
   iam_role_arn = "arn:aws:iam::123456789012:role/backup"
-  resources    = [aws_dynamodb_table.orders.arn]
+  resources    = [aws_dynamodb_table.orders.arn, aws_dynamodb_table.products.arn,
+                  "arn:aws:dynamodb:*:*:table/UserPreferences-*", "arn:aws:dynamodb:*:*:table/ProductCatalog-*",
+                  "arn:aws:dynamodb:*:*:table/Sessions-*"]
 }
 '''}, "ecommerce-platform")
     plan = verdicts(document, "ecommerce-weekly-production")
     assert plan["ECOM-DDB-016"]["status"] == "fail" and plan["ECOM-DDB-016"]["actual"] == 35
-    assert plan["ECOM-DDB-017"]["status"] == "pass"
+    assert plan["ECOM-DDB-017"]["status"] == "pass"  # the four tables, by reference and by wildcard
 
 
 # --- CloudFront --------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ COLLECTOR = Collector(
         "selections": Family("selections", "ListBackupSelections", BACKUP_PLAN.read_by("ListBackupSelections"),
                              fetch_selections),
     },
-    derived={"weekly_retention_days": ("rules",), "selects_dynamodb": ("selected_resources",)},
+    derived={"weekly_retention_days": ("rules",), "selects_dynamodb": ("selected_resources",),
+             "selected_tables": ("selected_resources",)},
     finish=summarize_backup_plan,
 )

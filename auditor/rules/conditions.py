@@ -10,6 +10,7 @@ Evaluation is three-valued: a property that could not be read makes the check ``
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Optional, Union
@@ -101,6 +102,8 @@ OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "contains": (_contains, "contains"),
     "not_contains": (lambda a, e: not _contains(a, e), "does not contain"),
     "matches": (_matches, "matches"),
+    # One of the actual list's wildcard patterns takes the expected name (a backup selection's table/Sessions-*).
+    "covers": (lambda a, e: isinstance(a, list) and any(fnmatchcase(str(e), str(p)) for p in a), "covers"),
     "exists": (lambda a, e: _is_set(a) == bool(e), "exists"),
 }
 _ALIASES = {"absent": "exists"}  # absent: true  ==  exists: false

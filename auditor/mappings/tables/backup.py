@@ -47,6 +47,23 @@ def summarize_backup_plan(plan: Resource) -> None:
                                           for r in weekly), default=0)
     if "selected_resources" not in plan.unknown:
         plan.selects_dynamodb = any(r == "*" or r.startswith("arn:aws:dynamodb:") for r in plan.selected_resources)
+        plan.selected_tables = sorted({t for t in (_table_pattern(r) for r in plan.selected_resources) if t})
+    else:
+        plan.unknown.setdefault("selected_tables", plan.unknown["selected_resources"])
+
+
+def _table_pattern(resource: str) -> Optional[str]:
+    """The table names a selection's resource covers: ``*`` (every resource, or every DynamoDB one), or the
+    name (pattern) after ``:table/`` of a DynamoDB ARN; None for another service's resource."""
+    if resource == "*":
+        return "*"
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[2] not in ("dynamodb", "*"):
+        return None
+    tail = parts[5]
+    if tail in ("*", "table*", "table/*"):
+        return "*"
+    return tail[len("table/"):].split("/")[0] if tail.startswith("table/") else None
 
 
 def _selected(rtype: str, plan_attribute: str, resources: str):
