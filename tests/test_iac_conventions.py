@@ -183,52 +183,29 @@ def test_types_the_packs_judge_but_auditor_does_not_model_are_listed(tmp_path):
         "reason": "AWS::DynamoDB::GlobalTable is not modelled: the rules on AWS::DynamoDB::Table do not judge it"}]
 
 
-def test_checkovs_own_warnings_are_counted_not_printed(tmp_path):
-    """A module source checkov cannot download (no network for external modules) makes it log; the user's
-    stderr stays empty and the report counts it."""
-    (tmp_path / "main.tf").write_text('module "x" {\n  source = "git::https://example.invalid/x.git"\n}\n'
-                                      'resource "aws_s3_bucket" "b" {\n  bucket = "acme-b"\n}\n')
-    result = run_cli("iac", str(tmp_path), "--pack", "baseline", "--env", "production", "--format", "json",
-                     "--out", str(tmp_path / "out"))
-    assert result.stderr == ""
-    (report,) = (tmp_path / "out").glob("*/report.json")
-    assert isinstance(json.loads(report.read_text())["run"]["coverage"]["checkov_messages"], int)
+def test_checkovs_own_warnings_are_counted_not_printed(tmp_path, monkeypatch, capfd):
+    """What checkov logs (to its loggers or the root logger, as its parser does with logging.warning) or prints
+    while it runs stays off the user's stderr, and the run counts it."""
+    import logging
+    import sys
 
+    from checkov.terraform.runner import Runner
 
-def test_an_unknown_cache_policy_ttl_blocks_only_the_rules_that_read_it(tmp_path, baseline):
-    """A distribution whose cache policy is a data source: its TTL is unknown, its HTTPS setting is not."""
-    (tmp_path / "main.tf").write_text('''
-data "aws_cloudfront_cache_policy" "optimized" {
-  name = "Managed-CachingOptimized"
-}
-resource "aws_cloudfront_distribution" "site" {
-  enabled = true
-  origin {
-    domain_name = "acme-site.s3.us-east-1.amazonaws.com"
-    origin_id   = "site"
-  }
-  default_cache_behavior {
-    target_origin_id       = "site"
-    viewer_protocol_policy = "allow-all"
-    cache_policy_id        = data.aws_cloudfront_cache_policy.optimized.id
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
-  }
-  restrictions {
-    geo_restriction {
-      restriction_type = "none"
-    }
-  }
-  viewer_certificate {
-    cloudfront_default_certificate = true
-  }
-}
-''')
-    (site,) = [r for r in iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
-               if r.type == "AWS::CloudFront::Distribution"]
-    assert "behaviors" not in site.unknown and "not in this IaC" in site.behaviors[0].unknown["default_ttl"]
-    (https,) = [f for f in audit(tmp_path, baseline).findings if f.rule_id == "BASE-CF-001"]
-    assert https.status == "fail" and "allow-all" in https.message
+    original = Runner.check_tf_definition
+
+    def noisy(self, *args, **kwargs):
+        logging.warning("Unable to load module - source: ../gone, version: None, error: ...")
+        logging.getLogger("checkov.terraform").error("Traceback (most recent call last): ...")
+        print("Traceback (most recent call last):\n  File ...\nKeyError: 'x'", file=sys.stderr)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, "check_tf_definition", noisy)
+    (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "acme-b"\n}\n')
+    out = run_checkov(tmp_path, [], with_checks=True)
+    captured = capfd.readouterr()
+    assert out.messages == 5  # two log records, three printed lines
+    assert "Traceback" not in captured.err and "Unable to load module" not in captured.err
+    assert [r.name for r in iac_resources(out, "us-east-1")] == ["acme-b"]
 
 
 def test_a_baseline_made_with_checkov_matches_a_run_without(tmp_path):
@@ -244,3 +221,14 @@ def test_a_baseline_made_with_checkov_matches_a_run_without(tmp_path):
     (again,) = (tmp_path / "b").glob("*/report.json")
     ours = [f for f in json.loads(again.read_text())["findings"] if f["status"] == "fail"]
     assert ours and all(f["change"] == "unchanged" for f in ours)
+
+
+def test_a_local_module_outside_the_folder_that_cannot_be_parsed_stops_the_gate(tmp_path):
+    """checkov skipped it without a word and the gate passed on what was left; now it is exit 2, one line."""
+    (tmp_path / "root").mkdir()
+    (tmp_path / "modules" / "bucket").mkdir(parents=True)
+    (tmp_path / "root" / "main.tf").write_text('module "logs" {\n  source = "../modules/bucket"\n}\n')
+    (tmp_path / "modules" / "bucket" / "main.tf").write_text('resource "aws_s3_bucket" "this" {\n  bucket =\n}\n')
+    result = run_cli("iac", str(tmp_path / "root"), "--pack", "baseline", "--env", "production", "--no-checkov")
+    assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "modules/bucket/main.tf:2: invalid HCL" in result.stderr

@@ -121,11 +121,15 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
         runner_filter = RunnerFilter(framework=[framework], download_external_modules=False,
                                      var_files=[str(v) for v in var_files] or None, show_progress_bar=False,
                                      checks=None if with_checks else [NO_CHECKS])
-        logged, printed = CHECKOV_LOG.count, io.StringIO()
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(printed), \
-                warnings.catch_warnings(record=True) as warned:
-            warnings.simplefilter("always")
-            report = runner.run(runner_filter=runner_filter, **kwargs)
+        logged, printed, root = CHECKOV_LOG.count, io.StringIO(), logging.getLogger()
+        root.addHandler(CHECKOV_LOG)  # checkov logs to the root logger too (logging.warning(...))
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(printed), \
+                    warnings.catch_warnings(record=True) as warned:
+                warnings.simplefilter("always")
+                report = runner.run(runner_filter=runner_filter, **kwargs)
+        finally:
+            root.removeHandler(CHECKOV_LOG)
         silence_checkov()  # loggers created while it ran
         out.messages += (CHECKOV_LOG.count - logged) + len(warned) + \
             sum(1 for line in printed.getvalue().splitlines() if line.strip())
@@ -156,7 +160,7 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
         return out
 
     tf_files = [p for p in path.rglob("*.tf") if ".terraform" not in p.parts]
-    for tf in tf_files:
+    for tf in tf_files + local_module_files(tf_files):
         check_syntax_hcl(tf)
     if tf_files:
         runner = TfRunner()
@@ -201,6 +205,31 @@ def looks_like_template(path: Path) -> bool:
     except OSError:
         return False
     return _TEMPLATE_MARK.search(head) is not None
+
+
+_LOCAL_SOURCE = re.compile(r'(?m)^\s*source\s*=\s*"(\.{1,2}/[^"]*)"')
+
+
+def local_module_files(tf_files: list[Path]) -> list[Path]:
+    """The .tf files of local modules outside the scanned folder (``source = "../modules/bucket"``), followed
+    through the modules they call: checkov skips one it cannot parse, and its resources would vanish from the
+    gate without a word."""
+    seen = {p.resolve() for p in tf_files}
+    pending, found = list(tf_files), []
+    while pending:
+        current = pending.pop()
+        try:
+            text = current.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for source in _LOCAL_SOURCE.findall(text):
+            folder = (current.parent / source).resolve()
+            for tf in sorted(folder.glob("*.tf")) if folder.is_dir() else []:
+                if tf.resolve() not in seen:
+                    seen.add(tf.resolve())
+                    found.append(tf)
+                    pending.append(tf)
+    return found
 
 
 def check_syntax_hcl(path: Path) -> None:
