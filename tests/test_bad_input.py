@@ -83,3 +83,29 @@ def test_missing_credentials_is_exit_3(moto_endpoint):
 def test_unknown_profile_is_bad_input(moto_endpoint):
     result = run_cli("scan", "--profile", "nosuch", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
     assert_one_line(result, 2, "profile 'nosuch'")
+
+
+def test_a_template_checkov_cannot_read_stops_the_gate_beside_valid_terraform(tmp_path):
+    """A lone \\ud800 escape: Python's json takes it, checkov's parser drops the file with a log line, and the
+    gate used to pass on main.tf alone (exit 0). Every IaC file the gate cannot read is exit 2, one line."""
+    (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "acme-b"\n}\n')
+    (tmp_path / "storage.json").write_text(
+        '{"AWSTemplateFormatVersion": "2010-09-09",\n "Resources": {"B": {"Type": "AWS::S3::Bucket",\n'
+        '  "Properties": {"BucketName": "acme-\\ud800"}}}}\n')
+    result = run_cli("iac", str(tmp_path), "--pack", "baseline", "--env", "production", "--no-checkov")
+    assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "storage.json:3: invalid JSON: \\ud800 is half of a UTF-16 pair" in result.stderr
+
+
+def test_any_template_checkov_drops_is_bad_input(tmp_path, monkeypatch):
+    """Whatever else makes checkov's parser give up on a template (it logs and goes on), the gate refuses."""
+    import pytest
+
+    from auditor.errors import BadInput
+    from auditor.iac import checkov_run
+
+    (tmp_path / "stack.yaml").write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+                                         "  B: {Type: AWS::S3::Bucket}\n")
+    monkeypatch.setattr(checkov_run, "_definitions", lambda runner: {})
+    with pytest.raises(BadInput, match="stack.yaml:1: a CloudFormation template that cannot be read"):
+        checkov_run.run_checkov(tmp_path, [], with_checks=False)

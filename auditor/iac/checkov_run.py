@@ -180,6 +180,11 @@ def run_checkov(path: Path, var_files: list[Path], with_checks: bool = True) -> 
         report = report_of(runner, "cloudformation", root_folder=root)
         out.cloudformation.update(_definitions(runner))
         out.checks.extend(_records(report))
+        parsed = {Path(str(k)).resolve() for k in out.cloudformation}
+        dropped = [t for t in templates if t.resolve() not in parsed]
+        if dropped:  # checkov logs a parse error and goes on: the gate would pass without the template
+            raise BadInput(f"{dropped[0]}:1: a CloudFormation template that cannot be read (checkov could not "
+                           "parse it)")
     for plan in (p for p in path.rglob("*.json") if is_plan(p)):
         runner = PlanRunner()
         report = report_of(runner, "terraform_plan", root_folder=None, files=[str(plan)])
@@ -245,6 +250,10 @@ def check_syntax_hcl(path: Path) -> None:
         raise BadInput(f"{path}:{line or 1}: invalid HCL: {str(exc).splitlines()[0][:160]}") from None
 
 
+_LONE_SURROGATE = re.compile(r"(?<!\\)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                            r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
 def check_syntax_template(path: Path) -> None:
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix.lower() == ".json":
@@ -252,6 +261,10 @@ def check_syntax_template(path: Path) -> None:
             json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadInput(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        lone = _LONE_SURROGATE.search(text)
+        if lone:  # Python's json takes it; no text can hold it, and CloudFormation refuses it
+            line = text.count("\n", 0, lone.start()) + 1
+            raise BadInput(f"{path}:{line}: invalid JSON: {lone.group(0)} is half of a UTF-16 pair, not a character")
         return
 
     # Composed only (the tags, !Ref and the like, need no constructor to be checked), and refused, as
