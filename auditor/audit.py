@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from auditor.findings import Finding, RunInfo, utc_now
-from auditor.history.changes import annotate_changes
+from auditor.history.changes import annotate_changes, is_gone
 from auditor.history.store import HistoryStore
 from auditor.locking import target_lock
 from auditor.reporting.summary import summarize
@@ -108,8 +108,9 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
             result = scanner(request, run)
             findings = annotate_changes(result.findings, store.priors_for(run), run.started_at,
                                         store.findings_by_state_ids, run.sight())
-            stored = [f for f in findings if not (f.change == "resolved" and f.actual == "absent")]
-            summary = summarize(findings, run.status)
+            stored = [f for f in findings if not is_gone(f)]
+            summary = summarize(stored, run.status)
+            summary["by_change"]["resolved"] += len(findings) - len(stored)
             summary_with_waivers = {**summary, "waivers": result.waivers}
             store.finish_run(run, stored, result.inventory.resources, summary_with_waivers, request.packs)
             result.inventory.resources.clear()  # stored; the reports need only the findings
@@ -131,7 +132,8 @@ def _audit(request: ScanRequest, store: HistoryStore, out_dir: Path, formats: li
         reason = f"reports could not be written to {out_dir / run.id}: {exc.strerror or exc}"
         store.mark_partial(run, reason)
         raise AuditIncomplete(f"run {run.id}: {reason}") from None
-    return AuditOutcome(run, findings, paths, document, warnings)
+    # The findings of this run: a previous failure whose resource is gone is in the document's "gone" list.
+    return AuditOutcome(run, [f for f in findings if not is_gone(f)], paths, document, warnings)
 
 
 def failure_reason(exc: BaseException) -> str:

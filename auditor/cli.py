@@ -210,7 +210,8 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
         outcome = audit(request, store, out or config.out, report_formats, keep_runs=config.keep_runs)
     for warning in outcome.warnings:
         click.echo(f"auditor: warning: {warning}", err=True)
-    print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"])
+    print_scan_summary(console(), outcome.run, outcome.findings, outcome.paths, outcome.document["waivers"],
+                       gone=len(outcome.document.get("gone", [])))
     code = _findings_ok(gate_exit_code(outcome.findings, fail_on or config.fail_on, outcome.run.status),
                         exit_zero_on_findings)
     if security_hub:

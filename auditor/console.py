@@ -67,7 +67,8 @@ def result_line(run: RunInfo, findings: list[Finding]) -> str:
 
 
 def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], paths: list[Path],
-                       waivers: Optional[dict] = None, limit: int = 40) -> None:
+                       waivers: Optional[dict] = None, limit: int = 40, gone: int = 0) -> None:
+    """``gone``: previous failures whose resource this run no longer has (resolved, not passes)."""
     if OUTPUT.quiet:
         click.echo(result_line(run, findings))
         return
@@ -82,6 +83,7 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
     for item in (run.coverage.spec_conflicts if run.coverage else []):
         out.print(safe(f"spec conflict: {item['rule_id']} judges the pack's reading: {item['conflict']}"))
     changes = {c: sum(1 for f in findings if f.change == c) for c in ("new", "regressed", "resolved")}
+    changes["resolved"] += gone
     new_failures = sum(1 for f in findings if f.change == "new" and f.status == "fail")
     out.print(f"since the previous run: {new_failures} new failures, {changes['regressed']} regressed, "
               f"{changes['resolved']} resolved")

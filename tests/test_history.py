@@ -137,3 +137,24 @@ def test_schema_version_and_foreign_files(tmp_path):
     text = tmp_path / "text.db"
     text.write_text("hello")
     assert run_cli("history", "--db", str(text)).code == 2
+
+
+def test_a_deleted_resource_is_gone_never_a_pass(aws, tmp_path):
+    """A bucket that failed and was then deleted: the next report lists it under "gone" (resolved by
+    deletion), not among the findings as a pass with actual "absent", and it counts in no pass or score."""
+    aws.s3.create_bucket(Bucket="scratch-exports")  # baseline: no versioning, no TLS-only policy
+    run = lambda: run_cli("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", aws.endpoint,
+                          "--out", str(tmp_path / "reports"), "--db", str(tmp_path / "h.db"), endpoint=aws.endpoint)
+    first = run().report()
+    failed = {f["rule_id"] for f in findings_by(first, resource="scratch-exports") if f["status"] == "fail"}
+    assert "BASE-S3-005" in failed
+    aws.s3.delete_bucket(Bucket="scratch-exports")
+    result = run()
+    second = result.report()
+    assert findings_by(second, resource="scratch-exports") == []
+    gone = {(g["rule_id"], g["resource"]["name"]) for g in second["gone"]}
+    assert gone == {(rule, "scratch-exports") for rule in failed}
+    assert all(g["status"] == "gone" and g["change"] == "resolved" for g in second["gone"])
+    assert second["summary"]["by_status"]["pass"] == sum(1 for f in second["findings"] if f["status"] == "pass")
+    assert second["summary"]["by_change"]["resolved"] == len(failed)
+    assert f"{len(failed)} resolved" in result.stdout

@@ -69,7 +69,8 @@ def run_demo(config: Config, out: Path) -> Path:
                                      VersioningConfiguration={"Status": "Enabled"})
         DRIFTS["public-backups"].apply(aws, DEMO_ENV)
         second = audit(request, store, out, DEMO_FORMATS)
-    print_scan_summary(out_console, second.run, second.findings, second.paths, second.document["waivers"])
+    print_scan_summary(out_console, second.run, second.findings, second.paths, second.document["waivers"],
+                       gone=len(second.document.get("gone", [])))
     out_console.print(f"history: {db_path}  (auditor history --db {db_path}; "
                       f"auditor diff {first.run.id} {second.run.id} --db {db_path})")
     return db_path

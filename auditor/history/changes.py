@@ -39,9 +39,25 @@ def annotate_changes(current: list[Finding], priors: Optional[dict[str, Prior]],
                 if key not in seen and p.status == "fail" and (sight is None or sight.sees(key))]
     gone = [old.model_copy(update={
         "status": "pass", "change": "resolved", "first_seen": now, "actual": "absent",
-        "message": f"no longer present in this run (was: {old.message})",
+        "message": f"{GONE} (was: {old.message})",
     }) for old in load_gone(gone_ids)] if gone_ids else []
     return current + gone
+
+
+GONE = "no longer present in this run"
+
+
+def is_gone(finding: Finding) -> bool:
+    """A previous failure whose resource this run no longer has: a change to report, not a verdict of this run
+    (report.json lists it under ``gone``, never among the findings as a pass)."""
+    return finding.change == "resolved" and finding.actual == "absent" and finding.message.startswith(GONE)
+
+
+def gone_json(finding: Finding) -> dict:
+    return {"rule_id": finding.rule_id, "pack": finding.pack, "title": finding.title, "control": finding.control,
+            "severity": finding.severity, "status": "gone", "previous_status": "fail", "change": "resolved",
+            "resource": finding.resource.model_dump(mode="json"), "message": finding.message,
+            "spec_ref": finding.spec_ref, "first_seen": finding.first_seen}
 
 
 def priors_of(findings: list[Finding]) -> dict[str, Prior]:

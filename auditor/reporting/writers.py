@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from auditor import __version__
 from auditor.errors import BadInput
 from auditor.findings import Finding, RunInfo
+from auditor.history.changes import gone_json, is_gone
 from auditor.reporting.asff import write_asff
 from auditor.reporting.html import write_html
 from auditor.reporting.junit import write_junit
@@ -28,14 +29,20 @@ def report_document(run: RunInfo, findings: list[Finding], history: Optional[dic
     ``waivers`` what the waivers file did (active count, expired and stale waivers). ``dump``: how a finding
     becomes JSON, when the caller knows a faster way than pydantic's (findings read back from the history)."""
     dump = dump or (lambda f: f.model_dump(mode="json"))
+    gone = [f for f in findings if is_gone(f)]
+    current = [f for f in findings if not is_gone(f)] if gone else findings
+    summary = summarize(current, run.status)
+    summary["by_change"]["resolved"] += len(gone)  # resolved since the previous run, deletions included
     return {
         "schema_version": SCHEMA_VERSION,
         "tool_version": __version__,
         "run": run.model_dump(mode="json"),
-        "summary": summarize(findings, run.status),
+        "summary": summary,
         "history": history or {"previous_run": None, "trend": []},
         "waivers": waivers or {"active": 0, "expired": [], "stale": [], "waived_findings": 0},
-        "findings": [dump(f) for f in findings],
+        "findings": [dump(f) for f in current],
+        # Previous failures whose resource is gone: resolved by deletion, not passes of this run.
+        "gone": [gone_json(f) for f in gone],
     }
 
 
