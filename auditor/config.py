@@ -249,6 +249,16 @@ class Config(Strict):
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     path: Optional[Path] = Field(default=None, exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def no_invented_target(cls, data: Any) -> Any:
+        """The ``default`` target (the ambient credentials' account) stands in only for a config that names no
+        accounts at all: one that lists organizations and no targets audits those organizations, and nothing
+        else, so --all-targets never audits whatever account the shell happens to be signed in to."""
+        if isinstance(data, dict) and data.get("organizations") and "targets" not in data:
+            return {**data, "targets": []}
+        return data
+
     def target(self, name: Optional[str]) -> Target:
         """The named target; with no name, the first one, whose settings an ad-hoc scan starts from (its runs
         are recorded under an identity of their own: see scan.adhoc_target)."""

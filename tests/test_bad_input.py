@@ -1,6 +1,8 @@
 """Bad input and unreachable accounts: one line on stderr naming what is wrong, the documented exit code."""
 from __future__ import annotations
 
+import json
+
 from auditor.demo.mockaws import free_port
 from tests.conftest import run_cli
 
@@ -109,3 +111,20 @@ def test_any_template_checkov_drops_is_bad_input(tmp_path, monkeypatch):
     monkeypatch.setattr(checkov_run, "_definitions", lambda runner: {})
     with pytest.raises(BadInput, match="stack.yaml:1: a CloudFormation template that cannot be read"):
         checkov_run.run_checkov(tmp_path, [], with_checks=False)
+
+
+def test_a_config_of_organizations_only_invents_no_default_target(tmp_path):
+    """organizations: and no targets: used to add the `default` target, and --all-targets audited whatever
+    account the shell was signed in to beside the organization."""
+    from auditor.config import load_config
+
+    org = {"name": "acme", "role_name": "OrganizationAccountAccessRole", "regions": ["us-east-1"],
+           "packs": ["baseline"]}
+    only_orgs = tmp_path / "orgs.yaml"
+    only_orgs.write_text("organizations:\n  - " + json.dumps(org) + "\n")
+    assert load_config(only_orgs).targets == []
+    nothing = tmp_path / "empty.yaml"
+    nothing.write_text("db: history.db\n")
+    assert [t.name for t in load_config(nothing).targets] == ["default"]  # a config naming no account at all
+    result = run_cli("--config", str(only_orgs), "scan", "--pack", "baseline")
+    assert result.code == 2 and "lists no targets" in result.stderr and result.stderr.count("\n") == 1
