@@ -222,6 +222,16 @@ class ExecutorSettings(Strict):
     visibility_timeout_seconds: int = Field(default=4200, ge=1)  # an unacknowledged task is redelivered after it
     max_in_flight: int = Field(default=256, ge=1, le=4096)  # targets waiting on workers at once
 
+    @model_validator(mode="after")
+    def redelivered_only_after_the_limit(self) -> "ExecutorSettings":
+        """redis redelivers a task not acknowledged within the visibility timeout: shorter than the time a task
+        may run, and a slow audit runs twice at once on two workers."""
+        if self.visibility_timeout_seconds <= self.task_time_limit_seconds:
+            raise ValueError(f"visibility_timeout_seconds ({self.visibility_timeout_seconds}) must exceed "
+                             f"task_time_limit_seconds ({self.task_time_limit_seconds}), or a running audit is "
+                             "handed to a second worker")
+        return self
+
     def broker(self) -> Optional[str]:
         import os
 

@@ -128,3 +128,12 @@ def test_a_config_of_organizations_only_invents_no_default_target(tmp_path):
     assert [t.name for t in load_config(nothing).targets] == ["default"]  # a config naming no account at all
     result = run_cli("--config", str(only_orgs), "scan", "--pack", "baseline")
     assert result.code == 2 and "lists no targets" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_visibility_timeout_below_the_task_limit_is_bad_config(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("executor:\n  type: celery\n  broker_url: redis://127.0.0.1:1/0\n"
+                      "  task_time_limit_seconds: 3900\n  visibility_timeout_seconds: 600\n")
+    result = run_cli("--config", str(config), "scan", "--all-targets")
+    assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "config.yaml" in result.stderr and "visibility_timeout_seconds (600) must exceed" in result.stderr

@@ -179,8 +179,10 @@ def redis_url(tmp_path):
 
 
 def celery_executor(url: str, **extra) -> str:
-    settings = {"type": "celery", "broker_url": url, "visibility_timeout_seconds": 4, "result_timeout_seconds": 120,
-                "task_time_limit_seconds": 90, **extra}
+    # A short visibility timeout, so a killed worker's task is redelivered within the test; the time limit stays
+    # below it (a config where it does not is refused: a running audit would go to a second worker).
+    settings = {"type": "celery", "broker_url": url, "visibility_timeout_seconds": 16, "result_timeout_seconds": 120,
+                "task_time_limit_seconds": 15, **extra}
     return "executor:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
 
 
