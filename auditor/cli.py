@@ -684,6 +684,26 @@ def targets_list(ctx: click.Context, as_json: bool) -> None:
         ctx.exit(3)
 
 
+@targets.command("remove")
+@click.argument("name")
+@db_option
+@click.pass_context
+def targets_remove(ctx: click.Context, name: str, db: Optional[Path]) -> None:
+    """Remove every run of target NAME from the history (a target added by mistake, or retired), so it leaves
+    `auditor history`, the reports of the fleet and the server's fleet page. Exit 2 when the history has no such
+    target. A target still in config.yaml is audited again by the next --all-targets: remove it there too."""
+    config = _load(ctx)
+    store = _store(config, db)
+    known = store.targets()
+    if name not in known:
+        raise BadInput(f"no target {name!r} in {store.path} (targets: {', '.join(known) or 'none'})")
+    removed = store.forget_target(name)
+    click.echo(f"removed target {name}: {removed} run(s) and their findings")
+    if any(t.name == name for t in config.targets):
+        click.echo(f"note: {name} is still a target in {config.path or 'config'}: the next --all-targets audits it "
+                   "again unless it is removed there")
+
+
 @cli.command()
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worker processes: accounts scanned at once on this machine.")

@@ -150,3 +150,22 @@ def test_an_unexpected_error_is_one_line_and_exit_3_with_debug_for_the_traceback
         main(["rules", "list", "--debug"])
     assert "Traceback" in capsys.readouterr().err
     SETTINGS["debug"] = False
+
+
+def test_a_mistaken_target_can_leave_the_history(tmp_path):
+    """auditor targets remove NAME: its runs and states go; the other targets keep theirs; an unknown name is
+    one line, exit 2."""
+    from auditor.history.store import HistoryStore
+    from tests.fleet_history import NIGHTS, build_fleet
+
+    db = tmp_path / "fleet.db"
+    build_fleet(db)
+    result = run_cli("targets", "remove", "shop-staging", "--db", str(db))
+    assert result.code == 0 and f"removed target shop-staging: {NIGHTS} run(s)" in result.stdout, result.stderr
+    store = HistoryStore(db)
+    assert store.targets() == ["data-production", "shop-production"]
+    staging_states = store.db.execute("SELECT COUNT(*) FROM finding_states WHERE target = 'shop-staging'").fetchone()
+    assert staging_states[0] == 0 and len(store.runs(target="shop-production")) == NIGHTS
+    again = run_cli("targets", "remove", "shop-staging", "--db", str(db))
+    assert again.code == 2 and again.stderr.count("\n") == 1
+    assert "no target 'shop-staging'" in again.stderr and "data-production, shop-production" in again.stderr

@@ -496,6 +496,11 @@ class HistoryStore:
 
     # --- retention -----------------------------------------------------------------------------------------
 
+    def forget_target(self, target: str) -> int:
+        """Every run of a target and every state of its findings and resources: a target added by mistake (or
+        retired) leaves the history and the fleet page. The number of runs deleted."""
+        return self.keep_last(target, 0)
+
     def keep_last(self, target: str, keep: int) -> int:
         """Delete all but the newest ``keep`` runs of a target, and the states no kept run uses."""
         rows = self.db.execute("SELECT seq FROM runs WHERE target = ? ORDER BY seq DESC", [target]).fetchall()
