@@ -100,6 +100,17 @@ class PublicAccessBlock(Model):
     restrict_public_buckets: bool = False
     all_blocked: bool = False
 
+    @classmethod
+    def of(cls, **flags: bool) -> "PublicAccessBlock":
+        """The four settings as given, and whether all of them block."""
+        return cls(**flags, all_blocked=all(flags.values()))
+
+    @classmethod
+    def new_bucket_default(cls) -> "PublicAccessBlock":
+        """What AWS applies to a new bucket since April 2023: every setting on."""
+        return cls.of(block_public_acls=True, ignore_public_acls=True, block_public_policy=True,
+                      restrict_public_buckets=True)
+
 
 class BucketEncryption(Model):
     enabled: bool = False

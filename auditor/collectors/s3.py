@@ -82,7 +82,7 @@ def _pab(config: dict) -> PublicAccessBlock:
         "block_public_policy": bool(config.get("BlockPublicPolicy")),
         "restrict_public_buckets": bool(config.get("RestrictPublicBuckets")),
     }
-    return PublicAccessBlock(**values, all_blocked=all(values.values()))
+    return PublicAccessBlock.of(**values)
 
 
 def fetch_public_access_block(calls: AwsCalls, bucket: S3Bucket) -> None:
@@ -190,7 +190,7 @@ def effective_public_access_block(bucket: S3Bucket) -> None:
         return
     merged = {k: getattr(own, k) or getattr(account, k) for k in
               ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-    bucket.effective_public_access_block = PublicAccessBlock(**merged, all_blocked=all(merged.values()))
+    bucket.effective_public_access_block = PublicAccessBlock.of(**merged)
 
 
 def fetch_intelligent_tiering(calls: AwsCalls, bucket: S3Bucket) -> None:

@@ -179,11 +179,9 @@ def s3_bucket(t: Template, lid: str) -> S3Bucket:
     pab = props.get("PublicAccessBlockConfiguration")
     if pab is not None:
         values = {ours: bool(as_bool(pab.get(theirs))) for theirs, ours in PAB_KEYS}
-        bucket.public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+        bucket.public_access_block = PublicAccessBlock.of(**values)
     else:
-        bucket.public_access_block = PublicAccessBlock(block_public_acls=True, ignore_public_acls=True,
-                                                       block_public_policy=True, restrict_public_buckets=True,
-                                                       all_blocked=True)
+        bucket.public_access_block = PublicAccessBlock.new_bucket_default()
         d.default("public_access_block", "new buckets block all public access since April 2023")
         d.default("effective_public_access_block", "new buckets block all public access since April 2023")
     bucket.account_public_access_block = PublicAccessBlock()

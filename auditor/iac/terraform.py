@@ -570,23 +570,21 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
             bucket.locations["effective_public_access_block"] = bucket.locations["public_access_block"]
             values = {k: bool(pick(d, "public_access_block", get(pab[0].attrs, k), "bool", default=False))
                       for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-            bucket.public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+            bucket.public_access_block = PublicAccessBlock.of(**values)
         else:
-            bucket.public_access_block = PublicAccessBlock(block_public_acls=True, ignore_public_acls=True,
-                                                           block_public_policy=True, restrict_public_buckets=True,
-                                                           all_blocked=True)
+            bucket.public_access_block = PublicAccessBlock.new_bucket_default()
             d.default("public_access_block", "new buckets block all public access since April 2023")
         account = model.of_type("aws_s3_account_public_access_block")
         if account:
             values = {k: bool(get(account[0].attrs, k, default=False)) for k in
                       ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-            bucket.account_public_access_block = PublicAccessBlock(**values, all_blocked=all(values.values()))
+            bucket.account_public_access_block = PublicAccessBlock.of(**values)
         else:
             bucket.account_public_access_block = PublicAccessBlock()
             d.default("account_public_access_block", "no account-level block unless configured")
         merged = {k: getattr(bucket.public_access_block, k) or getattr(bucket.account_public_access_block, k)
                   for k in ("block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets")}
-        bucket.effective_public_access_block = PublicAccessBlock(**merged, all_blocked=all(merged.values()))
+        bucket.effective_public_access_block = PublicAccessBlock.of(**merged)
         if "public_access_block" in d.defaults:
             d.defaults["effective_public_access_block"] = d.defaults["public_access_block"]
 
