@@ -232,3 +232,35 @@ def test_a_local_module_outside_the_folder_that_cannot_be_parsed_stops_the_gate(
     result = run_cli("iac", str(tmp_path / "root"), "--pack", "baseline", "--env", "production", "--no-checkov")
     assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "modules/bucket/main.tf:2: invalid HCL" in result.stderr
+
+
+def test_a_count_decided_by_a_function_of_a_variable_is_evaluated(tmp_path, baseline):
+    """terraform-aws-modules/rds (db_instance) picks its block by engine: count = var.create && false ==
+    local.is_mssql ? 1 : 0, is_mssql = element(split("-", var.engine), 0) == "sqlserver". checkov expands the
+    SQL Server block for a postgres engine and drops the other; the one AWS would create is judged."""
+    (tmp_path / "modules" / "db").mkdir(parents=True)
+    (tmp_path / "modules" / "db" / "main.tf").write_text('''
+variable "engine" {}
+variable "create" {
+  default = true
+}
+locals {
+  is_mssql = element(split("-", var.engine), 0) == "sqlserver"
+}
+resource "aws_db_instance" "this" {
+  count             = var.create && false == local.is_mssql ? 1 : 0
+  identifier        = "orders-db"
+  engine            = var.engine
+  storage_encrypted = true
+}
+resource "aws_db_instance" "this_mssql" {
+  count             = var.create && local.is_mssql ? 1 : 0
+  identifier        = "orders-db"
+  engine            = var.engine
+  storage_encrypted = false
+}
+''')
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "main.tf").write_text('module "db" {\n  source = "../modules/db"\n  engine = "postgres"\n}\n')
+    (encryption,) = [f for f in audit(tmp_path / "root", baseline).findings if f.rule_id == "BASE-RDS-001"]
+    assert encryption.source.address == "module.db.aws_db_instance.this" and encryption.status == "pass"

@@ -360,6 +360,20 @@ def variable_values(definitions: dict, unknown_at_root: set[str]) -> dict[str, A
                     continue
                 default = body["default"]
                 values[address] = default[0] if isinstance(default, list) and len(default) == 1 else default
+    # A module variable without a default takes what its call passes; checkov keeps that on the module block.
+    for definition in definitions.values():
+        for entry in definition.get("module", []):
+            for name, body in entry.items():
+                if not isinstance(body, dict):
+                    continue
+                address = str(body.get("__address__") or name)
+                prefix = ".".join(p if p == "module" or address.startswith("module.") else f"module.{p}"
+                                  for p in address.split(".")) + "."
+                for key, value in body.items():
+                    if key.startswith("__") or key in ("source", "version", "count", "for_each", "providers"):
+                        continue
+                    value = value[0] if isinstance(value, list) and len(value) == 1 else value
+                    values.setdefault(prefix + key, value)
     return values
 
 

@@ -15,11 +15,41 @@ from typing import Any, Callable, Optional
 
 _TOKEN = re.compile(r'\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\$]|\\.)*")'
                     r'|(?P<ref>(?:var|local)\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)'
-                    r'|(?P<word>true|false|null)\b|(?P<fn>length)\s*\(|(?P<op>&&|\|\||==|!=|>=|<=|[!?:()<>\[\],{}-]))')
+                    r'|(?P<word>true|false|null)\b|(?P<fn>[a-z][a-z0-9_]*)\s*\(|(?P<op>&&|\|\||==|!=|>=|<=|[!?:()<>\[\],{}-]))')
 
 
 class Unknown(Exception):
     """The expression reads something this evaluator does not know."""
+
+
+def _element(items: Any, index: Any) -> Any:
+    if not isinstance(items, list) or not items or not isinstance(index, int) or isinstance(index, bool):
+        raise Unknown("element() of a non-list")
+    return items[index % len(items)]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Unknown(f"{value!r} is not a string")
+    return value
+
+
+def _length(value: Any) -> int:
+    if not isinstance(value, (list, dict, str)):
+        raise Unknown("length() of a non-collection")
+    return len(value)
+
+
+# The functions count expressions use on flags and names (terraform-aws-modules/rds:
+# element(split("-", var.engine), 0) == "sqlserver"); any other function leaves the expression unknown.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "length": _length,
+    "split": lambda sep, text: _text(text).split(_text(sep)),
+    "element": _element,
+    "lower": lambda text: _text(text).lower(),
+    "upper": lambda text: _text(text).upper(),
+    "contains": lambda items, value: isinstance(items, list) and value in items,
+}
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
@@ -132,11 +162,18 @@ class _Parser:
                 value = value.get(attribute)
             return value
         if kind == "fn":
-            value = self.ternary()
+            if text not in FUNCTIONS:
+                raise Unknown(f"{text}()")
+            args = []
+            while self.peek() != ")":
+                args.append(self.ternary())
+                if self.peek() != ")":
+                    self.take(",")
             self.take(")")
-            if not isinstance(value, (list, dict, str)):
-                raise Unknown("length of a non-collection")
-            return len(value)
+            try:
+                return FUNCTIONS[text](*args)
+            except TypeError:
+                raise Unknown(f"{text}() with {len(args)} argument(s)") from None
         if text == "(":
             value = self.ternary()
             self.take(")")
