@@ -216,7 +216,7 @@ def _flatten(value: Any) -> str:
             return str(arg[0]).join(_flatten(p) for p in arg[1])
         if fn in ("Fn::GetAtt", "Ref"):
             return "${ref}"
-    return "${unknown}"
+    return ""  # an intrinsic this cannot read (Fn::If, Fn::ImportValue): it covers nothing and pins nobody
 
 
 def to_cdn(statement: dict) -> bool:

@@ -20,7 +20,10 @@ def listed(patterns: list[str], ctx: Context) -> list[str]:
     names: list[str] = []
     for pattern in patterns:
         value = ctx.params.get(pattern[1:-1]) if pattern.startswith("{") and pattern.endswith("}") else None
-        names.extend(str(v) for v in value) if isinstance(value, list) else names.append(pattern)
+        if isinstance(value, list):
+            names.extend(str(v) for v in value)
+        else:
+            names.append(pattern)
     return names
 
 

@@ -107,6 +107,8 @@ def test_a_deny_of_every_s3_action_over_http_on_bucket_and_objects_is_tls_only(s
     [deny_http(condition={"Bool": {"aws:SecureTransport": "false"},
                           "StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/legacy"}})],
     [dict(deny_http(), Effect="Allow")],
+    # A bucket ARN chosen by a condition this cannot read covers nothing, not the bucket.
+    [deny_http(resource=({"Fn::If": ["Prod", {"Fn::GetAtt": ["Bucket", "Arn"]}, "arn:aws:s3:::other"]}, OBJECTS))],
 ])
 def test_a_partial_deny_is_not_tls_only(statements):
     assert not policy(*statements).denies_insecure_transport
