@@ -12,10 +12,10 @@ from typing import Callable, Iterator, Optional
 import click
 
 from auditor import __version__
-from auditor.config import FAIL_ON, FORMATS, Config, load_config, require_environment
+from auditor.config import Config, FAIL_ON, FORMATS, load_config, require_environment
 from auditor.errors import AuditorError, BadInput, BadInputs, Interrupted
-from auditor.rules.pack import PackFileSet, load_pack
 from auditor.reporting.summary import gate_exit_code
+from auditor.rules.pack import PackFileSet, load_pack
 
 
 FORMAT_LIST = ", ".join(FORMATS)
@@ -34,7 +34,7 @@ def _remember(name: str):
         if name == "debug":
             SETTINGS["debug"] = True
         if name in ("quiet", "verbose"):
-            from auditor import console
+            from auditor.reporting import console
 
             setattr(console.OUTPUT, name, True)
             if name == "verbose":
@@ -158,18 +158,18 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     --exit-zero-on-findings); 2 bad input; 3 the audit could not complete, or some checks ended in error while
     nothing failed.
     """
-    from auditor.audit import audit
-    from auditor.console import console, print_scan_summary
+    from auditor.runs.audit import audit
+    from auditor.reporting.console import console, print_scan_summary
     from auditor.history.store import HistoryStore
     from auditor.reporting.writers import check_formats
     from auditor.aws import check_regions
-    from auditor.scan import ScanRequest
-    from auditor.waivers import load_configured_waivers
+    from auditor.runs.scan import ScanRequest
+    from auditor.engine.waivers import load_configured_waivers
 
     config = _load(ctx)
     report_formats = check_formats(_formats(formats) or config.formats)
     if all_targets:
-        from auditor.fleet import audit_all, fleet_exit_code, fleet_of, organization_totals
+        from auditor.fleet.targets import audit_all, fleet_exit_code, fleet_of, organization_totals
 
         if target or packs or environment or regions or iac_path:
             raise BadInput("--all-targets takes each target's packs, environment and regions from config.yaml")
@@ -179,7 +179,7 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
             PackFileSet(config.rules_dir).path_of(pack_id)  # an unknown pack is bad input before any call
         waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
         if config.executor.type == "celery":  # a broker that is not set is bad input before any AWS call
-            from auditor.distributed import make_app
+            from auditor.fleet.distributed import make_app
 
             make_app(config.executor.model_copy(update={"broker_url": config.executor.broker()}))
         fleet = fleet_of(config)
@@ -264,10 +264,10 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     Exit codes as scan: 0 clean, 1 findings fail the gate, 2 bad input (IaC that cannot be parsed, with file and
     line), 3 some checks could not be made while nothing failed.
     """
-    from auditor.console import print_iac_summary
-    from auditor.iac.gate import gate_decision, iac_audit, load_baseline, mark_baseline, select_rules
+    from auditor.reporting.console import print_iac_summary
+    from auditor.runs.gate import gate_decision, iac_audit, load_baseline, mark_baseline, select_rules
     from auditor.reporting.writers import check_formats, report_document, write_report_to, write_reports
-    from auditor.waivers import load_configured_waivers
+    from auditor.engine.waivers import load_configured_waivers
 
     config = _load(ctx)
     chosen = config.target(target)
@@ -316,7 +316,7 @@ def terminal_progress(label: str) -> Iterator[Optional[Callable[[int, int], None
     if not sys.stdout.isatty():
         yield None
         return
-    from auditor.fleet import progress_display
+    from auditor.fleet.targets import progress_display
 
     display = progress_display()
     task = display.add_task(label, total=None)
@@ -344,7 +344,7 @@ db_option = click.option("--db", type=click.Path(path_type=Path), help="SQLite h
 @click.pass_context
 def history(ctx: click.Context, target: Optional[str], limit: int, as_json: bool, db: Optional[Path]) -> None:
     """List runs from the history, newest first."""
-    from auditor.console import print_history
+    from auditor.reporting.console import print_history
 
     rows = _store(_load(ctx), db).runs(target, limit)
     print_history(rows, as_json)
@@ -364,7 +364,7 @@ def diff(ctx: click.Context, run_a: str, run_b: str, target: Optional[str], as_j
     """What became non-compliant, what was fixed, what regressed, and what changed in resource configuration
     between RUN_A (before; default previous) and RUN_B (after; default latest). Each is a run id, a unique
     prefix of one, latest, or previous."""
-    from auditor.console import print_diff
+    from auditor.reporting.console import print_diff
     from auditor.history.diff import diff_runs
 
     store = _store(_load(ctx), db)
@@ -423,7 +423,7 @@ def rules() -> None:
 @click.pass_context
 def rules_list(ctx: click.Context) -> None:
     """List the packs with their rule counts per control."""
-    from auditor.rules.browse import print_pack_list
+    from auditor.reporting.browse import print_pack_list
 
     config = _load(ctx)
     print_pack_list(PackFileSet(config.rules_dir).load_all())
@@ -434,7 +434,7 @@ def rules_list(ctx: click.Context) -> None:
 @click.pass_context
 def rules_show(ctx: click.Context, rule_id: str) -> None:
     """Show one rule (by id, e.g. ECOM-S3-003) or one pack (by pack id)."""
-    from auditor.rules.browse import show
+    from auditor.reporting.browse import show
 
     config = _load(ctx)
     show(PackFileSet(config.rules_dir), rule_id)
@@ -446,7 +446,7 @@ def rules_show(ctx: click.Context, rule_id: str) -> None:
 def rules_properties(resource_type: Optional[str], as_json: bool) -> None:
     """List every property a rule can read on RESOURCE_TYPE (e.g. AWS::S3::Bucket), with its type and the API
     call that fills it; without RESOURCE_TYPE, the resource types. Generated from the models and collectors."""
-    from auditor.rules.catalog import print_properties
+    from auditor.reporting.catalog import print_properties
 
     print_properties(resource_type, as_json)
 
@@ -472,7 +472,7 @@ def rules_validate(ctx: click.Context, path: Optional[Path], specs_dir: Optional
         packs = [load_pack(path)]
     from auditor.rules.lint import lint_pack
 
-    from auditor.rules.coverage import spec_folders
+    from auditor.reporting.spec_coverage import spec_folders
     from auditor.rules.specdoc import check_spec_refs
 
     folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
@@ -511,7 +511,7 @@ def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[
 
     from auditor.history.store import HistoryStore
     from auditor.reporting.writers import write_atomically
-    from auditor.rules.coverage import matrix_for, print_matrix, render_html, spec_folders
+    from auditor.reporting.spec_coverage import matrix_for, print_matrix, render_html, spec_folders
 
     config = _load(ctx)
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
@@ -570,7 +570,7 @@ def schedule(ctx: click.Context, once: bool, target: Optional[str], list_only: b
     import json
     import logging
 
-    from auditor.scheduler import run_forever, run_once, upcoming
+    from auditor.fleet.scheduler import run_forever, run_once, upcoming
 
     config = _load(ctx)
     if list_only:
@@ -613,7 +613,7 @@ def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, specs_d
 
     from auditor.server.app import serve as run_server
 
-    from auditor.rules.coverage import spec_folders
+    from auditor.reporting.spec_coverage import spec_folders
 
     config = _load(ctx)
     folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
@@ -633,7 +633,7 @@ def serve(ctx: click.Context, host: str, port: int, cookie_secure: bool, specs_d
 def verify(ctx: click.Context, bundle: Path, public_key: Optional[Path]) -> None:
     """Check an evidence bundle: the Ed25519 signature over its manifest, every file's SHA-256, and that no file
     was added or left out. Exit 0 when it verifies, 1 when it does not (each problem on a line), 2 bad input."""
-    from auditor.evidence import verify_bundle
+    from auditor.reporting.evidence import verify_bundle
 
     verdict = verify_bundle(bundle, public_key)
     for problem in verdict.problems:
@@ -658,7 +658,7 @@ def targets_list(ctx: click.Context, as_json: bool) -> None:
     cannot be listed."""
     import json as json_module
 
-    from auditor.fleet import fleet_of
+    from auditor.fleet.targets import fleet_of
 
     config = _load(ctx)
     fleet = fleet_of(config)
@@ -713,7 +713,7 @@ def worker(ctx: click.Context, concurrency: int, loglevel: str) -> None:
     """A Celery worker for `executor: celery`: takes one target's scan at a time per process from the broker in
     config.yaml (executor.broker_url, or the variable executor.broker_url_env names), scans it with this
     machine's AWS credentials, and returns the findings to the coordinator, which records them."""
-    from auditor.distributed import make_app, redacted_url, run_worker
+    from auditor.fleet.distributed import make_app, redacted_url, run_worker
 
     config = _load(ctx)
     broker = config.executor.broker()

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from auditor.findings import Finding, ResourceRef, RunInfo
+from auditor.engine.findings import Finding, ResourceRef, RunInfo
 from auditor.history.store import HistoryStore
 from auditor.reporting.rerender import stored_document
 from auditor.reporting.summary import summarize
-from auditor.resources import S3Bucket
+from auditor.services.s3.model import S3Bucket
 
 TARGETS = ("shop-production", "shop-staging", "data-production")
 NIGHTS = 10

@@ -9,11 +9,12 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
-from auditor.collectors import cloudwatch, ec2, efs, eks, elasticache, rds
-from auditor.collectors.base import AwsCalls
-from auditor.evaluate import Inventory, evaluate_rule
+from auditor.engine.evaluate import Inventory, evaluate_rule
 from auditor.rules.conditions import Context, parse_condition
 from auditor.rules.pack import Rule
+from auditor.services import cloudwatch, ebs as ec2, efs, eks, elasticache
+from auditor.services.fetch import AwsCalls
+from auditor.services.rds import fetch as rds
 
 ANSWERS = Path(__file__).parent / "fixtures" / "aws"
 ACCOUNT = "123456789012"

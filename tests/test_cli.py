@@ -134,13 +134,13 @@ def test_schedule_list_and_target(tmp_path):
 def test_an_unexpected_error_is_one_line_and_exit_3_with_debug_for_the_traceback(monkeypatch, capsys):
     import pytest
 
-    import auditor.rules.browse
+    from auditor.reporting import browse as rules_browse
     from auditor.cli import SETTINGS, main
 
     def broken(packs):
         raise RuntimeError("a bug\nwith a second line")
 
-    monkeypatch.setattr(auditor.rules.browse, "print_pack_list", broken)
+    monkeypatch.setattr(rules_browse, "print_pack_list", broken)
     with pytest.raises(SystemExit) as exit_info:
         main(["rules", "list"])
     assert exit_info.value.code == 3

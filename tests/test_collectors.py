@@ -8,14 +8,16 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from auditor.collect import fetch_family
-from auditor.collectors import elasticache, rds, s3
-from auditor.collectors.base import AwsCalls
-from auditor.evaluate import Inventory, evaluate_rule
-from auditor.resources import ElastiCacheReplicationGroup, S3Bucket
-from auditor.rules.conditions import Context
-from auditor.rules.conditions import parse_condition
+from auditor.engine.evaluate import Inventory, evaluate_rule
+from auditor.live.collect import fetch_family
+from auditor.rules.conditions import Context, parse_condition
 from auditor.rules.pack import Rule
+from auditor.services import elasticache
+from auditor.services.elasticache import ElastiCacheReplicationGroup
+from auditor.services.fetch import AwsCalls
+from auditor.services.rds import fetch as rds
+from auditor.services.s3 import fetch as s3
+from auditor.services.s3.model import S3Bucket
 
 
 class StubbedCalls(AwsCalls):
@@ -111,7 +113,7 @@ def test_lifecycle_summary_takes_enabled_rules_only():
 @pytest.mark.parametrize("period, evaluations, datapoints, breach", [
     (300, 1, None, 300), (60, 5, None, 300), (60, 5, 3, 180), (60, 1, None, 60), (None, 1, None, None)])
 def test_an_alarm_says_how_long_the_metric_must_breach(period, evaluations, datapoints, breach):
-    from auditor.collectors.cloudwatch import alarm_from
+    from auditor.services.cloudwatch import alarm_from
 
     raw = {"AlarmName": "cpu", "Namespace": "AWS/RDS", "MetricName": "CPUUtilization", "Period": period,
            "EvaluationPeriods": evaluations, "Threshold": 80, "ComparisonOperator": "GreaterThanThreshold"}
@@ -133,8 +135,9 @@ KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-123456
 @pytest.mark.parametrize("manager, verdict", [("AWS", "pass"), ("CUSTOMER", "fail")])
 def test_aws_managed_key_rules_tell_aws_managed_from_customer_keys(manager, verdict):
     """DescribeKey's KeyManager (the shape AWS documents; moto says CUSTOMER for its AWS managed keys)."""
-    from auditor.collectors import ec2, efs
-    from auditor.resources import EBSVolume, EFSFileSystem
+    from auditor.services import ebs as ec2, efs
+    from auditor.services.ebs import EBSVolume
+    from auditor.services.efs import EFSFileSystem
 
     kms, stub = stubbed("kms")
     for _ in range(2):
@@ -156,8 +159,8 @@ def test_aws_managed_key_rules_tell_aws_managed_from_customer_keys(manager, verd
 
 
 def test_dynamodb_key_manager_from_the_table_and_its_key():
-    from auditor.collectors import dynamodb
-    from auditor.resources import DynamoDBTable
+    from auditor.services import dynamodb
+    from auditor.services.dynamodb import DynamoDBTable
 
     client, stub = stubbed("dynamodb")
     kms, kms_stub = stubbed("kms")
@@ -179,8 +182,8 @@ def test_dynamodb_key_manager_from_the_table_and_its_key():
 
 
 def test_an_encrypted_file_system_without_its_key_is_unknown_not_aws_managed():
-    from auditor.collectors import efs
-    from auditor.resources import EFSFileSystem
+    from auditor.services import efs
+    from auditor.services.efs import EFSFileSystem
 
     fs = EFSFileSystem(id="fs-1", name="eks_production", region="us-east-1", encrypted=True)
     fetch_family(StubbedCalls({}), efs.COLLECTOR.families["kms_key_manager"], fs)

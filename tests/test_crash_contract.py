@@ -142,8 +142,8 @@ def test_a_backtracking_pattern_cannot_hang_a_scan(tmp_path):
 
 
 def test_reports_stay_valid_and_inert_with_hostile_names(tmp_path, capsys):
-    from auditor.console import print_scan_summary
-    from auditor.findings import Finding, ResourceRef, RunInfo
+    from auditor.reporting.console import print_scan_summary
+    from auditor.engine.findings import Finding, ResourceRef, RunInfo
     from auditor.reporting.writers import report_document, write_reports
     from rich.console import Console
 
@@ -299,7 +299,7 @@ def test_hostile_terraform_names_and_bad_json_templates(tmp_path):
 def test_a_run_read_while_it_is_written_is_read_again_once_finished(tmp_path):
     import urllib.request
 
-    from auditor.findings import RunInfo
+    from auditor.engine.findings import RunInfo
     from tests.test_serve import start
 
     db = tmp_path / "h.db"

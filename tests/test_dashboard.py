@@ -212,7 +212,7 @@ def test_printing_a_report_prints_every_matching_row(tmp_path):
     from playwright.sync_api import expect, sync_playwright
     from pypdf import PdfReader
 
-    from auditor.findings import Finding, ResourceRef, RunInfo
+    from auditor.engine.findings import Finding, ResourceRef, RunInfo
     from auditor.reporting.html import write_html
     from auditor.reporting.writers import report_document
 

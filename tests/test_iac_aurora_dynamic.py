@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 from auditor.iac.checkov_run import run_checkov
-from auditor.iac.gate import iac_resources
+from auditor.iac.load import iac_resources
 from tests.conftest import run_cli
 from tests.test_iac_realworld import REALWORLD, gate, verdicts
 
@@ -79,7 +79,7 @@ def test_live_aurora_members_are_judged_by_their_cluster(aws, tmp_path):
 
 
 def test_checkov_checks_take_their_control_from_checkov_metadata_and_count_apart(tmp_path):
-    from auditor.iac.gate import _categories, checkov_findings
+    from auditor.runs.gate import _categories, checkov_findings
 
     out = run_checkov(REALWORLD / "terraform", [], with_checks=True)
     found = {f.rule_id: f for f in checkov_findings(out, "eu-west-1")}

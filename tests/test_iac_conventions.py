@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from auditor.iac.checkov_run import run_checkov
-from auditor.iac.gate import iac_audit, iac_resources
+from auditor.iac.load import iac_resources
 from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.runs.gate import iac_audit
 from tests.conftest import run_cli
 
 REALWORLD = Path(__file__).parent / "fixtures" / "iac" / "realworld"

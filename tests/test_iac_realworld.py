@@ -75,7 +75,7 @@ def test_no_input_under_tests_makes_the_gate_print_a_traceback(tmp_path):
 def test_who_manages_the_key_is_read_from_the_iac(tmp_path):
     """No key: the service's AWS managed key; a key this IaC declares: customer managed; a variable: unknown."""
     from auditor.iac.checkov_run import run_checkov
-    from auditor.iac.gate import iac_resources
+    from auditor.iac.load import iac_resources
 
     (tmp_path / "main.tf").write_text('''
 variable "key" {

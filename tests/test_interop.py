@@ -172,6 +172,6 @@ def latest_run_id(db: Path) -> str:
 
 
 def test_slack_text_escapes_untrusted_names():
-    from auditor.notify import slack_escape
+    from auditor.fleet.notify import slack_escape
 
     assert slack_escape("<!channel> & <https://evil|x>") == "&lt;!channel&gt; &amp; &lt;https://evil|x&gt;"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from auditor.policies import parse_policy
+from auditor.services.s3.policy import parse_policy
 
 BUCKET = "arn:aws:s3:::acme-data"
 OBJECTS = "arn:aws:s3:::acme-data/*"

@@ -15,7 +15,7 @@ import pytest
 from auditor.demo.ecommerce import build_drifted
 from auditor.demo.mockaws import free_port, scan_environment
 from auditor.history.store import HistoryStore
-from auditor.locking import exclusive, lock_path
+from auditor.runs.locking import exclusive, lock_path
 from tests.conftest import run_cli
 from tests.test_history import hanging_endpoint
 

@@ -268,7 +268,7 @@ def test_verify_accepts_the_bundle_and_rejects_one_changed_byte(server, history,
     with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(tmp_path / "resigned.zip", "w") as edited:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        from auditor.evidence import public_pem
+        from auditor.reporting.evidence import public_pem
 
         other = Ed25519PrivateKey.generate()
         manifest = original.read("manifest.json")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.evaluate import Inventory, evaluate_rule, evaluate_rules
-from auditor.resources import (BucketLifecycle, BucketPolicy, DynamoDBTable, EfsAccessPoint, EFSFileSystem,
-                               EKSCluster, LifecycleRule, LifecycleTransition, PublicAccessBlock, RDSInstance,
-                               S3Bucket, TableSse)
+from auditor.engine.evaluate import Inventory, evaluate_rule, evaluate_rules
+from auditor.engine.plan import blocked_rules, contexts_for
 from auditor.rules.conditions import Context
 from auditor.rules.pack import builtin_packs_dir, load_pack
-from auditor.scan import blocked_rules, contexts_for
+from auditor.services.dynamodb import DynamoDBTable, TableSse
+from auditor.services.efs import EFSFileSystem, EfsAccessPoint
+from auditor.services.eks import EKSCluster
+from auditor.services.rds.model import RDSInstance
+from auditor.services.s3.model import (
+    BucketLifecycle, BucketPolicy, LifecycleRule, LifecycleTransition, PublicAccessBlock, S3Bucket,
+)
 
 
 def pack(pack_id: str):
@@ -50,8 +54,8 @@ def test_ecom_rds_022_is_error_where_the_source_cannot_be_told():
 
 
 def test_ecom_rds_022_reads_the_password_source_from_the_api_and_the_iac():
-    from auditor.mappings.tables.rds import _password_source_api, _password_source_iac
-    from auditor.mappings.fields import Unknown
+    from auditor.services.rds.table import _password_source_api, _password_source_iac
+    from auditor.services.fields import Unknown
 
     assert _password_source_api({"MasterUserSecret": {"SecretArn": "arn:aws:secretsmanager:..."}}) == "rds-managed"
     tagged = {"TagList": [{"Key": "password-secret", "Value": "arn:aws:secretsmanager:us-east-1:1:secret:db-AbC"}]}
@@ -143,8 +147,8 @@ def test_a_password_set_by_hand_on_a_live_instance_is_error_not_fail(aws):
     Manager from the RDS API, so ECOM-RDS-022 says so (error) instead of failing a spec-compliant setup."""
     import boto3
 
-    from auditor.collectors import rds
-    from auditor.collectors.base import AwsCalls
+    from auditor.services.rds import fetch as rds
+    from auditor.services.fetch import AwsCalls
 
     common = dict(Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername="dbadmin")
     aws.rds.create_db_instance(DBInstanceIdentifier="product-db-production", ManageMasterUserPassword=True, **common)
@@ -168,7 +172,7 @@ def test_a_password_set_by_hand_on_a_live_instance_is_error_not_fail(aws):
 def test_baseline_yields_where_the_spec_sets_a_property_for_other_environments_only():
     """Spec 002 turns point-in-time recovery on in production only (ECOM-DDB-010): a staging table without it is
     as the spec wants, so BASE-DDB-001 is superseded there, not a failure."""
-    from auditor.resources import TablePitr
+    from auditor.services.dynamodb import TablePitr
 
     packs = [pack("ecommerce-platform"), pack("baseline")]
     table = DynamoDBTable(id="product-catalog-staging", name="product-catalog-staging", region="us-east-1",
@@ -186,7 +190,7 @@ def test_baseline_yields_where_the_spec_sets_a_property_for_other_environments_o
 
 
 def test_choices_the_spec_leaves_open_are_parameters_with_the_specs_reading_as_default():
-    from auditor.resources import BucketEncryption, ObjectLock
+    from auditor.services.s3.model import BucketEncryption, ObjectLock
 
     names = {**ECOM, "order_documents_bucket": "ecommerce-order-documents-{env}",
              "database_backups_bucket": "ecommerce-database-backups-{env}", "product_images_bucket": "images-{env}"}
@@ -208,7 +212,7 @@ def test_choices_the_spec_leaves_open_are_parameters_with_the_specs_reading_as_d
 
 
 def alarm_on(resource, metric: str, operator: str, period: int, periods: int, threshold: float, namespace: str):
-    from auditor.resources import Alarm
+    from auditor.services.model import Alarm
 
     resource.alarms = [Alarm(name=f"{resource.name}-{metric}", namespace=namespace, metric_name=metric,
                              metric_names=[metric], comparison_operator=operator, threshold=threshold, period=period,
@@ -222,7 +226,7 @@ def alarm_on(resource, metric: str, operator: str, period: int, periods: int, th
     ("LessThanThreshold", 300, 3, "fail"),  # fires when errors stop
 ])
 def test_ecom_s3_017_error_alarms_are_high_and_sustained(operator, period, periods, verdict):
-    from auditor.resources import Alarm
+    from auditor.services.model import Alarm
 
     bucket = S3Bucket(id="images-production", name="images-production", region="us-east-1")
     alarm_on(bucket, "4xxErrors", operator, period, periods, 10, "AWS/S3")
@@ -245,7 +249,7 @@ def test_ecom_s3_018_replication_alarm_fires_on_delay_above_15_minutes():
 
 @pytest.mark.parametrize("period, periods, verdict", [(300, 1, "pass"), (60, 1, "fail")])
 def test_ecom_cache_012_eviction_alarm_is_sustained(period, periods, verdict):
-    from auditor.resources import ElastiCacheReplicationGroup
+    from auditor.services.elasticache import ElastiCacheReplicationGroup
 
     group = ElastiCacheReplicationGroup(id="session-cache-production", name="session-cache-production",
                                         region="us-east-1")
@@ -255,8 +259,8 @@ def test_ecom_cache_012_eviction_alarm_is_sustained(period, periods, verdict):
 
 
 def test_ecom_rds_018_a_low_connection_alarm_does_not_count_as_catching_the_crowd():
-    from auditor.collect import _connection_alarm_share
-    from auditor.resources import Alarm
+    from auditor.services.links import _connection_alarm_share
+    from auditor.services.model import Alarm
 
     def alarm(operator: str, threshold: float) -> Alarm:
         return Alarm(name=f"conn-{operator}", namespace="AWS/RDS", metric_name="DatabaseConnections",

@@ -8,15 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect import _finish, fetch_family
-from auditor.collectors import backup, cloudfront, eks, rds, s3
-from auditor.collectors.cloudfront import link_cdn
-from auditor.evaluate import Inventory, evaluate_rule
-from auditor.mappings.fields import fill_from_api
-from auditor.mappings.tables import RDS_INSTANCE, bucket_of_domain, is_weekly
-from auditor.resources import BackupPlan, BucketLifecycle, EFSFileSystem, RDSInstance, S3Bucket
+from auditor.engine.evaluate import Inventory, evaluate_rule
+from auditor.live.collect import _finish, fetch_family
 from auditor.rules.conditions import Context
 from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.services import backup, cloudfront, eks
+from auditor.services.backup import BackupPlan, is_weekly
+from auditor.services.cloudfront import bucket_of_domain, link_cdn
+from auditor.services.efs import EFSFileSystem
+from auditor.services.fields import fill_from_api
+from auditor.services.rds import fetch as rds
+from auditor.services.rds.model import RDSInstance
+from auditor.services.rds.table import RDS_INSTANCE
+from auditor.services.s3 import fetch as s3
+from auditor.services.s3.model import BucketLifecycle, S3Bucket
 from tests.accounts import build_officeless, distribution
 from tests.conftest import run_cli
 from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
@@ -388,7 +393,7 @@ def test_max_connections_from_the_parameter_group_on_the_answer_aws_documents(in
 
 
 def test_an_unknown_instance_class_leaves_max_connections_and_the_alarm_share_unknown():
-    from auditor.collect import _connection_alarm_share
+    from auditor.services.links import _connection_alarm_share
 
     db = RDSInstance(id="db", name="db", region="us-east-1", engine="postgres", instance_class="db.x9.mega")
     fill_from_api(RDS_INSTANCE, "DescribeDBParameters", {"engine": "postgres", "instance_class": "db.x9.mega",
@@ -400,8 +405,9 @@ def test_an_unknown_instance_class_leaves_max_connections_and_the_alarm_share_un
 def test_iac_drift_leaves_out_what_each_side_names_differently():
     """A distribution is known live by the id AWS gives it, and an IaC mount target names the cluster's group
     symbolically: neither is reported as drift or as missing."""
-    from auditor.iac.drift import iac_drift
-    from auditor.resources import CloudFrontDistribution, SourceLocation
+    from auditor.engine.drift import iac_drift
+    from auditor.services.cloudfront import CloudFrontDistribution
+    from auditor.services.model import SourceLocation
 
     declared_fs = EFSFileSystem(id="eks_production", name="eks_production", region="us-east-1", encrypted=True,
                                 mount_target_security_groups=[["eks-cluster-sg:officeless-production"]],
@@ -419,7 +425,8 @@ def test_iac_drift_leaves_out_what_each_side_names_differently():
 @pytest.mark.parametrize("policies, verdict", [(["redirect-to-https", "https-only"], "pass"),
                                                (["redirect-to-https", "allow-all"], "fail")])
 def test_distributions_send_every_viewer_to_https(policies, verdict):
-    from auditor.resources import CdnBehavior, CloudFrontDistribution
+    from auditor.services.s3.model import CdnBehavior
+    from auditor.services.cloudfront import CloudFrontDistribution
 
     dist = CloudFrontDistribution(id="E1", name="E1", region="us-east-1", enabled=True, behaviors=[
         CdnBehavior(distribution="E1", path_pattern=p, viewer_protocol_policy=v) for p, v in zip(("*", "/api/*"), policies)])
@@ -482,7 +489,8 @@ resource "aws_s3_bucket_replication_configuration" "images" {
 
 
 def test_a_distribution_whose_ttls_are_unreadable_leaves_unknown_only_the_buckets_it_serves():
-    from auditor.resources import CdnBehavior, CloudFrontDistribution
+    from auditor.services.s3.model import CdnBehavior
+    from auditor.services.cloudfront import CloudFrontDistribution
 
     unreadable = CloudFrontDistribution(id="E1", name="E1", region="us-east-1", enabled=True, origin_buckets=["a"],
                                         behaviors=[CdnBehavior(distribution="E1", bucket="a", cache_policy_id="p1")])

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 from auditor.demo.ecommerce import build_drifted
-from auditor.findings import Finding, ResourceRef
-from auditor.waivers import Waiver, apply_waivers
+from auditor.engine.findings import Finding, ResourceRef
+from auditor.engine.waivers import Waiver, apply_waivers
 from tests.conftest import findings_by, run_cli
 
 WAIVERS = """\

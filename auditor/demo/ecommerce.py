@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from auditor.demo.mockaws import MockAccount, db_subnet_group
-from auditor.mappings.tables import max_connections_of
+from auditor.services.rds.table import max_connections_of
 
 SPEC = {
     "production": {"rds_class": "db.r6g.2xlarge", "storage": 1000, "retention": 35, "multi_az": True, "replicas": 2,

@@ -9,14 +9,14 @@ from typing import Iterator
 
 from auditor.aws import AwsSettings
 from auditor.config import Config
-from auditor.console import console, print_scan_summary
-from auditor.audit import audit
 from auditor.demo.ecommerce import DEMO_DRIFTS, DEMO_PARAMETERS, DRIFTS, MOTO_WAIVERS, bucket, build_drifted
-from auditor.demo.mockaws import FAKE_CREDENTIALS, REGION, MockAccount, moto_server
+from auditor.demo.mockaws import FAKE_CREDENTIALS, MockAccount, REGION, moto_server
+from auditor.engine.waivers import Waiver
 from auditor.history.store import HistoryStore
+from auditor.reporting.console import console, print_scan_summary
 from auditor.rules.pack import PackFileSet
-from auditor.scan import ScanRequest
-from auditor.waivers import Waiver
+from auditor.runs.audit import audit
+from auditor.runs.scan import ScanRequest
 
 DEMO_PACKS = ["ecommerce-platform", "baseline"]
 DEMO_ENV = "production"

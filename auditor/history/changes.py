@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from auditor.findings import Finding, Sight
+from auditor.engine.findings import Finding, Sight
 
 
 @dataclass(frozen=True)

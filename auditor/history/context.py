@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from auditor.findings import RunInfo
+from auditor.engine.findings import RunInfo
 from auditor.history.store import HistoryStore
 
 

@@ -8,18 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditor.engine.drift import flatten
 from auditor.errors import BadInput
 from auditor.history.store import HistoryStore
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """{"versioning": {"status": "Enabled"}} -> {"versioning.status": "Enabled"}; lists stay whole."""
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(flatten(item, f"{prefix}{key}."))
-        return out
-    return {prefix[:-1]: value}
 
 
 def _brief(row: dict, before: dict | None = None) -> dict:

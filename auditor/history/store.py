@@ -20,11 +20,11 @@ from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
 
+from auditor.engine.findings import Coverage, Finding, ResourceRef, RunInfo, Sight
 from auditor.errors import BadInput
-from auditor.findings import Coverage, Finding, ResourceRef, RunInfo, Sight
 from auditor.history.changes import Prior
 from auditor.history.migrations import migrate
-from auditor.resources import Resource, SourceLocation
+from auditor.services.model import Resource, SourceLocation
 from auditor.textsafety import encodable
 
 _FINDING_FIELDS = set(Finding.model_fields)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
+from auditor.engine.drift import flatten
+from auditor.engine.findings import Coverage, Sight
 from auditor.errors import BadInput
-from auditor.findings import Coverage, Sight
-from auditor.history.diff import flatten
 from auditor.history.store import HistoryStore
 
 

@@ -11,17 +11,20 @@ import json
 import re
 from typing import Any, Callable
 
-from auditor.collectors.cloudwatch import alarm_from
-from auditor.collectors.rds import CLUSTER_LEVEL
-from auditor.collectors.s3 import summarize_lifecycle
-from auditor.policies import parse_policy
-from auditor.iac.values import Declared, as_bool, clean, map_safely, pick
-from auditor.mappings import CFN_TABLES, TypeMap, read_iac
-from auditor.mappings.tables import RDS_INSTANCE
-from auditor.resources import (
-    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm, LifecycleRule, LifecycleTransition,
-    ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket, SourceLocation,
+from auditor.services.cloudwatch import CloudWatchAlarm, alarm_from
+from auditor.services.fields import TypeMap, read_iac
+from auditor.services.model import Resource, SourceLocation
+from auditor.services.rds.fetch import CLUSTER_LEVEL
+from auditor.services.rds.model import RDSInstance
+from auditor.services.rds.table import RDS_INSTANCE
+from auditor.services.registry import CFN_TABLES
+from auditor.services.s3.fetch import summarize_lifecycle
+from auditor.services.s3.model import (
+    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, LifecycleRule, LifecycleTransition,
+    ObjectLock, PublicAccessBlock, S3Bucket,
 )
+from auditor.services.s3.policy import parse_policy
+from auditor.services.values import Declared, as_bool, clean, map_safely, pick
 
 NAME_PROPERTY = {
     **{rtype: table.cfn_name for rtype, table in CFN_TABLES.items()},

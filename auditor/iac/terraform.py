@@ -14,18 +14,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from auditor.collectors.rds import CLUSTER_LEVEL
-from auditor.collectors.s3 import summarize_lifecycle
-from auditor.policies import parse_policy
 from auditor.iac import tfexpr
-from auditor.iac.values import (TF_REF, Declared, as_int, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one, pick,
-                                unresolved_policy_part)
-from auditor.mappings import TF_TABLES, TypeMap, read_iac
-from auditor.resources import (
-    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, CloudWatchAlarm,
-    LifecycleRule,
-    LifecycleTransition, ObjectLock, PublicAccessBlock, RDSInstance, Resource, S3Bucket,
-    SourceLocation,
+from auditor.services.cloudwatch import CloudWatchAlarm
+from auditor.services.fields import TypeMap, read_iac
+from auditor.services.model import Resource, SourceLocation
+from auditor.services.rds.fetch import CLUSTER_LEVEL
+from auditor.services.rds.model import RDSInstance
+from auditor.services.registry import TF_TABLES
+from auditor.services.s3.fetch import summarize_lifecycle
+from auditor.services.s3.model import (
+    BucketCors, BucketEncryption, BucketLogging, BucketPolicy, BucketVersioning, LifecycleRule, LifecycleTransition,
+    ObjectLock, PublicAccessBlock, S3Bucket,
+)
+from auditor.services.s3.policy import parse_policy
+from auditor.services.values import (
+    Declared, TF_REF, as_int, blocks, clean, expand_dynamic, get, is_unresolved, map_safely, one, pick,
+    unresolved_policy_part,
 )
 
 
@@ -739,7 +743,7 @@ def metric_alarm(model: TfModel, block: TfBlock) -> CloudWatchAlarm:
                                    "Period": get(metric, "period"), "Stat": get(metric, "stat")}
         metrics.append(entry)
     dims = clean(get(a, "dimensions", default={})) or {}
-    from auditor.collectors.cloudwatch import alarm_from
+    from auditor.services.cloudwatch import alarm_from
 
     alarm.alarm = alarm_from({
         "AlarmName": alarm.name, "Namespace": get(a, "namespace"), "MetricName": get(a, "metric_name"),

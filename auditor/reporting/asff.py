@@ -13,22 +13,13 @@ from pathlib import Path
 from typing import Callable
 
 from auditor import __version__
+from auditor.services.registry import ASFF_TYPES
 
 SCHEMA_VERSION = "2018-10-08"
 SEVERITY = {"info": "INFORMATIONAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "critical": "CRITICAL"}
 COMPLIANCE = {"pass": "PASSED", "fail": "FAILED", "waived": "FAILED", "error": "NOT_AVAILABLE",
               "superseded": "NOT_AVAILABLE"}
 WORKFLOW = {"waived": "SUPPRESSED", "superseded": "SUPPRESSED"}
-# ASFF resource types (Security Hub's list); a type it does not name is "Other".
-RESOURCE_TYPES = {
-    "AWS::S3::Bucket": "AwsS3Bucket", "AWS::DynamoDB::Table": "AwsDynamoDbTable",
-    "AWS::RDS::DBInstance": "AwsRdsDbInstance", "AWS::RDS::DBCluster": "AwsRdsDbCluster",
-    "AWS::ElastiCache::ReplicationGroup": "AwsElastiCacheReplicationGroup",
-    "AWS::OpenSearchService::Domain": "AwsOpenSearchServiceDomain", "AWS::EFS::FileSystem": "AwsEfsFileSystem",
-    "AWS::EC2::Volume": "AwsEc2Volume", "AWS::SSM::Parameter": "Other", "AWS::CloudWatch::Alarm": "AwsCloudWatchAlarm",
-    "AWS::CloudFront::Distribution": "AwsCloudFrontDistribution", "AWS::EKS::Cluster": "AwsEksCluster",
-    "AWS::DAX::Cluster": "Other", "AWS::Backup::BackupPlan": "AwsBackupBackupPlan",
-}
 BATCH = 100  # BatchImportFindings takes at most 100 findings per call
 
 
@@ -68,7 +59,7 @@ def asff_finding(run: dict, f: dict, home_region: str) -> dict:
         "Description": f["message"][:1024] or f["rule_id"],
         "Remediation": {"Recommendation": {"Text": f["remediation"][:512]}},
         "ProductFields": {k: str(v)[:4096] for k, v in fields.items()},
-        "Resources": [{"Type": RESOURCE_TYPES.get(res["type"], "Other"), "Id": (res.get("arn") or res["id"])[:512],
+        "Resources": [{"Type": ASFF_TYPES.get(res["type"], "Other"), "Id": (res.get("arn") or res["id"])[:512],
                        "Partition": "aws", "Region": region,
                        "Details": {"Other": {"name": res["name"][:1024], "cfn_type": res["type"],
                                             "property": str(f.get("property") or "")[:1024],

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from auditor.history.context import history_context
-from auditor.findings import Finding
+from auditor.engine.findings import Finding
 from auditor.history.changes import annotate_changes
+from auditor.history.context import history_context
 from auditor.history.store import HistoryStore
 from auditor.reporting.writers import check_formats, report_document, write_reports
 

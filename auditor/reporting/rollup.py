@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
+from auditor.engine.findings import utc_now
 from auditor.history.context import trend_of
-from auditor.findings import utc_now
 from auditor.history.store import HistoryStore
 from auditor.reporting.summary import SEVERITY_RANK
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Iterable, Optional
 
-from auditor.findings import Finding
+from auditor.engine.findings import Finding
 
 STATUSES = ("pass", "fail", "error", "waived", "superseded")
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}

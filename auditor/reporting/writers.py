@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from auditor import __version__
+from auditor.engine.findings import Finding, RunInfo
 from auditor.errors import BadInput
-from auditor.findings import Finding, RunInfo
 from auditor.history.changes import gone_json, is_gone
 from auditor.reporting.asff import write_asff
 from auditor.reporting.html import write_html

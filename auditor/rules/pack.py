@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput, BadInputs
-from auditor.resources import RESOURCE_MODELS, SourceLocation
 from auditor.rules.conditions import ConditionError, condition_keys, parse_condition, placeholders_in
 from auditor.rules.properties import UnknownProperty, check_condition_paths, check_condition_types
+from auditor.services.model import SourceLocation
+from auditor.services.registry import RESOURCE_MODELS
 from auditor.yamlfile import YamlDocument, explain_errors, load_yaml
 
 CONTROLS = (

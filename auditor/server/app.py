@@ -23,10 +23,10 @@ from auditor.history.diff import diff_runs
 from auditor.history.store import HistoryStore
 from auditor.history.timeline import finding_timeline, resource_history
 from auditor.reporting.html import environment, render_html
-from auditor.reporting.rollup import SEVERITIES, fleet_view, target_view
 from auditor.reporting.rerender import stored_document, without_gc_pauses
+from auditor.reporting.rollup import SEVERITIES, fleet_view, target_view
 from auditor.reporting.writers import WRITERS, render
-from auditor.server.query import FINDING_PARAMS, BadQuery, check_params, finding_filters, finding_matches, int_param
+from auditor.server.query import BadQuery, FINDING_PARAMS, check_params, finding_filters, finding_matches, int_param
 from auditor.server.sessions import SECURITY_HEADERS, Sessions, TokenGate, safe_next, same_secret, wants_html
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -45,7 +45,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
                signing_key: Optional[Path] = None) -> Starlette:
     """``signing_key``: the Ed25519 key evidence bundles are signed with (made when missing; by default
     beside the history)."""
-    from auditor.evidence import build_bundle, load_or_create_key
+    from auditor.reporting.evidence import build_bundle, load_or_create_key
 
     db_path = Path(db_path)
     pages = environment()
@@ -219,7 +219,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
 
     def spec_page(request: Request) -> Response:
         """The traceability matrix of one pack; ``?target=`` (its latest run) or ``?run=`` adds the verdicts."""
-        from auditor.rules.coverage import matrix_for
+        from auditor.reporting.spec_coverage import matrix_for
         from auditor.rules.pack import PackFileSet
 
         pack_files = PackFileSet(rules_dir)
