@@ -14,6 +14,7 @@ from auditor.services.links import link_alarms
 from auditor.services.model import Resource, make_encodable
 from auditor.services.rds.fetch import defer_to_clusters, link_replicas
 from auditor.services.rds.model import RDSCluster
+from auditor.services.registry import SERVICES
 
 
 def iac_resources(out: CheckovOutput, region: str, variants: bool = False) -> list[Resource]:
@@ -28,6 +29,9 @@ def iac_resources(out: CheckovOutput, region: str, variants: bool = False) -> li
     link_cdn(resources)
     link_cluster_security_groups(resources)
     link_replicas(resources)
+    for service in SERVICES:
+        if service.iac_link:
+            service.iac_link(resources)
     return resources
 
 

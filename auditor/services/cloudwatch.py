@@ -111,4 +111,5 @@ GUARDED_BY_DIMENSION = {
     "DomainName": "AWS::OpenSearchService::Domain",
     "FileSystemId": "AWS::EFS::FileSystem",
     "VolumeId": "AWS::EC2::Volume",
+    "QueueName": "AWS::SQS::Queue",
 }

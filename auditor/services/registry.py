@@ -6,9 +6,10 @@ Adding a resource type is one service module and one line here; the lookups belo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 from auditor.services import (backup, cloudfront, cloudwatch, dax, dynamodb, ebs, efs, eks, elasticache, opensearch,
-                              ssm)
+                              sqs, ssm)
 from auditor.services.fetch import Collector
 from auditor.services.fields import TypeMap
 from auditor.services.model import Resource
@@ -25,6 +26,8 @@ class Service:
     tables: tuple[TypeMap, ...] = ()
     # Security Hub's resource type (ASFF); a type it does not name is "Other".
     asff_type: str = "Other"
+    # Links among the IaC's resources of this type, made once all are read (the live scan asks the API instead).
+    iac_link: Optional[Callable[[list[Resource]], None]] = None
 
 
 SERVICES: tuple[Service, ...] = (
@@ -45,6 +48,7 @@ SERVICES: tuple[Service, ...] = (
             "AwsCloudFrontDistribution"),
     Service(eks.EKSCluster, eks.COLLECTOR, (eks.EKS,), "AwsEksCluster"),
     Service(cloudwatch.CloudWatchAlarm, cloudwatch.COLLECTOR, (), "AwsCloudWatchAlarm"),
+    Service(sqs.SQSQueue, sqs.COLLECTOR, (sqs.SQS,), "AwsSqsQueue", iac_link=sqs.link_dead_letter_queues),
 )
 
 RESOURCE_MODELS: dict[str, type[Resource]] = {s.model.type: s.model for s in SERVICES}
