@@ -15,7 +15,7 @@ from auditor import __version__
 from auditor.config import Config, FAIL_ON, FORMATS, load_config, require_environment
 from auditor.errors import AuditorError, BadInput, BadInputs, Interrupted
 from auditor.reporting.summary import gate_exit_code
-from auditor.rules.pack import PackFileSet, load_pack
+from auditor.rules.load import PackFileSet, load_pack
 
 
 FORMAT_LIST = ", ".join(FORMATS)
@@ -169,25 +169,15 @@ def scan(ctx: click.Context, target: Optional[str], packs: tuple[str, ...], envi
     config = _load(ctx)
     report_formats = check_formats(_formats(formats) or config.formats)
     if all_targets:
-        from auditor.fleet.targets import audit_all, fleet_exit_code, fleet_of, organization_totals
+        from auditor.fleet.targets import audit_all, fleet_exit_code, organization_totals, prepare_fleet
 
         if target or packs or environment or regions or iac_path:
             raise BadInput("--all-targets takes each target's packs, environment and regions from config.yaml")
         if security_hub:
             raise BadInput("--security-hub imports one target's scan: leave out --all-targets, or scan each target")
-        for pack_id in {p for t in config.targets for p in t.packs} | {p for o in config.organizations for p in o.packs}:
-            PackFileSet(config.rules_dir).path_of(pack_id)  # an unknown pack is bad input before any call
-        waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
-        if config.executor.type == "celery":  # a broker that is not set is bad input before any AWS call
-            from auditor.fleet.distributed import make_app
-
-            make_app(config.executor.model_copy(update={"broker_url": config.executor.broker()}))
-        fleet = fleet_of(config)
+        fleet, waivers = prepare_fleet(config, waivers_path)
         for problem in fleet.problems:
             click.echo(f"auditor: {problem}", err=True)
-        if not fleet.targets and not fleet.problems:
-            raise BadInput(f"{config.path or 'config'}: no target to audit (targets: [] and no organization account "
-                           "qualifies: see auditor targets list)")
         results = audit_all(config, out or config.out, report_formats, fail_on or config.fail_on,
                             Path(db or config.db), waivers, parallel, targets=fleet.targets)
         for result in results:
@@ -264,10 +254,10 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     Exit codes as scan: 0 clean, 1 findings fail the gate, 2 bad input (IaC that cannot be parsed, with file and
     line), 3 some checks could not be made while nothing failed.
     """
-    from auditor.reporting.console import print_iac_summary
-    from auditor.runs.gate import gate_decision, iac_audit, load_baseline, mark_baseline, select_rules
-    from auditor.reporting.writers import check_formats, report_document, write_report_to, write_reports
     from auditor.engine.waivers import load_configured_waivers
+    from auditor.reporting.console import print_iac_summary
+    from auditor.reporting.writers import check_formats
+    from auditor.runs.gate import gate_notes, gate_report, iac_audit, load_baseline
 
     config = _load(ctx)
     chosen = config.target(target)
@@ -279,24 +269,13 @@ def iac(ctx: click.Context, path: Path, target: Optional[str], packs: tuple[str,
     known = load_baseline(baseline_path) if baseline_path else set()
     result = iac_audit(path, pack_set, env, config.parameters, waivers, region or chosen.regions[0], account_id,
                        not no_checkov, list(var_files), sarif_root=sarif_root)
-    if result.skipped:
-        shown = ", ".join(result.skipped[:5]) + (f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else "")
-        click.echo(f"note: skipped {len(result.skipped)} file(s) that are neither a template nor a plan: {shown}")
-    unmodelled = result.run.coverage.iac_skipped if result.run.coverage else []
-    if unmodelled:
-        shown = ", ".join(f"{s['address']} ({s['type']})" for s in unmodelled[:5])
-        more = f" and {len(unmodelled) - 5} more" if len(unmodelled) > 5 else ""
-        click.echo(f"note: {len(unmodelled)} resource(s) of a type auditor does not model were not judged: {shown}{more}")
-    findings = select_rules(result.findings, rule_globs, skip_globs)
-    mark_baseline(findings, known)
-    document = report_document(result.run, findings, None, result.waivers)
-    paths = write_reports(document, (out or config.out) / result.run.id, report_formats)
-    for fmt, target_path in extra_outputs:
-        paths.append(write_report_to(document, fmt, target_path))
-    print_iac_summary(findings, paths, document)
-    code, decision = gate_decision(findings, fail_on or config.fail_on, result.run.status)
-    click.echo(decision)
-    ctx.exit(code)
+    for note in gate_notes(result):
+        click.echo(note)
+    outcome = gate_report(result, out or config.out, report_formats, fail_on or config.fail_on, known,
+                          rule_globs, skip_globs, tuple(extra_outputs))
+    print_iac_summary(outcome.findings, outcome.paths, outcome.document)
+    click.echo(outcome.decision)
+    ctx.exit(outcome.code)
 
 
 def _output_files(values: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -507,31 +486,16 @@ def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[
                   fail_on_gaps: bool) -> None:
     """The traceability matrix: for each section of a pack's spec, the rules that encode it (with their
     verdicts in a run), the requirements set aside (with why) and the gaps. Default: every pack with a spec."""
-    import json
-
-    from auditor.history.store import HistoryStore
-    from auditor.reporting.writers import write_atomically
-    from auditor.reporting.spec_coverage import matrix_for, print_matrix, render_html, spec_folders
+    from auditor.reporting.spec_coverage import coverage_formats, coverage_of, print_matrix, spec_folders, write_coverage
 
     config = _load(ctx)
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
-    for fmt in wanted:
-        if fmt not in ("table", "json", "html"):
-            raise BadInput(f"spec coverage: format {fmt!r} is not available (available: table, json, html)")
+    wanted = coverage_formats(formats)
     if specs_dir is not None and not specs_dir.is_dir():
         raise BadInput(f"--specs {specs_dir}: not a folder")
     pack_files = PackFileSet(config.rules_dir)
     loaded = pack_files.load(list(packs)) if packs else [p for p in pack_files.load_all() if p.header.spec]
-    without = [p.id for p in loaded if not p.header.spec]
-    if without:
-        raise BadInput(f"pack {without[0]} cites no spec (its header has no 'spec:')")
-    findings, run_id = None, None
-    if run_ref or target:
-        store = HistoryStore(db or config.db, read_only=True)
-        run_id = store.resolve_run_id(run_ref or "latest", target)
-        findings = store.findings(run_id)
     folders = spec_folders(specs_dir, config.specs_dir, (config.path or Path("config.yaml")).resolve().parent)
-    matrices = [matrix_for(pack, folders, findings, run_id) for pack in loaded]
+    matrices = coverage_of(loaded, folders, db or config.db, run_ref, target)
     for matrix in matrices:
         if not matrix["spec_found"]:
             click.echo(f"note: {matrix['spec']} not found in {', '.join(str(f) for f in folders)}: sections as the "
@@ -539,14 +503,7 @@ def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[
     if "table" in wanted:
         for matrix in matrices:
             print_matrix(matrix)
-    folder = out or config.out
-    if "json" in wanted:
-        text = json.dumps({"packs": matrices}, indent=1) + "\n"
-        path = write_atomically(folder / "spec-coverage.json", lambda p: p.write_text(text, encoding="utf-8"))
-        click.echo(f"report: {path}")
-    if "html" in wanted:
-        page = render_html(matrices)
-        path = write_atomically(folder / "spec-coverage.html", lambda p: p.write_text(page, encoding="utf-8"))
+    for path in write_coverage(matrices, out or config.out, wanted):
         click.echo(f"report: {path}")
     if fail_on_gaps and any(m["totals"]["gaps"] or m["unplaced"] for m in matrices):
         ctx.exit(1)

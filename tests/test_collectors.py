@@ -123,7 +123,7 @@ def test_an_alarm_says_how_long_the_metric_must_breach(period, evaluations, data
 
 
 def _packed_rule(pack_id: str, rule_id: str) -> Rule:
-    from auditor.rules.pack import PackFileSet
+    from auditor.rules.load import PackFileSet
 
     (pack,) = PackFileSet().load([pack_id])
     return next(r for r in pack.rules if r.id == rule_id)

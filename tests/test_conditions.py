@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.rules.conditions import (
-    ERROR, FAIL, PASS, ConditionError, Context, NotApplicable, evaluate, parse_condition,
+    ConditionError, Context, ERROR, FAIL, NotApplicable, PASS, evaluate, parse_condition,
 )
 
 PROD = Context(environment="production", env_name="prod", account_id="123456789012", region="eu-west-1",
@@ -112,7 +112,7 @@ def test_malformed_conditions_name_the_field(raw, path, words):
 
 
 def test_covers_takes_a_name_through_any_wildcard_pattern_of_the_list():
-    from auditor.rules.conditions import OPERATORS
+    from auditor.rules.operators import OPERATORS
 
     covers = OPERATORS["covers"][0]
     assert covers(["Products-production", "Sessions-*"], "Sessions-production")

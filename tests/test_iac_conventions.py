@@ -11,7 +11,8 @@ import pytest
 
 from auditor.iac.checkov_run import run_checkov
 from auditor.iac.load import iac_resources
-from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.rules.load import load_pack
+from auditor.rules.pack import builtin_packs_dir
 from auditor.runs.gate import iac_audit
 from tests.conftest import run_cli
 

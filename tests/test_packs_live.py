@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.rules.pack import PackFileSet
+from auditor.rules.load import PackFileSet
 from tests.accounts import PACKS, build_officeless, spelled
 from tests.conftest import run_cli
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import BadInput
-from auditor.rules.pack import PackFileSet, builtin_packs_dir, load_pack
+from auditor.rules.load import PackFileSet, load_pack
+from auditor.rules.pack import builtin_packs_dir
 from tests.conftest import run_cli
 
 GOOD = """\

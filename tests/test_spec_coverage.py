@@ -8,7 +8,7 @@ import json
 import pytest
 
 from auditor.reporting.spec_coverage import coverage_matrix
-from auditor.rules.pack import PackFileSet
+from auditor.rules.load import PackFileSet
 from auditor.rules.specdoc import check_spec_refs, parse_spec
 from tests.accounts import build_pointf
 from tests.conftest import ROOT, run_cli

@@ -7,7 +7,8 @@ import pytest
 from auditor.engine.evaluate import Inventory, evaluate_rule, evaluate_rules
 from auditor.engine.plan import blocked_rules, contexts_for
 from auditor.rules.conditions import Context
-from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.rules.load import load_pack
+from auditor.rules.pack import builtin_packs_dir
 from auditor.services.dynamodb import DynamoDBTable, TableSse
 from auditor.services.efs import EFSFileSystem, EfsAccessPoint
 from auditor.services.eks import EKSCluster

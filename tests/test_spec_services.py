@@ -11,7 +11,8 @@ import pytest
 from auditor.engine.evaluate import Inventory, evaluate_rule
 from auditor.live.collect import _finish, fetch_family
 from auditor.rules.conditions import Context
-from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.rules.load import load_pack
+from auditor.rules.pack import builtin_packs_dir
 from auditor.services import backup, cloudfront, eks
 from auditor.services.backup import BackupPlan, is_weekly
 from auditor.services.cloudfront import bucket_of_domain, link_cdn

@@ -9,7 +9,8 @@ import pytest
 
 from auditor.engine.evaluate import Inventory, evaluate_rules
 from auditor.engine.plan import contexts_for
-from auditor.rules.pack import builtin_packs_dir, load_pack
+from auditor.rules.load import load_pack
+from auditor.rules.pack import builtin_packs_dir
 from auditor.runs.gate import iac_audit
 from auditor.services.sqs import SQSQueue, redrive_of
 from tests.conftest import run_cli

@@ -14,7 +14,7 @@ from auditor.demo.mockaws import FAKE_CREDENTIALS, MockAccount, REGION, moto_ser
 from auditor.engine.waivers import Waiver
 from auditor.history.store import HistoryStore
 from auditor.reporting.console import console, print_scan_summary
-from auditor.rules.pack import PackFileSet
+from auditor.rules.load import PackFileSet
 from auditor.runs.audit import audit
 from auditor.runs.scan import ScanRequest
 

@@ -77,7 +77,7 @@ def load_configured_waivers(path: Optional[Path], rules_dir: Path) -> list[Waive
     """The waivers file of a command (--waivers or config.yaml), checked against every pack's rule ids."""
     if path is None:
         return []
-    from auditor.rules.pack import PackFileSet
+    from auditor.rules.load import PackFileSet
 
     known = {rule.id for pack in PackFileSet(rules_dir).load_all() for rule in pack.rules}
     return load_waivers(path, known)

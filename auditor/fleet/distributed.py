@@ -98,7 +98,7 @@ def scan_target_task(task, payload: dict) -> dict:
 def run_payload(payload: dict, rules_dir=None) -> dict:
     from auditor.aws import AwsSettings
     from auditor.engine.findings import RunInfo
-    from auditor.rules.pack import PackFileSet
+    from auditor.rules.load import PackFileSet
     from auditor.runs.scan import ScanRequest, run_scan
     from auditor.engine.waivers import Waiver
 

@@ -103,7 +103,7 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
     one target's failure cannot stop the scheduler or the other targets."""
     from auditor.runs.audit import audit
     from auditor.history.store import HistoryStore
-    from auditor.rules.pack import PackFileSet
+    from auditor.rules.load import PackFileSet
     from auditor.runs.scan import ScanRequest
     from auditor.engine.waivers import load_configured_waivers
 

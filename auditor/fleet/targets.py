@@ -69,12 +69,34 @@ def fleet_of(config: Config, include_configured: bool = True) -> Fleet:
     return fleet
 
 
+def prepare_fleet(config: Config, waivers_path: Optional[Path]) -> tuple[Fleet, list]:
+    """What ``--all-targets`` checks before any AWS call, as bad input: every pack a target or an organization
+    names exists, the waivers file reads, the Celery broker (executor: celery) is set; then the fleet itself
+    (configured targets and discovered accounts). Nothing to audit at all is bad input too."""
+    from auditor.engine.waivers import load_configured_waivers
+    from auditor.errors import BadInput
+    from auditor.rules.load import PackFileSet
+
+    for pack_id in {p for t in config.targets for p in t.packs} | {p for o in config.organizations for p in o.packs}:
+        PackFileSet(config.rules_dir).path_of(pack_id)
+    waivers = load_configured_waivers(waivers_path or config.waivers, config.rules_dir)
+    if config.executor.type == "celery":
+        from auditor.fleet.distributed import make_app
+
+        make_app(config.executor.model_copy(update={"broker_url": config.executor.broker()}))
+    fleet = fleet_of(config)
+    if not fleet.targets and not fleet.problems:
+        raise BadInput(f"{config.path or 'config'}: no target to audit (targets: [] and no organization account "
+                       "qualifies: see auditor targets list)")
+    return fleet, waivers
+
+
 def audit_one(config: Config, target: Target, out: Path, formats: list[str], fail_on: str, db: Path,
               workers: int, waivers: list, on_progress: Optional[Callable[[str, int, int], None]],
               scanner: Optional[Callable] = None) -> TargetResult:
     from auditor.runs.audit import audit
     from auditor.history.store import HistoryStore
-    from auditor.rules.pack import PackFileSet
+    from auditor.rules.load import PackFileSet
     from auditor.runs.scan import ScanRequest
 
     shown = f"{target.name} ({target.label})" if target.label else target.name

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from auditor.errors import BadInput
 from auditor.reporting.console import console
-from auditor.rules.pack import CONTROLS, Pack, PackFileSet
+from auditor.rules.load import PackFileSet
+from auditor.rules.pack import CONTROLS, Pack
 
 
 def print_pack_list(packs: list[Pack]) -> None:

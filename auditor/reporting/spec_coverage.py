@@ -186,3 +186,51 @@ def render_html(matrices: list[dict]) -> str:
     from auditor.reporting.html import environment
 
     return environment().get_template("spec_coverage.html.j2").render(matrices=matrices)
+
+
+COVERAGE_FORMATS = ("table", "json", "html")
+
+
+def coverage_formats(formats: str) -> list[str]:
+    """``--format table,json``: each one known, or bad input naming it."""
+    from auditor.errors import BadInput
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    for fmt in wanted:
+        if fmt not in COVERAGE_FORMATS:
+            raise BadInput(f"spec coverage: format {fmt!r} is not available (available: {', '.join(COVERAGE_FORMATS)})")
+    return wanted
+
+
+def coverage_of(packs: list[Pack], folders: list[Path], db: Optional[Path] = None, run_ref: Optional[str] = None,
+                target: Optional[str] = None) -> list[dict]:
+    """The matrices of packs that cite a spec; with a run (``run_ref``, or the latest of ``target``), each rule's
+    verdict in it, read from the history at ``db`` (read-only)."""
+    from auditor.errors import BadInput
+    from auditor.history.store import HistoryStore
+
+    without = [p.id for p in packs if not p.header.spec]
+    if without:
+        raise BadInput(f"pack {without[0]} cites no spec (its header has no 'spec:')")
+    findings, run_id = None, None
+    if run_ref or target:
+        store = HistoryStore(db, read_only=True)
+        run_id = store.resolve_run_id(run_ref or "latest", target)
+        findings = store.findings(run_id)
+    return [matrix_for(pack, folders, findings, run_id) for pack in packs]
+
+
+def write_coverage(matrices: list[dict], folder: Path, wanted: list[str]) -> list[Path]:
+    """spec-coverage.json and .html in ``folder`` (those asked for), each written atomically."""
+    import json
+
+    from auditor.reporting.writers import write_atomically
+
+    paths = []
+    if "json" in wanted:
+        text = json.dumps({"packs": matrices}, indent=1) + "\n"
+        paths.append(write_atomically(folder / "spec-coverage.json", lambda p: p.write_text(text, encoding="utf-8")))
+    if "html" in wanted:
+        page = render_html(matrices)
+        paths.append(write_atomically(folder / "spec-coverage.html", lambda p: p.write_text(page, encoding="utf-8")))
+    return paths

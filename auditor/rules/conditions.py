@@ -10,12 +10,11 @@ Evaluation is three-valued: a property that could not be read makes the check ``
 from __future__ import annotations
 
 import re
-from fnmatch import fnmatchcase
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from auditor.environments import canonical_env
+from auditor.rules.operators import ALIASES, OPERATORS, compile_pattern, is_set
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 
@@ -32,81 +31,6 @@ class ConditionError(ValueError):
 
 class NotApplicable(Exception):
     """The rule has no value for this environment, so it does not apply."""
-
-
-def _is_set(actual: Any) -> bool:
-    return actual is not None and actual != [] and actual != {}
-
-
-def _compare(fn: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    def check(actual: Any, expected: Any) -> bool:
-        if actual is None or isinstance(actual, bool) != isinstance(expected, bool):
-            return False
-        try:
-            return fn(actual, expected)
-        except TypeError:
-            return False
-
-    return check
-
-
-def _contains(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, (list, tuple, set, dict, str)):
-        return expected in actual
-    return False
-
-
-def _re2_options():
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False  # a refused pattern is our one-line error, not libre2's log on stderr
-    return options
-
-
-@lru_cache(maxsize=4096)
-def compile_pattern(pattern: str):
-    """A ``matches`` pattern, compiled by RE2: linear time whatever the input, so no pattern in a pack can hang
-    a scan on a hostile resource name. Patterns RE2 cannot run in linear time (backreferences, lookaround) are
-    refused when the pack loads."""
-    import re2
-
-    return re2.compile(pattern, options=_re2_options())
-
-
-def _matches(actual: Any, expected: Any) -> bool:
-    return actual is not None and compile_pattern(str(expected)).fullmatch(str(actual)) is not None
-
-
-def _in(actual: Any, expected: Any) -> bool:
-    return any(_equals(actual, e) for e in expected)
-
-
-def _equals(actual: Any, expected: Any) -> bool:
-    """Equality in which true is not 1: YAML booleans and API numbers must not be confused."""
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return actual is expected
-    return actual == expected
-
-
-# name -> (test(actual, expected), symbol used in messages)
-OPERATORS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
-    "equals": (_equals, "=="),
-    "not_equals": (lambda a, e: not _equals(a, e), "!="),
-    "in": (_in, "in"),
-    "not_in": (lambda a, e: not _in(a, e), "not in"),
-    "gte": (_compare(lambda a, e: a >= e), ">="),
-    "lte": (_compare(lambda a, e: a <= e), "<="),
-    "gt": (_compare(lambda a, e: a > e), ">"),
-    "lt": (_compare(lambda a, e: a < e), "<"),
-    "contains": (_contains, "contains"),
-    "not_contains": (lambda a, e: not _contains(a, e), "does not contain"),
-    "matches": (_matches, "matches"),
-    # One of the actual list's wildcard patterns takes the expected name (a backup selection's table/Sessions-*).
-    "covers": (lambda a, e: isinstance(a, list) and any(fnmatchcase(str(e), str(p)) for p in a), "covers"),
-    "exists": (lambda a, e: _is_set(a) == bool(e), "exists"),
-}
-_ALIASES = {"absent": "exists"}  # absent: true  ==  exists: false
 
 
 # --- the parsed tree -----------------------------------------------------------------------------------
@@ -157,18 +81,18 @@ def parse_condition(raw: Any, params: set[str], path: tuple = ()) -> Condition:
             raise ConditionError(path + ("key",), f"key must be a dotted property path, got {key!r}")
         ops = keys - {"key"}
         if len(ops) != 1:
-            known = ", ".join(sorted(OPERATORS) + sorted(_ALIASES) + ["any", "all"])
+            known = ", ".join(sorted(OPERATORS) + sorted(ALIASES) + ["any", "all"])
             raise ConditionError(path, f"a condition on {key!r} needs exactly one operator ({known}), got {sorted(ops) or 'none'}")
         (op,) = ops
         if op in ("any", "all"):
             return Quantified(key, op, parse_condition(raw[op], params, path + (op,)))
-        if op in _ALIASES:
+        if op in ALIASES:
             value = raw[op]
             if not isinstance(value, bool):
                 raise ConditionError(path + (op,), f"{op} takes true or false, got {value!r}")
-            return Leaf(key, _ALIASES[op], not value)
+            return Leaf(key, ALIASES[op], not value)
         if op not in OPERATORS:
-            raise ConditionError(path + (op,), f"unknown operator {op!r}; known: {', '.join(sorted(OPERATORS) + sorted(_ALIASES))}")
+            raise ConditionError(path + (op,), f"unknown operator {op!r}; known: {', '.join(sorted(OPERATORS) + sorted(ALIASES))}")
         value = raw[op]
         _check_value(op, value, params, path + (op,))
         return Leaf(key, op, value)
@@ -357,7 +281,7 @@ def _evaluate_leaf(cond: Leaf, data: dict, unknown: dict[str, str], ctx: Context
     test, symbol = OPERATORS[cond.op]
     held = bool(test(actual, expected))
     if cond.op == "exists":
-        text = f"{path} is {'set' if _is_set(actual) else 'not set'}, expected {shown_expected}"
+        text = f"{path} is {'set' if is_set(actual) else 'not set'}, expected {shown_expected}"
     else:
         text = f"{path} is {_show(actual)}, expected {symbol} {_show(expected)}"
     return Outcome(PASS if held else FAIL, path, shown_expected, actual, text, 1 if held else 0)

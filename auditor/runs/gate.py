@@ -267,3 +267,44 @@ def gate_decision(findings: list[Finding], fail_on: str, run_status: str) -> tup
     else:
         line = f"gate: PASSED: no failure at or above {fail_on}" + (" (--fail-on none)" if fail_on == "none" else "")
     return code, line + (f"; {tail}" if tail else "")
+
+
+def gate_notes(result: IacResult) -> list[str]:
+    """What the gate did not judge, one line each: files that are neither a template nor a plan, and declared
+    resources of types auditor does not model."""
+    notes = []
+    if result.skipped:
+        shown = ", ".join(result.skipped[:5]) + (f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else "")
+        notes.append(f"note: skipped {len(result.skipped)} file(s) that are neither a template nor a plan: {shown}")
+    unmodelled = result.run.coverage.iac_skipped if result.run.coverage else []
+    if unmodelled:
+        shown = ", ".join(f"{s['address']} ({s['type']})" for s in unmodelled[:5])
+        more = f" and {len(unmodelled) - 5} more" if len(unmodelled) > 5 else ""
+        notes.append(f"note: {len(unmodelled)} resource(s) of a type auditor does not model were not judged: "
+                     f"{shown}{more}")
+    return notes
+
+
+@dataclass
+class GateOutcome:
+    findings: list[Finding]
+    document: dict
+    paths: list[Path]
+    code: int
+    decision: str
+
+
+def gate_report(result: IacResult, out_dir: Path, formats: list[str], fail_on: str, known: set[str],
+                include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
+                extra_outputs: tuple[tuple[str, Path], ...] = ()) -> GateOutcome:
+    """After the gate's audit: the rules chosen (--rule/--skip-rule), the baseline's failures marked
+    ``unchanged``, the reports written (in the run's folder, and any --output-file), and the decision."""
+    from auditor.reporting.writers import report_document, write_report_to, write_reports
+
+    findings = select_rules(result.findings, include, exclude)
+    mark_baseline(findings, known)
+    document = report_document(result.run, findings, None, result.waivers)
+    paths = write_reports(document, out_dir / result.run.id, formats)
+    paths += [write_report_to(document, fmt, target) for fmt, target in extra_outputs]
+    code, decision = gate_decision(findings, fail_on, result.run.status)
+    return GateOutcome(findings, document, paths, code, decision)

@@ -140,7 +140,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
             raise NotFound(target)
         for i, r in enumerate(runs):  # "since previous": the previous run that finished, not a failed one
             r["previous_finished"] = next((o["id"] for o in runs[i + 1:] if o["status"] != "failed"), None)
-        from auditor.rules.pack import PackFileSet
+        from auditor.rules.load import PackFileSet
 
         with_spec = {p.id for p in PackFileSet(rules_dir).load_all() if p.header.spec}
         spec_packs = sorted({pack for r in runs for pack in r["packs"]} & with_spec)
@@ -212,7 +212,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
         return page("server_diff.html.j2", diff=diff)
 
     def spec_index(request: Request) -> Response:
-        from auditor.rules.pack import PackFileSet
+        from auditor.rules.load import PackFileSet
 
         packs = [p for p in PackFileSet(rules_dir).load_all() if p.header.spec]
         return page("server_spec_index.html.j2", packs=packs)
@@ -220,7 +220,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
     def spec_page(request: Request) -> Response:
         """The traceability matrix of one pack; ``?target=`` (its latest run) or ``?run=`` adds the verdicts."""
         from auditor.reporting.spec_coverage import matrix_for
-        from auditor.rules.pack import PackFileSet
+        from auditor.rules.load import PackFileSet
 
         pack_files = PackFileSet(rules_dir)
         pack_id = request.path_params["pack"]

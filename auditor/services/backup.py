@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from pydantic import Field as ModelField
 from typing import Any, ClassVar, Optional
+
+from pydantic import Field as ModelField
 
 from auditor.services.common import flat
 from auditor.services.fetch import AwsCalls, Collector, Family, paginated_listing

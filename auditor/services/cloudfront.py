@@ -6,10 +6,11 @@ a spec's "served through CloudFront, cached 24 hours" is a rule on the bucket.""
 from __future__ import annotations
 
 import re
+from typing import Any, ClassVar, Iterable, Optional
+
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from pydantic import Field as ModelField
-from typing import Any, ClassVar, Iterable, Optional
 
 from auditor.aws import why_unreadable
 from auditor.services.fetch import AwsCalls, Collector

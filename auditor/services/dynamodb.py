@@ -2,8 +2,9 @@
 the live fetch (ListTables per region; DescribeTable, PITR, TTL and tags each as a family)."""
 from __future__ import annotations
 
-from pydantic import Field as ModelField
 from typing import Any, ClassVar, Iterable, Optional
+
+from pydantic import Field as ModelField
 
 from auditor.services.fetch import AwsCalls, Collector, Family
 from auditor.services.fields import Field, TypeMap, Unknown, fill_from_api, from_api, iac_value

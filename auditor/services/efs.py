@@ -4,8 +4,9 @@ mount-target groups are families)."""
 from __future__ import annotations
 
 from functools import partial
-from pydantic import Field as ModelField
 from typing import Any, ClassVar, Optional
+
+from pydantic import Field as ModelField
 
 from auditor.services.common import flat
 from auditor.services.fetch import AwsCalls, Collector, Family, paginated_listing

@@ -5,8 +5,9 @@ add-ons and their versions (ListAddons, DescribeAddon each) are a family.
 security group, live and in IaC alike."""
 from __future__ import annotations
 
-from pydantic import Field as ModelField
 from typing import Any, ClassVar, Iterable, Optional
+
+from pydantic import Field as ModelField
 
 from auditor.services.efs import EFSFileSystem
 from auditor.services.fetch import AwsCalls, Collector, Family

@@ -2,8 +2,9 @@
 groups, cache clusters, serverless caches), and the live fetch (one listing; parameter-group values as a family)."""
 from __future__ import annotations
 
-from pydantic import Field as ModelField
 from typing import Any, ClassVar, Optional
+
+from pydantic import Field as ModelField
 
 from auditor.services.common import partition_of
 from auditor.services.fetch import AwsCalls, Collector, Family, Unreadable, paginated_listing

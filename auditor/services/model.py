@@ -6,8 +6,10 @@ A property that could not be read stays ``None`` and its family is named in ``un
 unknown is not false, and a rule that reads it yields ``error``."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
 from typing import Any, ClassVar, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
 from auditor.textsafety import encodable
 
 

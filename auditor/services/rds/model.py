@@ -1,8 +1,10 @@
 """RDS DB instances and Aurora clusters as rules see them."""
 from __future__ import annotations
 
-from pydantic import Field
 from typing import ClassVar, Optional
+
+from pydantic import Field
+
 from auditor.services.model import Resource
 
 

@@ -1,8 +1,10 @@
 """S3 buckets as rules see them: versioning, encryption, public access, lifecycle, policy, CORS, logging, Object Lock, the CDN in front."""
 from __future__ import annotations
 
-from pydantic import Field, model_serializer
 from typing import Any, ClassVar, Optional
+
+from pydantic import Field, model_serializer
+
 from auditor.services.model import Model, Resource
 
 

@@ -1,0 +1,61 @@
+"""Every rule of the officeless pack on plain data: one resource it passes, one it fails.
+
+A row is (passing properties, failing properties) for tests/packs/cases.py; an existence rule takes PRESENT /
+ABSENT. A rule added to the pack without a row fails test_every_rule_has_a_row."""
+from __future__ import annotations
+
+import pytest
+
+from tests.packs.cases import ABSENT, PRESENT, judge, missing_rows
+
+PACK = "officeless"
+
+CASES = {
+    "OFL-EBS-001": ({"volume_type": "gp3"}, {"volume_type": "gp3-other"}),
+    "OFL-EBS-002": ({"encrypted": True}, {"encrypted": False}),
+    "OFL-EBS-004": ({"encrypted": False}, {"encrypted": True, "kms_key_manager": "OTHER"}),
+    "OFL-EBS-003": ({"iops": 3000, "throughput_mbps": 125}, {"iops": 2999, "throughput_mbps": 125}),
+    "OFL-EKS-001": (
+        {"addons": {"aws-ebs-csi-driver": "v1.42.0-eksbuild.1"}},
+        {"addons": {"aws-ebs-csi-driver": "v1.42.0-eksbuild.1-other"}},
+    ),
+    "OFL-EFS-007": ({"in_eks_cluster_security_group": True}, {"in_eks_cluster_security_group": False}),
+    "OFL-EFS-001": (PRESENT, ABSENT),
+    "OFL-EFS-002": ({"encrypted": True}, {"encrypted": False}),
+    "OFL-EFS-005": ({"encrypted": False}, {"encrypted": True, "kms_key_manager": "OTHER"}),
+    "OFL-EFS-003": (
+        {"performance_mode": "generalPurpose", "throughput_mode": "bursting"},
+        {"performance_mode": "generalPurpose-other", "throughput_mode": "bursting"},
+    ),
+    "OFL-EFS-006": (
+        {"access_point_count": 0},
+        {"access_point_count": 1, "access_points": [{"id": "fsap-1", "permissions": "700-other"}]},
+    ),
+    "OFL-EFS-004": ({"mount_target_count": 3}, {"mount_target_count": 2}),
+    "OFL-S3-001": (PRESENT, ABSENT),
+    "OFL-S3-002": (
+        {"encryption": {"enabled": True, "algorithm": "AES256"}},
+        {"encryption": {"enabled": False, "algorithm": "AES256"}},
+    ),
+    "OFL-S3-003": (
+        {"effective_public_access_block": {"all_blocked": True}},
+        {"effective_public_access_block": {"all_blocked": False}},
+    ),
+    "OFL-S3-004": ({"versioning": {"status": "Enabled"}}, {"versioning": {"status": "Enabled-other"}}),
+    "OFL-CACHE-001": (PRESENT, ABSENT),
+    "OFL-CACHE-002": ({"engine": "valkey"}, {"engine": "valkey-other"}),
+}
+
+
+def test_every_rule_has_a_row():
+    assert missing_rows(PACK, CASES) == []
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_passes(rule_id):
+    assert judge(PACK, rule_id, CASES[rule_id][0]) == "pass"
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_fails(rule_id):
+    assert judge(PACK, rule_id, CASES[rule_id][1]) == "fail"

@@ -1,0 +1,56 @@
+"""Every rule of the serverless-app pack on plain data: one resource it passes, one it fails.
+
+A row is (passing properties, failing properties) for tests/packs/cases.py; an existence rule takes PRESENT /
+ABSENT. A rule added to the pack without a row fails test_every_rule_has_a_row."""
+from __future__ import annotations
+
+import pytest
+
+from tests.packs.cases import ABSENT, PRESENT, judge, missing_rows
+
+PACK = "serverless-app"
+
+CASES = {
+    "SRV-DDB-001": (PRESENT, ABSENT),
+    "SRV-DDB-002": (
+        {"key_schema": {"partition_key": "userId", "partition_key_type": "S"}},
+        {"key_schema": {"partition_key": "userId-other", "partition_key_type": "S"}},
+    ),
+    "SRV-DDB-003": (
+        {
+            "key_schema": {"partition_key": "taskId", "partition_key_type": "S", "sort_key": "userId", "sort_key_type": "S"},
+        },
+        {
+            "key_schema": {"partition_key": "taskId-other", "partition_key_type": "S", "sort_key": "userId", "sort_key_type": "S"},
+        },
+    ),
+    "SRV-DDB-004": (
+        {"gsis": [{"name": "status-createdAt", "partition_key": "status", "sort_key": "createdAt"}]},
+        {"gsis": [{"name": "status-createdAt-other", "partition_key": "status", "sort_key": "createdAt"}]},
+    ),
+    "SRV-DDB-005": ({"billing_mode": "PAY_PER_REQUEST"}, {"billing_mode": "OTHER"}),
+    "SRV-S3-001": (PRESENT, ABSENT),
+    "SRV-S3-002": (
+        {"lifecycle": {"transition_days": {"STANDARD_IA": 30, "GLACIER": 90}}},
+        {"lifecycle": {"transition_days": {"STANDARD_IA": 31, "GLACIER": 90}}},
+    ),
+    "SRV-S3-003": ({"lifecycle": {"expiration_days": 365}}, {"lifecycle": {"transition_days": {"GLACIER": 30}}}),
+    "SRV-S3-004": ({"intelligent_tiering": True}, {"intelligent_tiering": False}),
+    "SRV-CACHE-001": (PRESENT, ABSENT),
+    "SRV-CACHE-002": ({"engine": "redis"}, {"engine": "redis-other"}),
+    "SRV-CACHE-003": ({"node_type": "cache.t3.micro"}, {"node_type": "cache.t3.micro-other"}),
+}
+
+
+def test_every_rule_has_a_row():
+    assert missing_rows(PACK, CASES) == []
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_passes(rule_id):
+    assert judge(PACK, rule_id, CASES[rule_id][0]) == "pass"
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_fails(rule_id):
+    assert judge(PACK, rule_id, CASES[rule_id][1]) == "fail"
