@@ -21,15 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.engine.findings import Finding, ResourceRef, RunInfo
-from auditor.history.changes import annotate_changes, priors_of
-from auditor.history.diff import diff_runs
-from auditor.history.store import HistoryStore
-from auditor.reporting.html import write_html
-from auditor.reporting.rerender import stored_document
-from auditor.reporting.summary import summarize
-from auditor.reporting.writers import write_json
-from auditor.services.s3.model import S3Bucket
+from auditor.engine.findings import Finding, ResourceRef, RunInfo  # noqa: E402
+from auditor.history.changes import annotate_changes, priors_of  # noqa: E402
+from auditor.history.diff import diff_runs  # noqa: E402
+from auditor.history.store import HistoryStore  # noqa: E402
+from auditor.reporting.html import write_html  # noqa: E402
+from auditor.reporting.rerender import stored_document  # noqa: E402
+from auditor.reporting.summary import summarize  # noqa: E402
+from auditor.reporting.writers import write_json  # noqa: E402
+from auditor.services.s3.model import S3Bucket  # noqa: E402
 
 RULES = 50
 CONTROLS = ["encryption", "versioning", "lifecycle", "public_access_block", "pitr", "backup", "alarm", "capacity"]

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.iac.terraform import terraform_resources  # noqa: E402
-from auditor.rules.pack import load_pack  # noqa: E402
+from auditor.rules.load import load_pack  # noqa: E402
 
 RULE = """  - id: BENCH-R{n:06d}-001
     title: "Bucket {n} is versioned and encrypted, as section {n} of the bench spec says"

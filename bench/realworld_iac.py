@@ -16,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.rules.pack import builtin_packs_dir, load_pack
-from auditor.runs.gate import iac_audit
+from auditor.rules.load import load_pack  # noqa: E402
+from auditor.rules.pack import builtin_packs_dir  # noqa: E402
+from auditor.runs.gate import iac_audit  # noqa: E402
 
 
 def verdicts(path: Path, packs: list, env: str, with_checkov: bool):
