@@ -84,8 +84,13 @@ class CliResult:
 
 
 def run_cli(*args: str, endpoint: str | None = None, cwd: Path | None = None, env: dict | None = None,
-            timeout: int = 120) -> CliResult:
-    """Run ``auditor ARGS`` as the user would, with dummy credentials and no real AWS config."""
+            timeout: int = 120, in_process: bool = False) -> CliResult:
+    """Run ``auditor ARGS`` as the user would, with dummy credentials and no real AWS config.
+
+    ``in_process``: call the CLI's ``main`` in this process (its stdout, stderr and exit code caught, the
+    environment and working directory swapped in and back), for tests about what a command writes and decides,
+    where the process boundary does not matter: no interpreter start and no checkov import per call. Exit codes,
+    signals, crashes and anything run in parallel keep the subprocess."""
     environment = scan_environment(endpoint or "")
     for key, value in (env or {}).items():
         if value is None:
@@ -97,9 +102,42 @@ def run_cli(*args: str, endpoint: str | None = None, cwd: Path | None = None, en
     workdir = cwd or Path(tempfile.mkdtemp(prefix="auditor-cli-"))
     if "--config" not in args and not (workdir / "config.yaml").exists():
         (workdir / "config.yaml").write_text(TEST_CONFIG.read_text())
+    if in_process:
+        return _run_in_process(list(args), environment, workdir)
     proc = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=workdir,
                           env=environment, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _run_in_process(args: list[str], environment: dict[str, str], workdir: Path) -> CliResult:
+    import contextlib
+    import io
+    import logging
+    import os
+
+    from auditor import cli
+    from auditor.reporting import console
+
+    saved_env, saved_cwd, saved_handlers = dict(os.environ), os.getcwd(), logging.root.handlers[:]
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(environment)
+        os.chdir(workdir)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main(args)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        logging.root.handlers[:] = saved_handlers
+        cli.SETTINGS["debug"] = False
+        console.OUTPUT.quiet = console.OUTPUT.verbose = False
+    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def findings_by(document: dict, **where) -> list[dict]:
@@ -131,3 +169,8 @@ def webhook():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Hook.received
     server.shutdown()
+
+
+def run_here(*args: str, **kwargs) -> CliResult:
+    """``run_cli`` in this process (see its ``in_process``)."""
+    return run_cli(*args, in_process=True, **kwargs)

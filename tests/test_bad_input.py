@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from auditor.demo.mockaws import free_port
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 
 def assert_one_line(result, code, *words):
@@ -16,7 +16,7 @@ def assert_one_line(result, code, *words):
 
 
 def test_unknown_pack(moto_endpoint):
-    result = run_cli("scan", "--pack", "nope", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    result = run_here("scan", "--pack", "nope", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
     assert_one_line(result, 2, "unknown pack 'nope'", "ecommerce-platform")
 
 
@@ -26,7 +26,7 @@ def test_malformed_pack_in_rules_dir(moto_endpoint, tmp_path):
     (rules / "broken.yaml").write_text("pack: {id: broken, title: B}\nrules:\n  - id: BRK-001\n    title: x\n")
     config = tmp_path / "config.yaml"
     config.write_text("rules_dir: rules\n")
-    result = run_cli("--config", str(config), "scan", "--pack", "broken", "--endpoint-url", moto_endpoint,
+    result = run_here("--config", str(config), "scan", "--pack", "broken", "--endpoint-url", moto_endpoint,
                      endpoint=moto_endpoint)
     # Every mistake of the rule at once, a line each (control, severity, spec_ref, remediation, resource).
     assert result.code == 2, result.stderr
@@ -40,50 +40,50 @@ def test_malformed_pack_in_rules_dir(moto_endpoint, tmp_path):
 def test_malformed_config_names_file_line_and_field(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("fail_on: high\ntargets:\n  - name: prod\n    enviroment: production\n")
-    result = run_cli("--config", str(config), "scan")
+    result = run_here("--config", str(config), "scan")
     assert_one_line(result, 2, f"{config}:4:", "targets.0.enviroment: unknown field")
     config.write_text("targets: [\n")
-    assert_one_line(run_cli("--config", str(config), "scan"), 2, f"{config}:", "invalid YAML")
-    assert_one_line(run_cli("--config", str(tmp_path / "absent.yaml"), "scan"), 2, "absent.yaml: no such file")
+    assert_one_line(run_here("--config", str(config), "scan"), 2, f"{config}:", "invalid YAML")
+    assert_one_line(run_here("--config", str(tmp_path / "absent.yaml"), "scan"), 2, "absent.yaml: no such file")
 
 
 def test_unknown_environment(moto_endpoint, tmp_path):
-    result = run_cli("scan", "--env", "qa", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    result = run_here("scan", "--env", "qa", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
     assert_one_line(result, 2, "unknown environment 'qa'")
     config = tmp_path / "config.yaml"
     config.write_text("targets:\n  - environment: preprod\n")
-    assert_one_line(run_cli("--config", str(config), "scan"), 2, f"{config}:2:", "unknown environment 'preprod'")
+    assert_one_line(run_here("--config", str(config), "scan"), 2, f"{config}:2:", "unknown environment 'preprod'")
 
 
 def test_unknown_parameter_and_format(moto_endpoint, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("parameters:\n  ecommerce-platform:\n    bukcet: x\n")
-    result = run_cli("--config", str(config), "scan", "--pack", "ecommerce-platform", "--endpoint-url", moto_endpoint,
+    result = run_here("--config", str(config), "scan", "--pack", "ecommerce-platform", "--endpoint-url", moto_endpoint,
                      endpoint=moto_endpoint)
     assert_one_line(result, 2, "parameters.ecommerce-platform.bukcet", "no such parameter")
-    result = run_cli("scan", "--format", "pdf", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    result = run_here("scan", "--format", "pdf", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
     assert_one_line(result, 2, "report format 'pdf'")
 
 
 def test_bad_arguments_are_one_line_exit_2():
-    assert_one_line(run_cli("scan", "--fail-on", "urgent"), 2, "--fail-on")
-    assert_one_line(run_cli("scann"), 2, "No such command")
+    assert_one_line(run_here("scan", "--fail-on", "urgent"), 2, "--fail-on")
+    assert_one_line(run_here("scann"), 2, "No such command")
 
 
 def test_unreachable_endpoint_is_exit_3():
     url = f"http://127.0.0.1:{free_port()}"
-    result = run_cli("scan", "--pack", "baseline", "--endpoint-url", url, endpoint=url)
+    result = run_here("scan", "--pack", "baseline", "--endpoint-url", url, endpoint=url)
     assert_one_line(result, 3, "endpoint unreachable", url)
 
 
 def test_missing_credentials_is_exit_3(moto_endpoint):
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_EC2_METADATA_DISABLED": "true"}
-    result = run_cli("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint, env=env)
+    result = run_here("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint, env=env)
     assert_one_line(result, 3, "no AWS credentials")
 
 
 def test_unknown_profile_is_bad_input(moto_endpoint):
-    result = run_cli("scan", "--profile", "nosuch", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
+    result = run_here("scan", "--profile", "nosuch", "--endpoint-url", moto_endpoint, endpoint=moto_endpoint)
     assert_one_line(result, 2, "profile 'nosuch'")
 
 
@@ -94,7 +94,7 @@ def test_a_template_checkov_cannot_read_stops_the_gate_beside_valid_terraform(tm
     (tmp_path / "storage.json").write_text(
         '{"AWSTemplateFormatVersion": "2010-09-09",\n "Resources": {"B": {"Type": "AWS::S3::Bucket",\n'
         '  "Properties": {"BucketName": "acme-\\ud800"}}}}\n')
-    result = run_cli("iac", str(tmp_path), "--pack", "baseline", "--env", "production", "--no-checkov")
+    result = run_here("iac", str(tmp_path), "--pack", "baseline", "--env", "production", "--no-checkov")
     assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "storage.json:3: invalid JSON: \\ud800 is half of a UTF-16 pair" in result.stderr
 
@@ -126,7 +126,7 @@ def test_a_config_of_organizations_only_invents_no_default_target(tmp_path):
     nothing = tmp_path / "empty.yaml"
     nothing.write_text("db: history.db\n")
     assert [t.name for t in load_config(nothing).targets] == ["default"]  # a config naming no account at all
-    result = run_cli("--config", str(only_orgs), "scan", "--pack", "baseline")
+    result = run_here("--config", str(only_orgs), "scan", "--pack", "baseline")
     assert result.code == 2 and "lists no targets" in result.stderr and result.stderr.count("\n") == 1
 
 
@@ -134,6 +134,6 @@ def test_a_visibility_timeout_below_the_task_limit_is_bad_config(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("executor:\n  type: celery\n  broker_url: redis://127.0.0.1:1/0\n"
                       "  task_time_limit_seconds: 3900\n  visibility_timeout_seconds: 600\n")
-    result = run_cli("--config", str(config), "scan", "--all-targets")
+    result = run_here("--config", str(config), "scan", "--all-targets")
     assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "config.yaml" in result.stderr and "visibility_timeout_seconds (600) must exceed" in result.stderr

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from auditor.demo.ecommerce import build_drifted
 from auditor.history.store import HistoryStore
-from tests.conftest import config_with_parameters, run_cli
+from tests.conftest import config_with_parameters, run_here
 from tests.faultproxy import FaultProxy
 
 
 def scan(endpoint: str, tmp_path, name: str, *config: str):
-    return run_cli(*config, "scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
+    return run_here(*config, "scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
                    "--endpoint-url", endpoint, "--out", str(tmp_path / name), "--db", str(tmp_path / f"{name}.db"),
                    "--format", "json", endpoint=endpoint, timeout=600)
 

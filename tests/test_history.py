@@ -17,11 +17,11 @@ from auditor.demo.ecommerce import build_account, DRIFTS
 from auditor.demo.mockaws import scan_environment
 from auditor.history.migrations import SCHEMA_VERSION
 from auditor.history.store import HistoryStore
-from tests.conftest import findings_by, run_cli
+from tests.conftest import findings_by, run_here
 
 
 def scan(aws, tmp_path, *extra):
-    return run_cli("scan", "--pack", "ecommerce-platform", "--env", "production", "--endpoint-url", aws.endpoint,
+    return run_here("scan", "--pack", "ecommerce-platform", "--env", "production", "--endpoint-url", aws.endpoint,
                    "--out", str(tmp_path / "reports"), "--db", str(tmp_path / "h.db"), *extra, endpoint=aws.endpoint)
 
 
@@ -58,24 +58,24 @@ def test_change_values_across_two_scans(two_runs):
 def test_history_diff_and_report_commands(two_runs, tmp_path):
     first, second = two_runs
     db = str(tmp_path / "h.db")
-    listed = json.loads(run_cli("history", "--db", db, "--json").stdout)
+    listed = json.loads(run_here("history", "--db", db, "--json").stdout)
     assert [r["id"] for r in listed] == [second["run"]["id"], first["run"]["id"]]
-    diff = run_cli("diff", first["run"]["id"], second["run"]["id"], "--db", db)
+    diff = run_here("diff", first["run"]["id"], second["run"]["id"], "--db", db)
     assert diff.code == 0
     assert "versioning.status: Enabled -> Suspended" in diff.stdout
     assert "backup_retention_days: 7 -> 35" in diff.stdout
-    data = json.loads(run_cli("diff", first["run"]["id"], second["run"]["id"], "--db", db, "--json").stdout)
+    data = json.loads(run_here("diff", first["run"]["id"], second["run"]["id"], "--db", db, "--json").stdout)
     assert {f["rule_id"] for f in data["fixed"]} >= {"ECOM-RDS-007"}
     assert {f["rule_id"] for f in data["regressed"]} >= {"ECOM-S3-002"}
     assert {"type": "AWS::DynamoDB::Table", "region": "us-east-1", "id": "Sessions-production"} in data["resources_removed"]
     out = tmp_path / "again"
-    rendered = run_cli("report", first["run"]["id"], "--format", "json", "--out", str(out), "--db", db)
+    rendered = run_here("report", first["run"]["id"], "--format", "json", "--out", str(out), "--db", db)
     again = rendered.report()
     strip = lambda doc: sorted((f["rule_id"], f["resource"]["id"], f["status"], f["change"], f["first_seen"])
                                for f in doc["findings"])
     assert strip(again) == strip(first)
-    assert run_cli("report", "nope", "--db", db).code == 2
-    assert run_cli("diff", "nope", first["run"]["id"], "--db", db).code == 2
+    assert run_here("report", "nope", "--db", db).code == 2
+    assert run_here("diff", "nope", first["run"]["id"], "--db", db).code == 2
 
 
 def test_retention_keeps_the_last_runs(aws, tmp_path):
@@ -84,7 +84,7 @@ def test_retention_keeps_the_last_runs(aws, tmp_path):
     build_account(aws, "production")
     ids = []
     for _ in range(3):
-        ids.append(run_cli("--config", str(config), "scan", "--pack", "baseline", "--endpoint-url", aws.endpoint,
+        ids.append(run_here("--config", str(config), "scan", "--pack", "baseline", "--endpoint-url", aws.endpoint,
                            "--db", str(tmp_path / "r.db"), "--out", str(tmp_path), endpoint=aws.endpoint).report()["run"]["id"])
     store = HistoryStore(tmp_path / "r.db")
     assert [r["id"] for r in store.runs()] == ids[:0:-1]
@@ -132,18 +132,18 @@ def test_schema_version_and_foreign_files(tmp_path):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
-    result = run_cli("history", "--db", str(other))
+    result = run_here("history", "--db", str(other))
     assert result.code == 2 and "not an auditor history" in result.stderr
     text = tmp_path / "text.db"
     text.write_text("hello")
-    assert run_cli("history", "--db", str(text)).code == 2
+    assert run_here("history", "--db", str(text)).code == 2
 
 
 def test_a_deleted_resource_is_gone_never_a_pass(aws, tmp_path):
     """A bucket that failed and was then deleted: the next report lists it under "gone" (resolved by
     deletion), not among the findings as a pass with actual "absent", and it counts in no pass or score."""
     aws.s3.create_bucket(Bucket="scratch-exports")  # baseline: no versioning, no TLS-only policy
-    run = lambda: run_cli("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", aws.endpoint,
+    run = lambda: run_here("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", aws.endpoint,
                           "--out", str(tmp_path / "reports"), "--db", str(tmp_path / "h.db"), endpoint=aws.endpoint)
     first = run().report()
     failed = {f["rule_id"] for f in findings_by(first, resource="scratch-exports") if f["status"] == "fail"}

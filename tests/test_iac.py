@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_here
 
 FIXTURES = ROOT / "tests" / "fixtures" / "iac"
 PACKS = ["ecommerce-platform", "co2-storagestack", "serverless-app", "pointf", "officeless"]
@@ -19,7 +19,7 @@ MARKER = re.compile(r"#\s*drift:\s*(.+)$")
 
 
 def gate(path: Path, pack: str, tmp_path: Path, *extra: str):
-    result = run_cli("iac", str(path), "--pack", pack, "--env", "production", "--out", str(tmp_path),
+    result = run_here("iac", str(path), "--pack", pack, "--env", "production", "--out", str(tmp_path),
                      "--format", "json,sarif,junit", *extra, timeout=300)
     return result, result.report() if result.code in (0, 1, 3) else None
 
@@ -121,7 +121,7 @@ def test_waivers_apply_to_iac_findings(tmp_path):
 def test_bad_iac_is_exit_2_with_file_and_line(tmp_path, name, text, words):
     path = tmp_path / name
     path.write_text(text)
-    result = run_cli("iac", str(path), "--pack", "baseline", timeout=300)
+    result = run_here("iac", str(path), "--pack", "baseline", timeout=300)
     assert result.code == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert str(path) in result.stderr and words in result.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from auditor.iac.checkov_run import run_checkov
 from auditor.iac.load import iac_resources
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.test_iac_realworld import REALWORLD, gate, verdicts
 
 
@@ -65,7 +65,7 @@ def test_live_aurora_members_are_judged_by_their_cluster(aws, tmp_path):
     for name, zone in (("orders-1", "a"), ("orders-2", "b")):  # a writer and a reader in two zones: Multi-AZ
         aws.rds.create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier="orders", Engine="aurora-postgresql",
                                    DBInstanceClass="db.r6g.large", AvailabilityZone=aws.region + zone)
-    result = run_cli("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", aws.endpoint,
+    result = run_here("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", aws.endpoint,
                      "--out", str(tmp_path), "--db", str(tmp_path / "h.db"), "--format", "json", endpoint=aws.endpoint)
     document = result.report()
     member = {f["rule_id"]: f for f in document["findings"] if f["resource"]["name"] == "orders-1"}
@@ -89,7 +89,7 @@ def test_checkov_checks_take_their_control_from_checkov_metadata_and_count_apart
     assert found["CKV_AWS_226"].control == "encryption"
     # Offline, checkov has no severities (they come from its platform): medium, stated as such.
     assert {f.severity for f in found.values()} == {"medium"}
-    result = run_cli("iac", str(REALWORLD / "terraform"), "--pack", "baseline", "--env", "production",
+    result = run_here("iac", str(REALWORLD / "terraform"), "--pack", "baseline", "--env", "production",
                      "--format", "json", "--out", str(tmp_path))
     last = result.stdout.rstrip().splitlines()[-1]
     assert last.startswith("gate: FAILED") and "spec packs" in last and "checkov" in last

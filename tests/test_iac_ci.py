@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import xmlschema
 
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 FIXTURE = Path(__file__).parent / "fixtures" / "iac" / "pointf" / "terraform" / "drifted"
 
@@ -28,7 +28,7 @@ def repo(tmp_path):
 
 
 def gate(repo: Path, *args: str):
-    return run_cli("iac", "infra", "--pack", "pointf", "--env", "production", "--no-checkov", "--out", "out", *args,
+    return run_here("iac", "infra", "--pack", "pointf", "--env", "production", "--no-checkov", "--out", "out", *args,
                    cwd=repo)
 
 
@@ -91,13 +91,13 @@ def test_data_files_beside_the_iac_are_skipped_with_a_note(tmp_path):
     (infra / "tsconfig.json").write_text('{"compilerOptions": {"strict": true}, // comments are fine here\n}\n')
     (infra / "package.json").write_text('{"name": "infra", "version": "1.0.0"}\n')
     (infra / "deploy.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: Secret\n")
-    result = run_cli("iac", str(infra), "--pack", "pointf", "--env", "production", "--no-checkov", "--format", "json",
+    result = run_here("iac", str(infra), "--pack", "pointf", "--env", "production", "--no-checkov", "--format", "json",
                      "--out", str(tmp_path / "out"))
     assert result.code == 0, result.stdout + result.stderr
     assert "note: skipped 3 file(s) that are neither a template nor a plan: deploy.yaml, package.json, tsconfig.json" \
         in result.stdout
     (infra / "broken.yaml").write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: [unclosed\n")
-    broken = run_cli("iac", str(infra), "--pack", "pointf", "--no-checkov", "--out", str(tmp_path / "out"))
+    broken = run_here("iac", str(infra), "--pack", "pointf", "--no-checkov", "--out", str(tmp_path / "out"))
     assert broken.code == 2 and f"{infra / 'broken.yaml'}:" in broken.stderr  # a template is still checked strictly
 
 

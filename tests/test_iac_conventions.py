@@ -14,7 +14,7 @@ from auditor.iac.load import iac_resources
 from auditor.rules.load import load_pack
 from auditor.rules.pack import builtin_packs_dir
 from auditor.runs.gate import iac_audit
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 REALWORLD = Path(__file__).parent / "fixtures" / "iac" / "realworld"
 MODULES = REALWORLD / "module-conventions" / "root"
@@ -173,7 +173,7 @@ resource "aws_elasticache_serverless_cache" "api" {
 
 
 def test_types_the_packs_judge_but_auditor_does_not_model_are_listed(tmp_path):
-    result = run_cli("iac", str(CONDITIONS), "--pack", "baseline", "--env", "production", "--format", "json",
+    result = run_here("iac", str(CONDITIONS), "--pack", "baseline", "--env", "production", "--format", "json",
                      "--out", str(tmp_path), "--no-checkov")
     assert "Traceback" not in result.stderr and result.stderr == ""
     assert "note: 1 resource(s) of a type auditor does not model were not judged: Orders (AWS::DynamoDB::GlobalTable)" \
@@ -213,11 +213,11 @@ def test_checkovs_own_warnings_are_counted_not_printed(tmp_path, monkeypatch, ca
 def test_a_baseline_made_with_checkov_matches_a_run_without(tmp_path):
     """The model is the same in both modes, so the finding keys are too: a baseline from a run with checkov's
     checks leaves a run without them no new failure of ours."""
-    first = run_cli("iac", str(MODULES), "--pack", "baseline", "--env", "production", "--format", "json",
+    first = run_here("iac", str(MODULES), "--pack", "baseline", "--env", "production", "--format", "json",
                     "--out", str(tmp_path / "a"))
     (report,) = (tmp_path / "a").glob("*/report.json")
     assert first.code == 1
-    second = run_cli("iac", str(MODULES), "--pack", "baseline", "--env", "production", "--format", "json",
+    second = run_here("iac", str(MODULES), "--pack", "baseline", "--env", "production", "--format", "json",
                      "--out", str(tmp_path / "b"), "--no-checkov", "--baseline", str(report))
     assert second.code == 0 and second.stderr == "", second.stdout[-400:]
     (again,) = (tmp_path / "b").glob("*/report.json")
@@ -231,7 +231,7 @@ def test_a_local_module_outside_the_folder_that_cannot_be_parsed_stops_the_gate(
     (tmp_path / "modules" / "bucket").mkdir(parents=True)
     (tmp_path / "root" / "main.tf").write_text('module "logs" {\n  source = "../modules/bucket"\n}\n')
     (tmp_path / "modules" / "bucket" / "main.tf").write_text('resource "aws_s3_bucket" "this" {\n  bucket =\n}\n')
-    result = run_cli("iac", str(tmp_path / "root"), "--pack", "baseline", "--env", "production", "--no-checkov")
+    result = run_here("iac", str(tmp_path / "root"), "--pack", "baseline", "--env", "production", "--no-checkov")
     assert result.code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "modules/bucket/main.tf:2: invalid HCL" in result.stderr
 

@@ -3,7 +3,7 @@ the Terraform that declares it."""
 from __future__ import annotations
 
 from tests.accounts import build_pointf, table
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_here
 
 FIXTURE = ROOT / "tests" / "fixtures" / "iac" / "pointf" / "terraform" / "compliant"
 
@@ -14,7 +14,7 @@ def drift(document):
 
 
 def scan(aws, tmp_path):
-    return run_cli("scan", "--pack", "pointf", "--pack", "baseline", "--env", "production", "--endpoint-url",
+    return run_here("scan", "--pack", "pointf", "--pack", "baseline", "--env", "production", "--endpoint-url",
                    aws.endpoint, "--iac", str(FIXTURE), "--out", str(tmp_path), "--db", str(tmp_path / "h.db"),
                    "--format", "json", endpoint=aws.endpoint, timeout=300)
 

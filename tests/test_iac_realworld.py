@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 REALWORLD = Path(__file__).parent / "fixtures" / "iac" / "realworld"
 
 
 def gate(path: Path, tmp_path: Path) -> tuple[int, str, dict]:
-    result = run_cli("iac", str(path), "--pack", "baseline", "--env", "production", "--format", "json",
+    result = run_here("iac", str(path), "--pack", "baseline", "--env", "production", "--format", "json",
                      "--out", str(tmp_path), "--no-checkov")
     assert "Traceback" not in result.stderr and result.stderr == "", result.stderr
     (report,) = Path(tmp_path).glob("*/report.json")
@@ -63,7 +63,7 @@ def test_module_companions_join_their_bucket_and_paths_lead_to_the_file(tmp_path
 def test_no_input_under_tests_makes_the_gate_print_a_traceback(tmp_path):
     """Every fixture under tests/ at once (templates, plans, modules, and the YAML and JSON that are neither),
     with checkov's checks: a verdict and a decision, never a traceback."""
-    result = run_cli("iac", str(Path(__file__).parent / "fixtures"), "--pack", "baseline", "--env", "production",
+    result = run_here("iac", str(Path(__file__).parent / "fixtures"), "--pack", "baseline", "--env", "production",
                      "--format", "json", "--out", str(tmp_path))
     assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr, result.stderr
     assert result.code == 1 and result.stdout.rstrip().splitlines()[-1].startswith("gate: FAILED")

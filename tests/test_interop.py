@@ -12,7 +12,7 @@ import pytest
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 
 from auditor.demo.ecommerce import build_drifted
-from tests.conftest import TEST_CONFIG, run_cli
+from tests.conftest import TEST_CONFIG, run_here
 from tests.faultproxy import FaultProxy
 
 
@@ -25,7 +25,7 @@ def scanned(aws, tmp_path):
     waivers.write_text("waivers:\n  - rule: ECOM-RDS-007\n    resource: product-db-production\n"
                        "    reason: \"Backups move to AWS Backup in Q3 (§3.3)\"\n    owner: dba@example.com\n"
                        "    expires: 2099-12-31\n")
-    result = run_cli("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
+    result = run_here("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
                      "--target", "default", "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
                      "--db", str(tmp_path / "h.db"), "--waivers", str(waivers), "--security-hub",
                      "--format", "json,csv,excel,ocsf,asff", endpoint=aws.endpoint)
@@ -68,7 +68,7 @@ def test_security_hub_receives_the_findings(scanned, aws):
     statuses = {f["Compliance"]["Status"] for f in found}
     assert {"PASSED", "FAILED"} <= statuses
     # A second scan updates the same findings (stable ids) instead of adding new ones.
-    again = run_cli("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
+    again = run_here("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
                     "--target", "default", "--endpoint-url", aws.endpoint, "--db", str(folder.parent / "h.db"),
                     "--out", str(folder.parent), "--security-hub", endpoint=aws.endpoint)
     assert "finding(s) imported" in again.stdout, again.stderr
@@ -80,7 +80,7 @@ def test_security_hub_import_failure_is_exit_3_with_the_reason(aws, tmp_path):
     """Security Hub denies the import: the scan's reports stand, the reason is one line, and the exit code is 3."""
     build_drifted(aws, "production", ())
     with FaultProxy(aws.endpoint, deny=lambda service, operation: service == "securityhub") as proxy:
-        result = run_cli("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", proxy.url,
+        result = run_here("scan", "--pack", "baseline", "--env", "production", "--endpoint-url", proxy.url,
                          "--out", str(tmp_path), "--db", str(tmp_path / "h.db"), "--security-hub",
                          "--exit-zero-on-findings", endpoint=proxy.url)
     assert result.code == 3, result.stderr
@@ -106,7 +106,7 @@ def test_csv_columns_and_the_excel_variant(scanned):
 def test_iac_csv_rows_carry_file_and_line(tmp_path):
     main = tmp_path / "main.tf"
     main.write_text('resource "aws_s3_bucket" "logs" {\n  bucket = "logs"\n}\n')
-    result = run_cli("iac", str(tmp_path), "--pack", "baseline", "--no-checkov", "--out", str(tmp_path / "out"),
+    result = run_here("iac", str(tmp_path), "--pack", "baseline", "--no-checkov", "--out", str(tmp_path / "out"),
                      "--format", "csv,ocsf")
     folder = next(p for p in (tmp_path / "out").iterdir() if p.is_dir())
     rows = list(csv.DictReader((folder / "report.csv").open(encoding="utf-8")))
@@ -135,7 +135,7 @@ targets:
     schedule: {{cron: "0 2 * * *"}}
 """)
     secret = "s3cret-for-hmac"
-    result = run_cli("--config", str(config), "schedule", "--once", endpoint=aws.endpoint,
+    result = run_here("--config", str(config), "schedule", "--once", endpoint=aws.endpoint,
                      env={"AUDITOR_WEBHOOK_SECRET": secret})
     assert result.code in (1, 3), result.stderr
     (headers, body), = received

@@ -6,7 +6,7 @@ import pytest
 
 from auditor.rules.load import PackFileSet
 from tests.accounts import PACKS, build_officeless, spelled
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 COMPLIANT = [("serverless-app", "production"), ("serverless-app", "development"), ("co2-storagestack", "production"),
              ("co2-storagestack", "staging"), ("co2-storagestack", "development"), ("pointf", "production"),
@@ -15,7 +15,7 @@ BREAKS = [(pack, name) for pack, (_, breaks, _) in PACKS.items() for name in bre
 
 
 def scan(aws, tmp_path, pack, env):
-    result = run_cli("scan", "--pack", pack, "--env", env, "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
+    result = run_here("scan", "--pack", pack, "--env", env, "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
                      "--db", str(tmp_path / "h.db"), "--format", "json", endpoint=aws.endpoint)
     return result, result.report()
 
@@ -61,7 +61,7 @@ def test_each_broken_requirement_fails_its_rule_only(aws, tmp_path, pack, name):
 
 
 def test_rules_list_shows_six_packs_with_counts_per_control():
-    listed = run_cli("rules", "list")
+    listed = run_here("rules", "list")
     assert listed.code == 0
     for pack in ("baseline", "co2-storagestack", "ecommerce-platform", "officeless", "pointf", "serverless-app"):
         assert pack in listed.stdout

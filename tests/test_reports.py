@@ -14,7 +14,7 @@ import xmlschema
 import pytest
 
 from auditor.demo.ecommerce import build_drifted
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_here
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,7 +29,7 @@ def scanned(aws, tmp_path):
         AlarmName=f"cpu {XSS}", Namespace="AWS/RDS", MetricName="CPUUtilization", Statistic="Average",
         Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "product-db-production"}], Period=300,
         EvaluationPeriods=1, Threshold=99, ComparisonOperator="GreaterThanThreshold", AlarmDescription=XSS)
-    result = run_cli("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
+    result = run_here("scan", "--pack", "ecommerce-platform", "--pack", "baseline", "--env", "production",
                      "--endpoint-url", aws.endpoint, "--out", str(tmp_path), "--db", str(tmp_path / "h.db"),
                      "--format", "html,json,csv,sarif,junit", endpoint=aws.endpoint)
     document = result.report()

@@ -9,7 +9,7 @@ import pytest
 from auditor.errors import BadInput
 from auditor.rules.load import PackFileSet, load_pack
 from auditor.rules.pack import builtin_packs_dir
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 GOOD = """\
 pack:
@@ -92,22 +92,22 @@ def test_unknown_pack_lists_the_known_ones():
 
 
 def test_cli_rules_list_show_validate(tmp_path):
-    listed = run_cli("rules", "list")
+    listed = run_here("rules", "list")
     assert listed.code == 0
     assert "ecommerce-platform" in listed.stdout and "baseline" in listed.stdout
-    shown = run_cli("rules", "show", "ECOM-S3-004")
+    shown = run_here("rules", "show", "ECOM-S3-004")
     assert shown.code == 0 and "lifecycle.transition_days.GLACIER" in shown.stdout and "spec_ref" in shown.stdout
-    assert run_cli("rules", "show", "ecommerce-platform").stdout.count("ECOM-") >= 50
-    assert run_cli("rules", "validate").code == 0
+    assert run_here("rules", "show", "ecommerce-platform").stdout.count("ECOM-") >= 50
+    assert run_here("rules", "validate").code == 0
     good = write(tmp_path, GOOD)
-    ok = run_cli("rules", "validate", str(good))
+    ok = run_here("rules", "validate", str(good))
     assert ok.code == 0 and "tiny: 1 rules OK" in ok.stdout
     bad = write(tmp_path, GOOD.replace("equals: Enabled}", "equalz: Enabled}"), "bad.yaml")
-    failed = run_cli("rules", "validate", str(bad))
+    failed = run_here("rules", "validate", str(bad))
     assert failed.code == 2
     assert failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
     assert f"{bad}:14: rule TINY-S3-001: check.equalz" in failed.stderr
-    missing = run_cli("rules", "show", "NOPE-001")
+    missing = run_here("rules", "show", "NOPE-001")
     assert missing.code == 2 and "no rule or pack" in missing.stderr
 
 
@@ -130,7 +130,7 @@ def test_a_pack_with_three_mistakes_gets_three_errors_in_one_run(tmp_path):
     resource: {type: "AWS::S3::Bucket"}
     check: {key: encryption.enabled, gte: 1}
 """)
-    result = run_cli("rules", "validate", str(path))
+    result = run_here("rules", "validate", str(path))
     assert result.code == 2 and "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 3, result.stderr

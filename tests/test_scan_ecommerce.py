@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from auditor.demo.ecommerce import DRIFTS, MOTO_WAIVERS, build_account, build_drifted
-from tests.conftest import TEST_PARAMETERS, findings_by, run_cli
+from tests.conftest import TEST_PARAMETERS, findings_by, run_here
 
 PACK = ("--pack", "ecommerce-platform")
 
@@ -15,7 +15,7 @@ def scan(endpoint, tmp_path, *extra):
     tests/test_spec_services.py judges that rule on the answer AWS documents."""
     waivers = tmp_path / "moto-waivers.yaml"
     waivers.write_text(yaml.safe_dump({"waivers": MOTO_WAIVERS}))
-    return run_cli("scan", *PACK, "--region", "us-east-1", "--endpoint-url", endpoint, "--out", str(tmp_path),
+    return run_here("scan", *PACK, "--region", "us-east-1", "--endpoint-url", endpoint, "--out", str(tmp_path),
                    "--format", "json,csv", "--waivers", str(waivers), *extra, endpoint=endpoint)
 
 
@@ -99,7 +99,7 @@ def test_parameters_in_config_rename_resources(aws, tmp_path):
     parameters["ecommerce-platform"]["product_images_bucket"] = "acme-images-{env}"
     config.write_text(yaml.safe_dump({"parameters": parameters}) +
                       "targets:\n  - name: shop\n    environment: production\n    packs: [ecommerce-platform]\n")
-    result = run_cli("--config", str(config), "scan", "--target", "shop", "--endpoint-url", aws.endpoint,
+    result = run_here("--config", str(config), "scan", "--target", "shop", "--endpoint-url", aws.endpoint,
                      "--out", str(tmp_path), endpoint=aws.endpoint)
     document = result.report()
     assert document["run"]["target"] == "shop"

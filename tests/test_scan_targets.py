@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.conftest import findings_by, run_cli
+from tests.conftest import findings_by, run_here
 
 PITR_PACK = """\
 pack: {id: pitr-only, title: PITR only}
@@ -44,7 +44,7 @@ def test_regions_are_scanned_together_and_findings_say_where(aws, tmp_path):
     west.update_continuous_backups(TableName="orders-eu",
                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     config = write_pack(tmp_path)
-    result = run_cli("--config", str(config), "scan", "--pack", "pitr-only", "--region", "us-east-1",
+    result = run_here("--config", str(config), "scan", "--pack", "pitr-only", "--region", "us-east-1",
                      "--region", "eu-west-1", "--endpoint-url", aws.endpoint, "--out", str(tmp_path),
                      endpoint=aws.endpoint)
     document = result.report()
@@ -63,7 +63,7 @@ def test_regions_are_scanned_together_and_findings_say_where(aws, tmp_path):
 def test_assumed_role_is_used_for_the_scan(aws, tmp_path):
     make_table(aws.dynamodb, "orders")
     config = write_pack(tmp_path)
-    result = run_cli("--config", str(config), "scan", "--pack", "pitr-only", "--role-arn",
+    result = run_here("--config", str(config), "scan", "--pack", "pitr-only", "--role-arn",
                      "arn:aws:iam::123456789012:role/auditor-readonly", "--external-id", "x-1",
                      "--endpoint-url", aws.endpoint, "--out", str(tmp_path), endpoint=aws.endpoint)
     document = result.report()
@@ -87,7 +87,7 @@ def test_all_targets_run_concurrently_and_one_failure_does_not_stop_the_others(a
               role_arn: "arn:aws:iam::123456789012:role/auditor", external_id: ext-1}}
           - {{name: gone, packs: [pitr-only], endpoint_url: {dead}}}
         """))
-    result = run_cli("--config", str(config), "scan", "--all-targets", "--parallel", "3", endpoint=aws.endpoint)
+    result = run_here("--config", str(config), "scan", "--all-targets", "--parallel", "3", endpoint=aws.endpoint)
     assert result.code == 3, result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert "1 fail" in lines["shop-a"] and "1 fail" in lines["shop-b"]
@@ -106,7 +106,7 @@ def test_s3_costs_one_listing_per_region_and_one_call_per_bucket_and_property(aw
         aws.s3.create_bucket(Bucket=name)
     west.create_bucket(Bucket="logs-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     aws.s3.put_bucket_versioning(Bucket="logs-a", VersioningConfiguration={"Status": "Enabled"})
-    result = run_cli("scan", "--pack", "baseline", "--region", "us-east-1", "--region", "eu-west-1", "--endpoint-url",
+    result = run_here("scan", "--pack", "baseline", "--region", "us-east-1", "--region", "eu-west-1", "--endpoint-url",
                      aws.endpoint, "--out", str(tmp_path), "--db", str(tmp_path / "h.db"), "--format", "json",
                      endpoint=aws.endpoint)
     document = result.report()

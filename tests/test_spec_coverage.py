@@ -11,7 +11,7 @@ from auditor.reporting.spec_coverage import coverage_matrix
 from auditor.rules.load import PackFileSet
 from auditor.rules.specdoc import check_spec_refs, parse_spec
 from tests.accounts import build_pointf
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_here
 
 SPECS = ROOT.parent / "shared" / "specs"
 SPEC_PACKS = ("serverless-app", "co2-storagestack", "ecommerce-platform", "pointf", "officeless")
@@ -41,7 +41,7 @@ def test_a_quote_naming_a_subsection_lands_there():
 
 
 def test_spec_coverage_prints_the_matrix_for_all_five_packs(tmp_path):
-    result = run_cli("spec", "coverage", "--specs", str(SPECS), "--format", "table,json,html", "--out", str(tmp_path),
+    result = run_here("spec", "coverage", "--specs", str(SPECS), "--format", "table,json,html", "--out", str(tmp_path),
                      "--fail-on-gaps")
     assert result.code == 0, result.stderr
     for pack_id in SPEC_PACKS:
@@ -55,10 +55,10 @@ def test_spec_coverage_prints_the_matrix_for_all_five_packs(tmp_path):
 def test_spec_coverage_shows_each_rules_verdict_in_a_run(aws, tmp_path):
     build_pointf(aws, "production")
     db = tmp_path / "h.db"
-    scan = run_cli("scan", "--pack", "pointf", "--env", "production", "--endpoint-url", aws.endpoint,
+    scan = run_here("scan", "--pack", "pointf", "--env", "production", "--endpoint-url", aws.endpoint,
                    "--out", str(tmp_path), "--db", str(db), "--format", "json", endpoint=aws.endpoint)
     assert scan.code in (0, 1), scan.stderr
-    result = run_cli("spec", "coverage", "pointf", "--specs", str(SPECS), "--run", "latest", "--db", str(db),
+    result = run_here("spec", "coverage", "pointf", "--specs", str(SPECS), "--run", "latest", "--db", str(db),
                      "--format", "json", "--out", str(tmp_path))
     (matrix,) = json.loads((tmp_path / "spec-coverage.json").read_text())["packs"]
     verdicts = {r["id"]: r["verdict"] for s in matrix["sections"] for r in s["rules"]}
@@ -71,11 +71,11 @@ def test_a_spec_ref_naming_no_section_is_bad_input(tmp_path):
     pack = (ROOT / "auditor" / "packs" / "pointf.yaml").read_text().replace(
         "§2 RDS PostgreSQL: Backup Retention 30 days", "§9 Backups: Retention 30 days")
     (tmp_path / "pointf.yaml").write_text(pack)
-    result = run_cli("rules", "validate", str(tmp_path / "pointf.yaml"), "--specs", str(SPECS))
+    result = run_here("rules", "validate", str(tmp_path / "pointf.yaml"), "--specs", str(SPECS))
     assert result.code == 2 and "Traceback" not in result.stderr
     assert "pointf.yaml:" in result.stderr and "'§9 Backups: Retention 30 days' names no section" in result.stderr
 
 
 def test_without_the_spec_file_the_matrix_follows_the_refs_and_says_so(tmp_path):
-    result = run_cli("spec", "coverage", "serverless-app", "--specs", str(tmp_path), "--format", "table")
+    result = run_here("spec", "coverage", "serverless-app", "--specs", str(tmp_path), "--format", "table")
     assert result.code == 0 and "not found" in result.stderr and "SRV-" in result.stdout

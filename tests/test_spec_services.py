@@ -24,14 +24,14 @@ from auditor.services.rds.table import RDS_INSTANCE
 from auditor.services.s3 import fetch as s3
 from auditor.services.s3.model import BucketLifecycle, S3Bucket
 from tests.accounts import build_officeless, distribution
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
 from tests.test_iac_realworld import verdicts
 
 
 def scan(aws, tmp_path, *packs: str, env: str = "production") -> dict:
     args = [a for p in packs for a in ("--pack", p)]
-    result = run_cli("scan", *args, "--env", env, "--region", "us-east-1", "--endpoint-url", aws.endpoint,
+    result = run_here("scan", *args, "--env", env, "--region", "us-east-1", "--endpoint-url", aws.endpoint,
                      "--out", str(tmp_path), "--db", str(tmp_path / "h.db"), "--format", "json", endpoint=aws.endpoint)
     assert "Traceback" not in result.stderr, result.stderr
     return result.report()
@@ -43,7 +43,7 @@ def gate_files(tmp_path: Path, files: dict[str, str], *packs: str) -> dict:
     for name, text in files.items():
         (folder / name).write_text(text)
     args = [a for p in packs or ("baseline",) for a in ("--pack", p)]
-    result = run_cli("iac", str(folder), *args, "--env", "production", "--format", "json",
+    result = run_here("iac", str(folder), *args, "--env", "production", "--format", "json",
                      "--out", str(tmp_path / "out"), "--no-checkov")
     assert "Traceback" not in result.stderr and result.stderr == "", result.stderr
     (report,) = (tmp_path / "out").glob("*/report.json")

@@ -13,7 +13,7 @@ from auditor.rules.load import load_pack
 from auditor.rules.pack import builtin_packs_dir
 from auditor.runs.gate import iac_audit
 from auditor.services.sqs import SQSQueue, redrive_of
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 FIXTURES = Path(__file__).parent / "fixtures" / "iac" / "sqs"
 
@@ -70,7 +70,7 @@ def test_live_queues_judged_through_the_api(aws, tmp_path):
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "4"})},
         tags={"team": "shop"})
     sqs.create_queue(QueueName="audit-events", Attributes={"SqsManagedSseEnabled": "false"})
-    result = run_cli("scan", "--pack", "baseline", "--env", "production", "--region", "us-east-1",
+    result = run_here("scan", "--pack", "baseline", "--env", "production", "--region", "us-east-1",
                      "--endpoint-url", aws.endpoint, "--out", str(tmp_path), "--db", str(tmp_path / "h.db"),
                      "--format", "json", endpoint=aws.endpoint)
     assert "Traceback" not in result.stderr, result.stderr
@@ -101,7 +101,7 @@ def test_terraform_queues_judged_with_defaults_and_companions(baseline):
 
 
 def test_cloudformation_queues_judged_through_the_cli(tmp_path):
-    result = run_cli("iac", str(FIXTURES / "cloudformation"), "--pack", "baseline", "--env", "production",
+    result = run_here("iac", str(FIXTURES / "cloudformation"), "--pack", "baseline", "--env", "production",
                      "--format", "json", "--out", str(tmp_path), "--no-checkov", "--fail-on", "medium")
     assert result.code == 1 and result.stderr == "", result.stderr
     assert "queues.yaml" in result.stdout and ":17" in result.stdout  # file and line of audit-events

@@ -19,7 +19,7 @@ import yaml
 from auditor.demo.ecommerce import MOTO_WAIVERS, build_drifted
 from auditor.history.store import HistoryStore
 from tests.accounts import build_pointf, table
-from tests.conftest import SCHEMA, config_with_parameters, findings_by, run_cli
+from tests.conftest import SCHEMA, config_with_parameters, findings_by, run_here
 from tests.faultproxy import FaultProxy
 
 
@@ -37,7 +37,7 @@ def dead_endpoint() -> str:
 
 def scan(endpoint: str, db: Path, out: Path, *args: str, config: Path | None = None):
     prefix = ("--config", str(config)) if config else ()
-    return run_cli(*prefix, "scan", "--env", "production", "--endpoint-url", endpoint, "--db", str(db),
+    return run_here(*prefix, "scan", "--env", "production", "--endpoint-url", endpoint, "--db", str(db),
                    "--out", str(out), "--format", "json,html,csv,sarif,junit", *args, endpoint=endpoint)
 
 
@@ -50,14 +50,14 @@ def test_a_failed_run_has_no_score_and_says_why_in_every_format(tmp_path, junit_
     assert row["status"] == "failed"
     assert row["target"] == f"adhoc:unknown-account/production@{url.split('//')[1]}"
 
-    history = run_cli("history", "--db", str(db), "--json")
+    history = run_here("history", "--db", str(db), "--json")
     (listed,) = json.loads(history.stdout)
     assert listed["status"] == "failed" and listed["score"] is None
     assert any("unreachable" in reason for reason in listed["errors"])
-    assert "unreachable" in run_cli("history", "--db", str(db)).stdout
+    assert "unreachable" in run_here("history", "--db", str(db)).stdout
 
     out = tmp_path / "again"
-    again = run_cli("report", row["id"], "--db", str(db), "--out", str(out), "--format", "json,html,csv,sarif,junit")
+    again = run_here("report", row["id"], "--db", str(db), "--out", str(out), "--format", "json,html,csv,sarif,junit")
     assert again.code == 3 and "failed" in again.stderr and "Traceback" not in again.stderr
     folder = out / row["id"]
     document = json.loads((folder / "report.json").read_text())
@@ -124,7 +124,7 @@ def test_switching_packs_resolves_nothing_and_keeps_first_seen(aws, tmp_path):
         assert finding["change"] == "unchanged", finding
         assert finding["first_seen"] == first_seen[key]
 
-    diff = json.loads(run_cli("diff", first["run"]["id"], second["run"]["id"], "--db", str(db), "--json").stdout)
+    diff = json.loads(run_here("diff", first["run"]["id"], second["run"]["id"], "--db", str(db), "--json").stdout)
     assert diff["fixed"] == [] and diff["new_failures"] == []
     not_compared = {(i["rule_id"], i["resource"]["id"]) for i in diff["not_compared"]}
     assert pointf_failures <= not_compared  # pointf did not run in the second, baseline not in the first
@@ -159,7 +159,7 @@ def test_a_blind_night_carries_failures_over_to_the_next_good_one(aws, tmp_path,
         assert finding["change"] == "unchanged", finding
         assert finding["first_seen"] == first["run"]["started_at"]
     # The blind night is not a fix in the diff either.
-    diff = json.loads(run_cli("diff", first["run"]["id"], blind_doc["run"]["id"], "--db", str(db), "--json").stdout)
+    diff = json.loads(run_here("diff", first["run"]["id"], blind_doc["run"]["id"], "--db", str(db), "--json").stdout)
     assert diff["fixed"] == [] and {i["resource"]["id"] for i in diff["not_compared"]} >= {"orders", "carts"}
     assert diff["resources_removed"] == []
 
@@ -173,7 +173,7 @@ def test_a_failed_run_between_two_good_ones_owns_no_findings(aws, tmp_path, nigh
     third = scan(aws.endpoint, db, tmp_path, "--target", "night", config=night_config).report()
     runs = HistoryStore(db).runs("night")
     failed = next(r for r in runs if r["status"] == "failed")
-    rendered = run_cli("report", failed["id"], "--db", str(db), "--out", str(tmp_path / "r"), "--format", "json")
+    rendered = run_here("report", failed["id"], "--db", str(db), "--out", str(tmp_path / "r"), "--format", "json")
     assert rendered.code == 3
     document = json.loads((tmp_path / "r" / failed["id"] / "report.json").read_text())
     assert document["findings"] == [] and document["summary"]["score"] is None
@@ -222,7 +222,7 @@ def test_an_unset_required_parameter_is_an_error_with_the_line_to_fix_it(aws, tm
 
 
 def test_unknown_region_is_bad_input_with_the_valid_ones(moto_endpoint):
-    result = run_cli("scan", "--pack", "baseline", "--region", "us-east-9", "--endpoint-url", moto_endpoint,
+    result = run_here("scan", "--pack", "baseline", "--region", "us-east-9", "--endpoint-url", moto_endpoint,
                      endpoint=moto_endpoint)
     assert result.code == 2 and result.stderr.count("\n") == 1
     assert "us-east-9" in result.stderr and "us-east-1" in result.stderr and "eu-west-1" in result.stderr
@@ -232,20 +232,20 @@ def test_a_waiver_naming_no_known_rule_is_a_load_error(moto_endpoint, tmp_path):
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text("waivers:\n  - rule: BASE-S3-002\n    reason: ok\n    owner: me\n    expires: 2099-01-01\n"
                        "  - rule: BASE-S3-999\n    reason: typo\n    owner: me\n    expires: 2099-01-01\n")
-    result = run_cli("scan", "--pack", "baseline", "--waivers", str(waivers), "--endpoint-url", moto_endpoint,
+    result = run_here("scan", "--pack", "baseline", "--waivers", str(waivers), "--endpoint-url", moto_endpoint,
                      endpoint=moto_endpoint)
     assert result.code == 2 and result.stderr.count("\n") == 1
     assert f"{waivers}:6:" in result.stderr and "BASE-S3-999" in result.stderr
 
 
 def test_rules_properties_lists_types_and_calls_from_the_models():
-    result = run_cli("rules", "properties", "AWS::S3::Bucket", "--json")
+    result = run_here("rules", "properties", "AWS::S3::Bucket", "--json")
     rows = {r["property"]: r for r in json.loads(result.stdout)}
     assert rows["versioning.status"] == {"property": "versioning.status", "type": "str",
                                          "filled_by": "s3:GetBucketVersioning"}
     assert rows["encryption.enabled"]["type"] == "bool"
     assert rows["lifecycle.rules[].transitions[].days"]["type"] == "int"
-    assert run_cli("rules", "properties", "AWS::S3::Buckt").code == 2
+    assert run_here("rules", "properties", "AWS::S3::Buckt").code == 2
 
 
 def test_failed_run_score_is_null_in_the_store(tmp_path):

@@ -6,7 +6,7 @@ import datetime as dt
 from auditor.demo.ecommerce import build_drifted
 from auditor.engine.findings import Finding, ResourceRef
 from auditor.engine.waivers import Waiver, apply_waivers
-from tests.conftest import findings_by, run_cli
+from tests.conftest import findings_by, run_here
 
 WAIVERS = """\
 waivers:
@@ -35,7 +35,7 @@ def test_waivers_in_a_live_scan(aws, tmp_path):
     build_drifted(aws, "production", ("versioning-suspended", "short-backups"))
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(WAIVERS)
-    result = run_cli("scan", "--pack", "ecommerce-platform", "--env", "production", "--endpoint-url", aws.endpoint,
+    result = run_here("scan", "--pack", "ecommerce-platform", "--env", "production", "--endpoint-url", aws.endpoint,
                      "--out", str(tmp_path), "--db", str(tmp_path / "h.db"), "--waivers", str(waivers),
                      "--format", "json", endpoint=aws.endpoint)
     document = result.report()
@@ -51,7 +51,7 @@ def test_waivers_in_a_live_scan(aws, tmp_path):
     assert document["summary"]["by_status"]["waived"] == 1
     assert "stale: W-3" in result.stdout and "expired on 2020-01-01: W-2" in result.stdout
     assert result.code == 1  # the expired waiver no longer hides the high-severity failure
-    again = run_cli("report", document["run"]["id"], "--format", "json", "--out", str(tmp_path / "again"),
+    again = run_here("report", document["run"]["id"], "--format", "json", "--out", str(tmp_path / "again"),
                     "--db", str(tmp_path / "h.db")).report()
     assert findings_by(again, rule_id="ECOM-S3-002", resource="ecommerce-order-documents-production")[0]["waiver"]
     assert again["waivers"]["stale"][0]["id"] == "W-3"
@@ -60,11 +60,11 @@ def test_waivers_in_a_live_scan(aws, tmp_path):
 def test_malformed_waivers_name_file_and_line(moto_endpoint, tmp_path):
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(WAIVERS.replace("    owner: dba-team\n", ""))
-    result = run_cli("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, "--waivers", str(waivers),
+    result = run_here("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, "--waivers", str(waivers),
                      endpoint=moto_endpoint)
     assert result.code == 2 and f"{waivers}:" in result.stderr and "owner: missing" in result.stderr
     waivers.write_text(WAIVERS.replace("2099-01-31", "someday"))
-    result = run_cli("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, "--waivers", str(waivers),
+    result = run_here("scan", "--pack", "baseline", "--endpoint-url", moto_endpoint, "--waivers", str(waivers),
                      endpoint=moto_endpoint)
     assert result.code == 2 and f"{waivers}:7:" in result.stderr and "expires" in result.stderr
 
@@ -83,7 +83,7 @@ def test_waiver_matching_unit():
 
 
 def test_validate_warns_about_aws_constraints_and_self_contradictions():
-    result = run_cli("rules", "validate")
+    result = run_here("rules", "validate")
     assert result.code == 0
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     s3_006 = [w for w in warnings if "ECOM-S3-006" in w]
@@ -108,7 +108,7 @@ rules:
     resource: {type: "AWS::S3::Bucket"}
     check: {key: lifecycle.transition_days.STANDARD_IA, equals: 7}
 """)
-    result = run_cli("rules", "validate", str(tmp_path / "refused.yaml"))
+    result = run_here("rules", "validate", str(tmp_path / "refused.yaml"))
     assert result.code == 0
     assert "AWS refuses a transition to STANDARD_IA before 30 days" in result.stderr
     assert "can never pass on AWS" in result.stderr and "spec_conflict" in result.stderr
