@@ -25,12 +25,14 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(BIN)/auditor demo
 
+# -n auto: one pytest worker per core (pytest-xdist); each worker starts its own moto server, redis-server,
+# browser and ports, so the tests share nothing but the machine.
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Everything but the browser, packaging, Celery and scheduler tests (marked slow): the loop while editing.
 test-fast: install-test
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) reports/* .pytest_cache

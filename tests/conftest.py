@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,9 @@ def junit_10_xsd() -> Path:
             (sdist,) = Path(folder).glob("pytest-*.tar.gz")
             with tarfile.open(sdist) as archive:
                 data = archive.extractfile(JUNIT_XSD_SOURCE[1]).read()
-            target.write_bytes(data)
+            partial = target.with_suffix(f".{os.getpid()}.part")  # two workers may fetch it at once: rename atomically
+            partial.write_bytes(data)
+            os.replace(partial, target)
     assert hashlib.sha256(target.read_bytes()).hexdigest() == JUNIT_XSD_SHA256, f"{target} is not junit-10.xsd"
     return target
 
@@ -113,7 +116,6 @@ def _run_in_process(args: list[str], environment: dict[str, str], workdir: Path)
     import contextlib
     import io
     import logging
-    import os
 
     from auditor import cli
     from auditor.reporting import console
