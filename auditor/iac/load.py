@@ -20,8 +20,11 @@ from auditor.services.registry import SERVICES
 def iac_resources(out: CheckovOutput, region: str, variants: bool = False) -> list[Resource]:
     """The IaC as normalized resources; ``variants``: a CloudFormation resource choosing by Fn::If is one
     resource per combination of its conditions (merge_conditional merges their findings)."""
-    resources = terraform_resources(out.terraform, out.root, region, tuple(out.var_files)) + cloudformation_resources(
-        out.cloudformation, out.root, region, variants)
+    declared = terraform_resources(out.terraform, out.root, region, tuple(out.var_files))
+    # In file and line order, instances of one block by address: checkov expands a for_each over a set in the
+    # set's order, which changes from one process to the next, and so did the order of the report's findings.
+    declared.sort(key=lambda r: (r.source.file, r.source.line or 0, r.source.address or r.id) if r.source else ("", 0, r.id))
+    resources = declared + cloudformation_resources(out.cloudformation, out.root, region, variants)
     for resource in resources:
         make_encodable(resource)
     defer_to_clusters(resources, [r for r in resources if isinstance(r, RDSCluster)], "is not declared in this IaC")
