@@ -230,8 +230,10 @@ def check_bundle(data: bytes, run_id: str) -> None:
         assert hashlib.sha256(bundle.read(name)).hexdigest() == pack["sha256"] == manifest["files"][name]
     for name, digest in manifest["files"].items():
         assert hashlib.sha256(bundle.read(name)).hexdigest() == digest, name
-    assert set(bundle.namelist()) == set(manifest["files"]) | {"manifest.json", "manifest.sig", "signing-key.pub",
-                                                                "SHA256SUMS"}
+    # Every member is in the signed manifest, the public key and SHA256SUMS included, but the manifest and its
+    # signature, which cannot list themselves.
+    assert set(bundle.namelist()) == set(manifest["files"]) | {"manifest.json", "manifest.sig"}
+    assert {"signing-key.pub", "SHA256SUMS"} <= set(manifest["files"])
     resources = json.loads(bundle.read("resources.json"))
     assert any(r["type"] == "AWS::S3::Bucket" and "versioning" in r["config"] for r in resources)
     diff = json.loads(bundle.read("diff.json"))
@@ -264,25 +266,33 @@ def test_verify_accepts_the_bundle_and_rejects_one_changed_byte(server, history,
     raw[len(raw) // 3] ^= 0x01
     (tmp_path / "flipped.zip").write_bytes(bytes(raw))
     assert run_cli("verify", str(tmp_path / "flipped.zip")).code == 1
-    # ... the manifest re-written to match, or re-signed by another key: both refused.
+    # ... re-signed by another key beside the signed manifest (which lists the server's key): refused; re-sealed
+    # whole by another key: consistent in itself, refused against the server's public key.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from auditor.reporting.evidence import UNLISTED, public_pem, seal
+
+    other = Ed25519PrivateKey.generate()
     with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(tmp_path / "resigned.zip", "w") as edited:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        import base64
 
-        from auditor.reporting.evidence import public_pem
-
-        other = Ed25519PrivateKey.generate()
         manifest = original.read("manifest.json")
         for info in original.infolist():
             content = original.read(info)
             if info.filename == "manifest.sig":
-                import base64
-
                 content = base64.b64encode(other.sign(manifest))
             elif info.filename == "signing-key.pub":
                 content = public_pem(other.public_key())
             edited.writestr(info, content)
-    assert run_cli("verify", str(tmp_path / "resigned.zip")).code == 0  # consistent in itself ...
-    result = run_cli("verify", str(tmp_path / "resigned.zip"), "--public-key", str(public))
+        listed = json.loads(manifest)
+        files = {n: original.read(n) for n in listed["files"] if n not in ("signing-key.pub", "SHA256SUMS")}
+        (tmp_path / "resealed.zip").write_bytes(seal(files, other, {k: v for k, v in listed.items()
+                                                                    if k not in ("files", "signature")}))
+    assert UNLISTED == ("manifest.json", "manifest.sig")
+    result = run_cli("verify", str(tmp_path / "resigned.zip"))
+    assert result.code == 1 and "signing-key.pub: SHA-256" in result.stderr
+    assert run_cli("verify", str(tmp_path / "resealed.zip")).code == 0  # consistent in itself ...
+    result = run_cli("verify", str(tmp_path / "resealed.zip"), "--public-key", str(public))
     assert result.code == 1 and "signature does not match" in result.stderr  # ... but not signed by the server
     missing = run_cli("verify", str(tmp_path / "nothing.zip"))
     assert missing.code == 2 and "no such evidence bundle" in missing.stderr and "Traceback" not in missing.stderr

@@ -2,9 +2,11 @@
 
 A bundle is a zip of every report format of one run, the waivers that applied, the resource configurations the
 run saw, the diff to the previous run, the packs it was judged against (as stored when it ran), and
-``manifest.json``: the SHA-256 of each file it ships. ``manifest.sig`` is an Ed25519 signature (through
-``cryptography``) of manifest.json's bytes, and ``signing-key.pub`` the public half of the key that made it.
-``auditor verify`` checks the signature, then every digest, and that no file was added or left out.
+``manifest.json``: the SHA-256 of each file it ships, ``signing-key.pub`` (the public half of the key that signed)
+and ``SHA256SUMS`` included. ``manifest.sig`` is an Ed25519 signature (through ``cryptography``) of
+manifest.json's bytes. ``auditor verify`` checks the signature, then every digest, that no file was added, left
+out or shipped twice under one name, and reads no member past ``MAX_MEMBER_BYTES`` (a zip bomb is refused, not
+decompressed into memory: members are hashed as they stream).
 """
 from __future__ import annotations
 
@@ -26,8 +28,13 @@ from auditor import __version__
 from auditor.engine.findings import utc_now
 from auditor.errors import BadInput
 
-MANIFEST, SIGNATURE, PUBLIC_KEY = "manifest.json", "manifest.sig", "signing-key.pub"
-UNLISTED = (MANIFEST, SIGNATURE, PUBLIC_KEY, "SHA256SUMS")  # the files that vouch for the others
+MANIFEST, SIGNATURE, PUBLIC_KEY, SUMS = "manifest.json", "manifest.sig", "signing-key.pub", "SHA256SUMS"
+UNLISTED = (MANIFEST, SIGNATURE)  # they cannot list themselves; every other member is in the signed manifest
+# Bundles made before 0.2.1 left these out of the manifest: the signed key fingerprint vouches for the key.
+UNLISTED_BEFORE = (PUBLIC_KEY, SUMS)
+MAX_MEMBER_BYTES = 512 * 1024 * 1024  # decompressed, per member: far above any run's reports
+SMALL_MEMBER_BYTES = 16 * 1024 * 1024  # the manifest, signature, key and sums are read whole
+CHUNK = 1024 * 1024
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
@@ -103,13 +110,20 @@ def build_bundle(store, run_id: str, doc: dict, key: Ed25519PrivateKey) -> bytes
         if len(shipped) == 1:  # a one-file pack: its digest is the digest of that file
             entry["sha256"] = next(iter(shipped.values()))
         packs.append(entry)
-    manifest = {
-        "tool": "auditor", "tool_version": __version__, "generated_at": utc_now(), "run_id": run_id,
-        "target": doc["run"]["target"], "run_status": doc["run"]["status"], "packs": packs,
-        "files": {name: sha256(data) for name, data in sorted(files.items())},
-        "signature": {"algorithm": "Ed25519", "file": SIGNATURE, "public_key": PUBLIC_KEY,
-                      "key_fingerprint": fingerprint(key.public_key())},
-    }
+    meta = {"tool": "auditor", "tool_version": __version__, "generated_at": utc_now(), "run_id": run_id,
+            "target": doc["run"]["target"], "run_status": doc["run"]["status"], "packs": packs}
+    return seal(files, key, meta)
+
+
+def seal(files: dict[str, bytes], key: Ed25519PrivateKey, meta: dict) -> bytes:
+    """The zip of ``files``, the public key and SHA256SUMS, with the manifest listing the digest of every one of
+    them and its signature."""
+    files = dict(files)
+    files[SUMS] = "".join(f"{sha256(data)}  {name}\n" for name, data in sorted(files.items())).encode()
+    files[PUBLIC_KEY] = public_pem(key.public_key())
+    manifest = {**meta, "files": {name: sha256(data) for name, data in sorted(files.items())},
+                "signature": {"algorithm": "Ed25519", "file": SIGNATURE, "public_key": PUBLIC_KEY,
+                              "key_fingerprint": fingerprint(key.public_key())}}
     manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -117,8 +131,6 @@ def build_bundle(store, run_id: str, doc: dict, key: Ed25519PrivateKey) -> bytes
             bundle.writestr(name, data)
         bundle.writestr(MANIFEST, manifest_bytes)
         bundle.writestr(SIGNATURE, base64.b64encode(key.sign(manifest_bytes)) + b"\n")
-        bundle.writestr(PUBLIC_KEY, public_pem(key.public_key()))
-        bundle.writestr("SHA256SUMS", "".join(f"{h}  {n}\n" for n, h in manifest["files"].items()))
     return buffer.getvalue()
 
 
@@ -139,8 +151,9 @@ class Verdict:
 
 
 def verify_bundle(path: Path, public_key: Optional[Path] = None) -> Verdict:
-    """Every check an auditor needs, each failure a line: the signature over the manifest (with the key given,
-    or the one shipped, which proves integrity but not who signed), each file's digest, nothing added or lost."""
+    """Every check an auditor needs, each failure a line: one member per name, none past MAX_MEMBER_BYTES, the
+    signature over the manifest (with the key given, or the one shipped, which proves integrity but not who
+    signed), each member's digest, nothing added or lost."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{path}: no such evidence bundle")
@@ -151,20 +164,24 @@ def verify_bundle(path: Path, public_key: Optional[Path] = None) -> Verdict:
         verdict.problems.append(f"{path}: not a readable zip ({exc}): damaged or not an evidence bundle")
         return verdict
     with bundle:
-        contents = {}
+        names = [info.filename for info in bundle.infolist()]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            verdict.problems.append(f"{name}: {names.count(name)} members share this name: a second copy could "
+                                    "stand in for the signed one")
+        digests: dict[str, str] = {}
+        small: dict[str, bytes] = {}
         for info in bundle.infolist():
-            try:
-                contents[info.filename] = bundle.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # zlib errors surface as BadZipFile/zlib.error
-                verdict.problems.append(f"{info.filename}: cannot be read ({exc}): the bundle was altered")
-            except Exception as exc:  # noqa: BLE001  zlib.error and friends: a damaged member, not a crash
-                verdict.problems.append(f"{info.filename}: cannot be read ({type(exc).__name__}: {exc})")
+            if names.count(info.filename) > 1:
+                continue
+            problem = _read_member(bundle, info, digests, small)
+            if problem:
+                verdict.problems.append(problem)
     for name in (MANIFEST, SIGNATURE, PUBLIC_KEY):
-        if name not in contents:
+        if name not in digests:
             verdict.problems.append(f"{name} is missing: this bundle cannot be verified")
     if verdict.problems:
         return verdict
-    shipped_key = _public_key(contents[PUBLIC_KEY], PUBLIC_KEY)
+    shipped_key = _public_key(small[PUBLIC_KEY], PUBLIC_KEY)
     key = shipped_key
     if public_key is not None:
         try:
@@ -179,28 +196,33 @@ def verify_bundle(path: Path, public_key: Optional[Path] = None) -> Verdict:
     verdict.signer = fingerprint(key) + ("" if public_key else " (the key shipped in the bundle: pass --public-key "
                                                               "to check who signed)")
     try:
-        key.verify(base64.b64decode(contents[SIGNATURE].strip(), validate=True), contents[MANIFEST])
+        key.verify(base64.b64decode(small[SIGNATURE].strip(), validate=True), small[MANIFEST])
     except (InvalidSignature, ValueError):
         verdict.problems.append(f"{SIGNATURE}: the signature does not match manifest.json under key {fingerprint(key)}")
         return verdict
     try:
-        manifest = json.loads(contents[MANIFEST])
+        manifest = json.loads(small[MANIFEST])
         listed: dict[str, str] = manifest["files"]
     except (ValueError, KeyError, TypeError):
         verdict.problems.append(f"{MANIFEST}: not a manifest")
         return verdict
     verdict.run_id = manifest.get("run_id", "")
     for name, digest in sorted(listed.items()):
-        if name not in contents:
+        if name not in digests:
             verdict.problems.append(f"{name}: listed in the manifest but missing from the bundle")
-        elif sha256(contents[name]) != digest:
-            verdict.problems.append(f"{name}: SHA-256 {sha256(contents[name])} is not the manifest's {digest}")
+        elif digests[name] != digest:
+            verdict.problems.append(f"{name}: SHA-256 {digests[name]} is not the manifest's {digest}")
         else:
             verdict.files += 1
-    sums = "".join(f"{h}  {n}\n" for n, h in listed.items()).encode()
-    if "SHA256SUMS" in contents and contents["SHA256SUMS"] != sums:
-        verdict.problems.append("SHA256SUMS: does not match the signed manifest")
-    for name in sorted(set(contents) - set(listed) - set(UNLISTED)):
+    unlisted = set(UNLISTED)
+    if PUBLIC_KEY not in listed:  # an older bundle: the signed fingerprint must name the shipped key
+        if (manifest.get("signature") or {}).get("key_fingerprint") != fingerprint(shipped_key):
+            verdict.problems.append(f"{PUBLIC_KEY}: neither listed in the manifest nor the key it names")
+        unlisted |= set(UNLISTED_BEFORE)
+        sums = "".join(f"{h}  {n}\n" for n, h in listed.items()).encode()
+        if SUMS in small and small[SUMS] != sums:
+            verdict.problems.append(f"{SUMS}: does not match the signed manifest")
+    for name in sorted(set(digests) - set(listed) - unlisted):
         verdict.problems.append(f"{name}: in the bundle but not in the manifest")
     for pack in manifest.get("packs", []):
         if "sha256" in pack and list(pack.get("files", {}).values()) != [pack["sha256"]]:
@@ -209,6 +231,34 @@ def verify_bundle(path: Path, public_key: Optional[Path] = None) -> Verdict:
             if listed.get(name) != digest:
                 verdict.problems.append(f"pack {pack.get('id')}: {name} is not shipped with the digest listed")
     return verdict
+
+
+def _read_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, digests: dict[str, str],
+                 small: dict[str, bytes]) -> Optional[str]:
+    """Hash one member as it streams, never past MAX_MEMBER_BYTES whatever its header claims; keep the few small
+    ones verification reads whole. A problem line, or None."""
+    keep = info.filename in (MANIFEST, SIGNATURE, PUBLIC_KEY, SUMS)
+    limit = SMALL_MEMBER_BYTES if keep else MAX_MEMBER_BYTES
+    if info.file_size > limit:
+        return f"{info.filename}: {info.file_size} bytes decompressed, over the {limit} a bundle member may hold: refused"
+    digest, kept, size = hashlib.sha256(), [], 0
+    try:
+        with bundle.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    return f"{info.filename}: more than {limit} bytes decompressed: refused (the archive was altered)"
+                digest.update(chunk)
+                if keep:
+                    kept.append(chunk)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # zlib errors surface as BadZipFile/zlib.error
+        return f"{info.filename}: cannot be read ({exc}): the bundle was altered"
+    except Exception as exc:  # noqa: BLE001  zlib.error and friends: a damaged member, not a crash
+        return f"{info.filename}: cannot be read ({type(exc).__name__}: {exc})"
+    digests[info.filename] = digest.hexdigest()
+    if keep:
+        small[info.filename] = b"".join(kept)
+    return None
 
 
 def _public_key(data: bytes, where: str) -> Optional[Ed25519PublicKey]:
