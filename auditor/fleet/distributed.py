@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from auditor.errors import AuditIncomplete, BadInput
 
-log = logging.getLogger("auditor.fleet.targets.distributed")
+log = logging.getLogger("auditor.distributed")
 TASK = "auditor.scan_target"
 
 

@@ -12,11 +12,12 @@ import hmac
 import json
 import logging
 import os
+import threading
 import time
 import urllib.request
 from typing import Optional
 
-log = logging.getLogger("auditor.fleet.targets.scheduler")
+log = logging.getLogger("auditor.scheduler")
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 SHOWN = 10  # failures listed in a chat message; the link has the rest
 
@@ -106,21 +107,54 @@ def signed_request(url: str, payload: dict, secret: Optional[str]) -> urllib.req
     return urllib.request.Request(url, data=body, method="POST", headers=headers)
 
 
-def notify(config, outcome, new_failures: list) -> None:
-    """POST the new failures to the webhook; a webhook that is down is logged, never fatal."""
+# Deliveries since the process started, for the scheduler's log: a receiver that keeps failing shows as a count.
+DELIVERIES = {"sent": 0, "failed": 0}
+
+
+def notify(config, outcome, new_failures: list) -> bool:
+    """POST the new failures to the webhook; True when it was answered. Whatever goes wrong (the receiver down, a
+    garbage status line, a 70 KB header, a TLS error, an answer dripping a byte a second) is logged and counted,
+    never raised: the audit is recorded already and the other targets still run. ``webhook_timeout_seconds``
+    bounds the whole delivery, not each read."""
     settings = config.scheduler
     secret = os.environ.get(settings.webhook_secret_env) if settings.webhook_secret_env else None
     if not secret:
         log.warning("webhook: %s is not set, so the POST is not signed", settings.webhook_secret_env)
-    url = run_url(config.server.base_url, outcome.run.id)
-    payload = BODIES[settings.webhook_format](outcome, new_failures, url)
-    request = signed_request(settings.webhook_url, payload, secret)
+    where = redacted(settings.webhook_url)
     try:
-        with urllib.request.urlopen(request, timeout=settings.webhook_timeout_seconds) as answer:
-            log.info("webhook: %d new failures of %s sent as %s (HTTP %s)", len(new_failures), outcome.run.target,
-                     settings.webhook_format, answer.status)
-    except OSError as exc:
-        log.warning("webhook %s failed: %s", redacted(settings.webhook_url), exc)
+        url = run_url(config.server.base_url, outcome.run.id)
+        payload = BODIES[settings.webhook_format](outcome, new_failures, url)
+        request = signed_request(settings.webhook_url, payload, secret)
+    except Exception as exc:  # noqa: BLE001  a message that cannot be built is one failed delivery
+        return _failed(where, f"the message could not be built ({type(exc).__name__}: {exc})")
+    answer: dict = {}
+
+    def deliver() -> None:
+        try:
+            with urllib.request.urlopen(request, timeout=settings.webhook_timeout_seconds) as response:
+                answer["status"] = response.status
+        except BaseException as exc:  # noqa: BLE001  reported by the caller, whatever it is
+            answer["error"] = exc
+
+    thread = threading.Thread(target=deliver, name="auditor-webhook", daemon=True)
+    thread.start()
+    thread.join(settings.webhook_timeout_seconds)
+    if thread.is_alive():  # the daemon thread is left to the socket's own timeout; nobody waits for it
+        return _failed(where, f"no complete answer within {settings.webhook_timeout_seconds:g} s")
+    if "error" in answer:
+        exc = answer["error"]
+        return _failed(where, f"{type(exc).__name__}: {str(exc)[:200]}")
+    DELIVERIES["sent"] += 1
+    log.info("webhook: %d new failures of %s sent as %s (HTTP %s)", len(new_failures), outcome.run.target,
+             settings.webhook_format, answer.get("status"))
+    return True
+
+
+def _failed(where: str, reason: str) -> bool:
+    DELIVERIES["failed"] += 1
+    log.warning("webhook %s failed: %s (%d failed deliveries since the scheduler started)", where, reason,
+                DELIVERIES["failed"])
+    return False
 
 
 def redacted(url: str) -> str:

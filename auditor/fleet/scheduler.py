@@ -137,7 +137,10 @@ def audit_target(config_path: Optional[str], target_name: str) -> int:
     if new_failures and config.scheduler.webhook_url:
         from auditor.fleet.notify import notify
 
-        notify(config, outcome, new_failures)
+        try:
+            notify(config, outcome, new_failures)
+        except Exception:  # notify logs its own failures; this is for a bug in it, never a reason to stop
+            log.exception("webhook for %s failed unexpectedly", target_name)
     return gate_exit_code(outcome.findings, config.fail_on, outcome.run.status)
 
 
@@ -147,6 +150,11 @@ def run_once(config: Config, only: Optional[str] = None, exit_zero_on_findings: 
     path = str(config.path) if config.path else None
     codes = [audit_target(path, t.name) for t in scheduled_targets(config, only)]
     codes += [audit_organization(path, o.name) for o in scheduled_organizations(config, only)]
+    from auditor.fleet.notify import DELIVERIES
+
+    if DELIVERIES["failed"]:
+        log.warning("webhooks: %d of %d deliveries failed (see the lines above)", DELIVERIES["failed"],
+                    DELIVERIES["failed"] + DELIVERIES["sent"])
     if any(code in (2, 3) for code in codes):
         return 3
     return 1 if 1 in codes and not exit_zero_on_findings else 0
