@@ -202,7 +202,8 @@ def test_server_survives_hostile_credentials_and_queries(tmp_path):
         # Header values travel as latin-1; these are not the token, so 401, never 500.
         assert status(f"{base}/api/runs", {"Authorization": "Bearer s\u00e9kret".encode().decode("latin-1")})[0] == 401
         assert status(f"{base}/api/runs", {"Cookie": "auditor_session=\u00e9\u00e9".encode().decode("latin-1")})[0] == 401
-        hostile = urllib.request.Request(f"{base}/login", data=b"token=%E2%98%83%ED%9F%BF%FF&next=%00", method="POST")
+        hostile = urllib.request.Request(f"{base}/login", data=b"token=%E2%98%83%ED%9F%BF%FF&next=%00", method="POST",
+                                         headers={"Origin": base})
         try:
             urllib.request.urlopen(hostile, timeout=10)
             raise AssertionError("a hostile token logged in")
@@ -246,8 +247,8 @@ def test_the_session_cookie_is_secure_when_asked(tmp_path):
 
         opener = urllib.request.build_opener(NoRedirect)
         try:
-            opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/login", data=b"token=sekret", method="POST"),
-                        timeout=10)
+            opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/login", data=b"token=sekret", method="POST",
+                                               headers={"Origin": f"http://127.0.0.1:{port}"}), timeout=10)
             raise AssertionError("expected a redirect")
         except urllib.error.HTTPError as exc:
             cookie = exc.headers["set-cookie"].lower()

@@ -94,7 +94,7 @@ def call(url: str, data: dict | None = None, headers: dict | None = None):
 
 def log_in(base: str, token: str = TOKEN, headers: dict | None = None) -> tuple[int, str, str]:
     """POST the login form: (status, the session cookie's value, its Set-Cookie line)."""
-    status, headers_back, _ = call(f"{base}/login", {"token": token, "next": "/"}, headers)
+    status, headers_back, _ = call(f"{base}/login", {"token": token, "next": "/"}, {"Origin": base, **(headers or {})})
     line = headers_back.get("set-cookie") or ""
     return status, line.split(";", 1)[0].split("=", 1)[-1] if line else "", line
 
@@ -138,7 +138,7 @@ def test_auth(server):
     assert get(f"{server}/api/runs", token=None, cookie=f"auditor_session={second}")[0] == 200
     # After login, only paths on this server: no open redirect.
     for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
-        status, headers, _ = call(f"{server}/login", {"token": TOKEN, "next": evil})
+        status, headers, _ = call(f"{server}/login", {"token": TOKEN, "next": evil}, {"Origin": server})
         assert status == 303 and headers["location"] == "/", evil
 
 

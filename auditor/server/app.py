@@ -27,7 +27,8 @@ from auditor.reporting.rerender import stored_document, without_gc_pauses
 from auditor.reporting.rollup import SEVERITIES, fleet_view, target_view
 from auditor.reporting.writers import WRITERS, render
 from auditor.server.query import BadQuery, FINDING_PARAMS, check_params, finding_filters, finding_matches, int_param
-from auditor.server.sessions import SECURITY_HEADERS, Sessions, TokenGate, safe_next, same_secret, wants_html
+from auditor.server.sessions import (SECURITY_HEADERS, LoginGuard, Sessions, TokenGate, from_own_page, safe_next,
+                                     same_secret, wants_html)
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json", "csv": "text/csv; charset=utf-8",
@@ -43,14 +44,22 @@ class NotFound(Exception):
 def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir: Optional[Path] = None,
                spec_folders: tuple[Path, ...] = (), session_hours: float = 8,
                signing_key: Optional[Path] = None) -> Starlette:
-    """``signing_key``: the Ed25519 key evidence bundles are signed with (made when missing; by default
-    beside the history)."""
+    """``signing_key``: the Ed25519 key evidence bundles are signed with (by default beside the history), read
+    or made when the first bundle is asked for: a server on a read-only volume starts and serves, and only a
+    bundle it cannot sign is an error (503, saying why). Logouts are kept in ``<db>.sessions.json``."""
     from auditor.reporting.evidence import build_bundle, load_or_create_key
 
     db_path = Path(db_path)
     pages = environment()
-    sessions = Sessions(token, session_hours, cookie_secure)
-    key = load_or_create_key(signing_key or db_path.with_name(db_path.name + ".signing-key.pem"))
+    sessions = Sessions(token, session_hours, cookie_secure, db_path.with_name(db_path.name + ".sessions.json"))
+    guard = LoginGuard()
+    key_path = Path(signing_key or db_path.with_name(db_path.name + ".signing-key.pem"))
+    keys: dict = {}
+
+    def signing() -> object:
+        if "key" not in keys:
+            keys["key"] = load_or_create_key(key_path)  # BadInput names the path and why
+        return keys["key"]
 
     def store() -> HistoryStore:
         if not db_path.exists():
@@ -100,12 +109,24 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
         next_path = safe_next(request.query_params.get("next"))
         if request.method == "GET":
             return page("server_login.html.j2", next_path=next_path, problem=None, anonymous=True)
+        if not from_own_page(request):
+            return page("server_login.html.j2", status_code=403, next_path=next_path, anonymous=True,
+                        problem="The login form must be sent from this server's own login page.")
+        client = request.client.host if request.client else "?"
+        wait = guard.retry_after(client)
+        if wait:
+            response = page("server_login.html.j2", status_code=429, next_path=next_path, anonymous=True,
+                            problem=f"Too many wrong tokens from this address: try again in {wait} s.")
+            response.headers["Retry-After"] = str(wait)
+            return response
         form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
         given = (form.get("token") or [""])[0]
         next_path = safe_next((form.get("next") or [next_path])[0])
         if not given or not same_secret(given, token):
+            guard.failed(client)
             return page("server_login.html.j2", status_code=401, next_path=next_path, anonymous=True,
                         problem="That token is not the one this server was started with.")
+        guard.succeeded(client)
         return sessions.login_response(request, next_path)
 
     def logout(request: Request) -> Response:
@@ -190,6 +211,11 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
             # Evidence of what? A failed run checked nothing; its report says why.
             return JSONResponse({"error": f"run {run_id} failed: no evidence to bundle",
                                  "reasons": doc["run"].get("errors") or []}, status_code=409, headers=SECURITY_HEADERS)
+        try:
+            key = signing()
+        except BadInput as exc:
+            return JSONResponse({"error": f"evidence bundles cannot be signed: {exc}"}, status_code=503,
+                                headers=SECURITY_HEADERS)
         history = store()
         try:
             data = build_bundle(history, run_id, doc, key)

@@ -3,26 +3,39 @@
 The login form takes the token by POST (never in a URL, where it would land in browser history and proxy logs)
 and answers with a cookie signed by itsdangerous: a per-login nonce and the time it was made, so a session
 expires (``server.session_hours``) and /logout ends it. The signing key is derived from the token, so a new
-token ends every session. Nothing else is stored: the history stays read-only.
+token ends every session. A logged-out nonce is kept (as its SHA-256, with when its cookie would have expired) in
+a small file beside the history, so a logout outlasts a restart; the history itself stays read-only.
+
+The login form answers only a POST from this server's own page (Origin, else Referer, naming this host), and
+five wrong tokens from one client in five minutes make it 429 with Retry-After until the window frees.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import logging
+import os
 import secrets
 import threading
 import time
+from collections import deque
+from pathlib import Path
 from typing import Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+log = logging.getLogger("auditor.server")
 COOKIE = "auditor_session"
+LOGIN_FAILURES, LOGIN_WINDOW_SECONDS = 5, 300
 OPEN_PATHS = ("/healthz", "/login")
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+# Referrer-Policy same-origin: nothing leaks to other sites, and the login form's POST still carries its Origin
+# (under no-referrer a browser sends "Origin: null", which the login's CSRF check must refuse).
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
                     "X-Frame-Options": "DENY"}
 
 
@@ -45,16 +58,20 @@ def safe_next(value: Optional[str]) -> str:
 
 
 class Sessions:
-    """Signed, expiring session cookies with a nonce per login; logged-out nonces are refused until they expire."""
+    """Signed, expiring session cookies with a nonce per login; logged-out nonces are refused until they expire,
+    across restarts when ``ended_file`` can be written (else for this process's life, with a warning)."""
 
-    def __init__(self, token: str, hours: float = 8, secure: bool = False):
+    def __init__(self, token: str, hours: float = 8, secure: bool = False, ended_file: Optional[Path] = None):
         self.token = token
         self.max_age = int(hours * 3600)
         self.secure = secure
         key = hmac.new(token.encode("utf-8", "surrogatepass"), b"auditor-session-key-v2", hashlib.sha256).hexdigest()
         self.serializer = URLSafeTimedSerializer(key, salt="auditor-session")
-        self.ended: dict[str, float] = {}  # nonce -> when its cookie would have expired
+        self.ended_file = Path(ended_file) if ended_file else None
+        self.ended: dict[str, float] = {}  # SHA-256 of a nonce -> when its cookie would have expired
+        self.ended_mtime: Optional[float] = None
         self.lock = threading.Lock()
+        self._reload()
 
     def issue(self) -> str:
         return self.serializer.dumps({"nonce": secrets.token_urlsafe(16)})
@@ -66,8 +83,11 @@ class Sessions:
         except (BadSignature, SignatureExpired):
             return None
         nonce = data.get("nonce") if isinstance(data, dict) else None
+        if not isinstance(nonce, str):
+            return None
+        self._reload()
         with self.lock:
-            if not isinstance(nonce, str) or nonce in self.ended:
+            if _digest(nonce) in self.ended:
                 return None
         return nonce
 
@@ -77,7 +97,42 @@ class Sessions:
             now = time.time()
             with self.lock:
                 self.ended = {n: until for n, until in self.ended.items() if until > now}
-                self.ended[nonce] = now + self.max_age
+                self.ended[_digest(nonce)] = now + self.max_age
+                self._save()
+
+    def _reload(self) -> None:
+        """Read the logged-out nonces another process (or this one before a restart) wrote, when the file changed."""
+        if self.ended_file is None:
+            return
+        try:
+            mtime = self.ended_file.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self.ended_mtime:
+            return
+        try:
+            stored = json.loads(self.ended_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            log.warning("%s: cannot be read; logouts recorded there are not known to this process", self.ended_file)
+            return
+        now = time.time()
+        with self.lock:
+            self.ended.update({str(n): float(u) for n, u in (stored or {}).items()
+                               if isinstance(u, (int, float)) and u > now})
+            self.ended_mtime = mtime
+
+    def _save(self) -> None:
+        if self.ended_file is None:
+            return
+        partial = self.ended_file.with_name(f"{self.ended_file.name}.{os.getpid()}.part")
+        try:
+            partial.write_text(json.dumps(self.ended), encoding="utf-8")
+            os.replace(partial, self.ended_file)
+            self.ended_mtime = self.ended_file.stat().st_mtime
+        except OSError as exc:
+            log.warning("%s: cannot be written (%s): this logout lasts until the server restarts", self.ended_file,
+                        exc.strerror or exc)
+
 
     def is_secure(self, request: Request) -> bool:
         return self.secure or request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
@@ -101,6 +156,50 @@ class Sessions:
             return same_secret(bearer, self.token)
         cookie = request.cookies.get(COOKIE, "")
         return bool(cookie) and self.nonce_of(cookie) is not None
+
+
+class LoginGuard:
+    """Failed logins per client: the sixth within LOGIN_WINDOW_SECONDS waits (429, Retry-After) for the oldest to
+    leave the window, whatever token it brings, so the token cannot be guessed at speed."""
+
+    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW_SECONDS):
+        self.failures, self.window = failures, window
+        self.seen: dict[str, deque] = {}
+        self.lock = threading.Lock()
+
+    def retry_after(self, client: str) -> int:
+        now = time.monotonic()
+        with self.lock:
+            times = self.seen.get(client)
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if not times or len(times) < self.failures:
+                return 0
+            return max(1, int(times[0] + self.window - now + 0.999))
+
+    def failed(self, client: str) -> None:
+        with self.lock:
+            if len(self.seen) > 10_000:  # a flood of clients cannot grow this without bound
+                self.seen.clear()
+            self.seen.setdefault(client, deque(maxlen=self.failures)).append(time.monotonic())
+
+    def succeeded(self, client: str) -> None:
+        with self.lock:
+            self.seen.pop(client, None)
+
+
+def from_own_page(request: Request) -> bool:
+    """A form POST's Origin (else its Referer) names this server, as the browser reached it (Host): a page on
+    another site cannot log a visitor in with its own token (login CSRF). Neither header: not a browser form."""
+    source = request.headers.get("origin") or request.headers.get("referer") or ""
+    if not source or source == "null":
+        return False
+    host = request.headers.get("host", "")
+    return bool(host) and urlsplit(source).netloc.lower() == host.lower()
+
+
+def _digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
 
 
 class TokenGate:
