@@ -28,12 +28,25 @@ def service_of(headers) -> str:
     return match.group(1) if match else "unknown"
 
 
-def operation_of(headers, body: bytes) -> str:
+# S3's REST calls name their operation by a subresource of the query: GET ?versioning is GetBucketVersioning.
+S3_SUBRESOURCES = {"versioning": "BucketVersioning", "encryption": "BucketEncryption", "lifecycle": "BucketLifecycle",
+                   "policy": "BucketPolicy", "publicAccessBlock": "PublicAccessBlock", "tagging": "BucketTagging",
+                   "location": "BucketLocation", "cors": "BucketCors", "logging": "BucketLogging",
+                   "replication": "BucketReplication", "object-lock": "ObjectLockConfiguration"}
+
+
+def operation_of(headers, body: bytes, method: str = "", path: str = "") -> str:
     target = headers.get("X-Amz-Target")
     if target:
         return target.split(".")[-1]
     match = re.search(rb"Action=([A-Za-z]+)", body or b"")
-    return match.group(1).decode() if match else ""
+    if match:
+        return match.group(1).decode()
+    query = urlsplit(path).query
+    for key in (part.split("=", 1)[0] for part in query.split("&") if part):
+        if key in S3_SUBRESOURCES:
+            return {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, method.title()) + S3_SUBRESOURCES[key]
+    return ""
 
 
 def throttle(service: str) -> tuple[int, dict, bytes]:
@@ -104,7 +117,7 @@ class FaultProxy:
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                service, operation = service_of(self.headers), operation_of(self.headers, body)
+                service, operation = service_of(self.headers), operation_of(self.headers, body, self.command, self.path)
                 with proxy.lock:
                     proxy.requests += 1
                     if proxy.die_after is not None and proxy.requests > proxy.die_after:

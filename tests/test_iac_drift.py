@@ -42,3 +42,27 @@ def test_changes_after_apply_are_reported_against_the_declaration(aws, tmp_path)
     assert retention["source"]["file"] == "main.tf" and retention["source"]["line"] == 8
     assert "declared 30 at main.tf:8" in retention["message"]
     assert next(f for f in document["findings"] if f["rule_id"] == "IAC-DRIFT-003")["severity"] == "info"
+
+
+def test_what_the_live_side_cannot_read_is_drift_error_never_missing_or_silent(aws, tmp_path):
+    """ListTables denied: the declared tables are "cannot be compared", not "missing from the account";
+    GetBucketVersioning denied: the bucket's versioning is an error with the reason, not silently skipped."""
+    from tests.faultproxy import FaultProxy
+
+    build_pointf(aws, "production")
+    aws.s3.put_bucket_versioning(Bucket="ecommerce-order-documents-123456789012",
+                                 VersioningConfiguration={"Status": "Suspended"})
+    with FaultProxy(aws.endpoint, deny=lambda service, op: op in ("ListTables", "GetBucketVersioning")) as proxy:
+        result = run_here("scan", "--pack", "pointf", "--pack", "baseline", "--env", "production", "--endpoint-url",
+                          proxy.url, "--iac", str(FIXTURE), "--out", str(tmp_path), "--db", str(tmp_path / "h.db"),
+                          "--format", "json", endpoint=proxy.url, timeout=300)
+    document = result.report()
+    drift_findings = [f for f in document["findings"] if f["pack"] == "iac-drift"]
+    tables = [f for f in drift_findings if f["resource"]["type"] == "AWS::DynamoDB::Table"]
+    assert tables and all(f["status"] == "error" and f["actual"] is None for f in tables), tables
+    assert all("could not be listed" in f["message"] and "AccessDenied" in f["message"] for f in tables)
+    assert not any(f["actual"] == "absent" for f in drift_findings)  # nothing reads as "missing"
+    versioning = [f for f in drift_findings if f["property"] == "versioning"]
+    assert {f["resource"]["name"] for f in versioning} >= {"ecommerce-order-documents-123456789012"}
+    assert all(f["status"] == "error" and "could not be read live" in f["message"] for f in versioning)
+    assert result.code == 3 or any(f["status"] == "fail" for f in document["findings"])  # never reads as compliant

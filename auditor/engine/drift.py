@@ -88,22 +88,36 @@ def _declared_leaves(resource: Resource) -> dict[str, Any]:
 
 
 def _finding(rule_id: str, control: str, severity: str, resource: Resource, prop: Optional[str], expected: Any,
-             actual: Any, message: str, remediation: str, iac_path: str) -> Finding:
+             actual: Any, message: str, remediation: str, iac_path: str, status: str = "fail") -> Finding:
     return Finding(rule_id=rule_id, pack=PACK, title={"IAC-DRIFT-001": "Live configuration differs from the IaC",
                                                      "IAC-DRIFT-002": "A resource the IaC declares is missing",
                                                      "IAC-DRIFT-003": "A live resource no IaC declares"}[rule_id],
-                   control=control, severity=severity, status="fail",
+                   control=control, severity=severity, status=status,
                    resource=ResourceRef(**resource.reference()), property=prop, expected=expected, actual=actual,
                    message=message, spec_ref=f"IaC at {iac_path}", remediation=remediation, source=resource.source)
 
 
-def iac_drift(declared: list[Resource], live: list[Resource], covered: list[Resource], iac_path: str) -> list[Finding]:
+def iac_drift(declared: list[Resource], live: list[Resource], covered: list[Resource], iac_path: str,
+              listing_errors: Optional[dict[tuple[str, str], str]] = None) -> list[Finding]:
+    """Drift findings; what the live side could not read (a listing denied: ``listing_errors``, (type, region)
+    -> reason; a property family denied: the twin's ``unknown``) is ``error`` with the reason, never "missing
+    from the account" and never silence."""
     findings = []
     declared = [r for r in declared if r.type not in UNPAIRED_TYPES]
     matched: set[int] = set()
+    unlisted: dict[str, str] = {}
+    for (rtype, region), reason in sorted((listing_errors or {}).items()):
+        unlisted.setdefault(rtype, f"{rtype} could not be listed in {region}: {reason}")
     for resource in declared:
         where = f"{resource.source.file}:{resource.source.line}" if resource.source else iac_path
         twin = _live_match(resource, live)
+        if twin is None and resource.type in unlisted:
+            findings.append(_finding("IAC-DRIFT-002", "existence", "high", resource, "exists", "present", None,
+                                     f"{resource.type} {resource.name} (declared at {where}) cannot be compared: "
+                                     f"{unlisted[resource.type]}",
+                                     "Grant the scan the listing permission (SecurityAudit covers it) and scan again.",
+                                     iac_path, status="error"))
+            continue
         if twin is None:
             findings.append(_finding("IAC-DRIFT-002", "existence", "high", resource, "exists", "present", "absent",
                                      f"{resource.type} {resource.name} is declared at {where} but not in the account",
@@ -112,9 +126,19 @@ def iac_drift(declared: list[Resource], live: list[Resource], covered: list[Reso
             continue
         matched.add(id(twin))
         live_data = flatten(prune(twin.model_dump(mode="json", exclude=IDENTITY | SKIP)))
+        unread: set[str] = set()
         for path, value in sorted(_declared_leaves(resource).items()):
             top = path.split(".")[0]
             if top in twin.unknown:
+                if top not in unread:  # one error per property the live side could not read
+                    unread.add(top)
+                    ref = resource.model_copy(update={"id": twin.id, "name": twin.name, "arn": twin.arn,
+                                                      "region": twin.region})
+                    findings.append(_finding("IAC-DRIFT-001", "configuration", "medium", ref, top, value, None,
+                                             f"{top} is declared at {where} but could not be read live: "
+                                             f"{twin.unknown[top]}",
+                                             "Grant the scan the read permission for it and scan again.", iac_path,
+                                             status="error"))
                 continue
             actual = live_data.get(path)
             if actual != value and not (isinstance(value, (int, float)) and isinstance(actual, (int, float))

@@ -70,7 +70,7 @@ def drift_findings(request: ScanRequest, rules, contexts, inventory: Inventory, 
 
     live = [r for r in inventory.resources if r.type in {d.type for d in declared}]
     covered = [r for r in live if any(selects(rule, contexts[rule.pack], r, inventory.regions) for rule in rules)]
-    return iac_drift(declared, live, covered, str(request.iac_path))
+    return iac_drift(declared, live, covered, str(request.iac_path), inventory.listing_errors)
 
 
 def run_scan(request: ScanRequest, run: RunInfo) -> ScanResult:
