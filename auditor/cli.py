@@ -388,6 +388,9 @@ def report(ctx: click.Context, run_id: str, target: Optional[str], formats: str,
     for path in render_stored_run(store, run_id, out or config.out, _formats(formats) or ["json"]):
         click.echo(f"report: {path}")
     run = store.run(run_id)
+    if run.status == "running":
+        click.echo(f"auditor: run {run_id} is still running: its report is written when it finishes", err=True)
+        ctx.exit(3)
     if run.status == "failed":
         click.echo(f"auditor: run {run_id} failed: {'; '.join(run.errors) or 'no reason recorded'}", err=True)
         ctx.exit(3)

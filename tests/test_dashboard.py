@@ -45,7 +45,7 @@ def test_fleet_view_and_timelines_come_from_the_history(fleet):
         staging = view["targets"][0]
         assert staging["latest"]["status"] == "failed" and staging["stale"] and staging["latest"]["score"] is None
         assert staging["counted_run"] == ids["shop-staging"][-2] and "AccessDenied" in staging["latest"]["errors"][0]
-        assert view["totals"]["latest_status"] == {"complete": 2, "partial": 0, "failed": 1}
+        assert view["totals"]["latest_status"] == {"complete": 2, "partial": 0, "failed": 1, "running": 0}
         assert view["totals"]["by_status"]["fail"] == sum(t["by_status"]["fail"] for t in view["targets"])
         assert view["by_control"]["encryption"]["failing_targets"] == ["data-production"]
         assert all(len(t["trend"]) >= NIGHTS - 1 for t in view["targets"])

@@ -103,7 +103,8 @@ class RunInfo(BaseModel):
     packs: list[str]
     started_at: str
     finished_at: Optional[str] = None
-    status: Literal["complete", "partial", "failed"] = "complete"
+    # "running": only as the history reads a run still being made (its report is written when it finishes).
+    status: Literal["complete", "partial", "failed", "running"] = "complete"
     api_calls: int = 0
     http_requests: int = 0
     retries: int = 0

@@ -18,7 +18,7 @@ def trend_of(rows: list[dict]) -> list[dict]:
     """Score and failures (in all, and by severity) of finished runs, oldest first; failed runs have none."""
     trend = []
     for row in reversed(rows):
-        if row["status"] == "failed":
+        if row["status"] in ("failed", "running"):
             continue
         summary = json.loads(row["summary"]) if row.get("summary") else {}
         counts = summary.get("by_status", {})

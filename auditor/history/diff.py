@@ -34,6 +34,8 @@ def diff_runs(store: HistoryStore, run_a: str, run_b: str) -> dict:
     both are listed under ``not_compared``. A failed run recorded nothing, so it cannot be diffed."""
     a_run, b_run = store.run(run_a), store.run(run_b)
     for run in (a_run, b_run):
+        if run.status == "running":
+            raise BadInput(f"run {run.id} is still running: it has no findings to compare yet")
         if run.status == "failed":
             raise BadInput(f"run {run.id} failed ({'; '.join(run.errors) or 'no reason recorded'}): "
                            "it recorded no findings to compare")

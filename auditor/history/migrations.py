@@ -104,7 +104,14 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN ou TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Keep which process records a run (pid, host), so a run still unfinished reads ``running`` while that
+    process lives and ``failed``, saying so, once it is gone."""
+    db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN host TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import socket
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Optional
 
@@ -12,6 +15,45 @@ from auditor.errors import BadInput
 from auditor.history.changes import Prior
 from auditor.history.database import HistoryDatabase, _FINDING_FIELDS, _REF_FIELDS
 from auditor.services.model import SourceLocation
+
+
+# A run recorded on another machine cannot be asked whether its process lives: unfinished past this, it is failed.
+RUNNING_AT_MOST_SECONDS = 24 * 3600
+
+
+def effective_status(row: dict) -> dict:
+    """The run as a reader should see it. A run is stored ``failed`` until it finishes (a crash can never leave
+    it looking fine); one not finished, without a recorded reason, whose recording process still lives is
+    ``running``, and one whose process is gone is failed with that said."""
+    if row.get("status") != "failed" or row.get("finished_at") or row.get("errors") not in (None, "", "[]") \
+            or not row.get("pid"):
+        return row
+    alive, why = _owner_alive(row)
+    if alive:
+        return {**row, "status": "running"}
+    return {**row, "errors": json.dumps([why])}
+
+
+def _owner_alive(row: dict) -> tuple[bool, str]:
+    pid, host = int(row["pid"]), row.get("host") or "?"
+    if host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False, f"the auditor process that ran it (pid {pid} on {host}) ended before the run finished " \
+                          "(killed, or it crashed)"
+        except PermissionError:
+            pass  # a process of another user holds that pid: alive
+        return True, ""
+    try:
+        started = datetime.fromisoformat(str(row.get("started_at")).replace("Z", "+00:00"))
+        age = (datetime.now(timezone.utc) - started).total_seconds()
+    except ValueError:
+        age = RUNNING_AT_MOST_SECONDS + 1
+    if age <= RUNNING_AT_MOST_SECONDS:
+        return True, ""
+    return False, f"no result from the auditor process that ran it (pid {pid} on {host}) " \
+                  f"{RUNNING_AT_MOST_SECONDS // 3600} h after it started"
 
 
 class HistoryQueries(HistoryDatabase):
@@ -41,7 +83,7 @@ class HistoryQueries(HistoryDatabase):
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
         if not rows:
             raise BadInput(f"no run {run_id!r} in {self.path}")
-        return self._run_from(rows[0])
+        return self._run_from(effective_status(rows[0]))
 
     def resolve_run_id(self, ref: str, target: Optional[str] = None) -> str:
         """A run named as users name them: ``latest``, ``previous`` (the run before the latest, of the same
@@ -76,7 +118,7 @@ class HistoryQueries(HistoryDatabase):
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
         if not rows:
             raise BadInput(f"no run {run_id!r} in {self.path}")
-        return rows[0]
+        return effective_status(rows[0])
 
     @staticmethod
     def _run_from(row: dict) -> RunInfo:
@@ -90,13 +132,13 @@ class HistoryQueries(HistoryDatabase):
         """Newest first, as rows (with score and summary)."""
         where, params = ("WHERE target = ?", [target]) if target else ("", [])
         sql = f"SELECT * FROM runs {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
-        return list(self.db.query(sql, [*params, limit, offset]))
+        return [effective_status(row) for row in self.db.query(sql, [*params, limit, offset])]
 
     def runs_up_to(self, run_id: str, limit: int = 30) -> list[dict]:
         """The run and the ones of its target before it, newest first."""
         row = self.run_row(run_id)
-        return list(self.db.query("SELECT * FROM runs WHERE target = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
-                                  [row["target"], row["seq"], limit]))
+        return [effective_status(r) for r in self.db.query(
+            "SELECT * FROM runs WHERE target = ? AND seq <= ? ORDER BY seq DESC LIMIT ?", [row["target"], row["seq"], limit])]
 
     def run_count(self, target: Optional[str] = None) -> int:
         where, params = ("WHERE target = ?", [target]) if target else ("", [])

@@ -2,6 +2,9 @@
 ``partial`` in the one transaction that writes its findings and resource states; retention drops old runs."""
 from __future__ import annotations
 
+import os
+import socket
+
 import hashlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
@@ -15,9 +18,11 @@ from auditor.textsafety import encodable
 
 class HistoryWrites(HistoryQueries):
     def begin_run(self, run: RunInfo) -> None:
-        """Record the run as ``failed`` until it completes: an interrupted scan stays failed."""
+        """Record the run as ``failed`` until it completes, with this process as its owner: readers show it
+        ``running`` while the owner lives (queries.effective_status), and an interrupted scan stays failed."""
         row = self._run_row(run)
         row["status"] = "failed"
+        row["pid"], row["host"] = os.getpid(), socket.gethostname()
         with self._write():
             self.db["runs"].insert(row)
 

@@ -16,7 +16,7 @@ from auditor.reporting.writers import check_formats, report_document, write_repo
 
 def stored_document(store: HistoryStore, run_id: str) -> dict:
     run = store.run(run_id)
-    if run.status == "failed":  # it recorded no findings, and borrows none from the runs around it
+    if run.status in ("failed", "running"):  # it recorded no findings (yet), and borrows none from the runs around it
         findings = []
     else:
         findings = annotate_changes(store.findings(run_id), store.priors_for(run), run.started_at,

@@ -56,7 +56,7 @@ def fleet_view(store: HistoryStore, trend_runs: int = 30) -> dict:
                                 -t["fail_by_severity"]["high"], t["latest"]["score"] if t["latest"]["score"] is not None
                                 else 101, t["name"]))
     totals = {"targets": len(targets), "by_status": _counts(), "fail_by_severity": {sev: 0 for sev in SEVERITIES},
-              "latest_status": {s: 0 for s in ("complete", "partial", "failed")}, "stale": 0}
+              "latest_status": {s: 0 for s in ("complete", "partial", "failed", "running")}, "stale": 0}
     rollups: dict[str, dict[str, dict]] = {"by_pack": {}, "by_control": {}}
     scores = []
     for t in targets:

@@ -36,7 +36,7 @@ def summarize(findings: Iterable[Finding], run_status: str = "complete") -> dict
             evaluated = True
             weight_total += SEVERITY_WEIGHT[severity] * n
             earned += SEVERITY_WEIGHT[severity] * n if status == "pass" else 0
-    if run_status == "failed" or not evaluated:
+    if run_status in ("failed", "running") or not evaluated:
         score_value = None
     else:
         score_value = 100.0 if weight_total == 0 else round(100.0 * earned / weight_total, 1)
@@ -85,8 +85,9 @@ def gate_exit_code(findings: Iterable[Finding], fail_on: str, run_status: str) -
 
 def score_text(score_value: Optional[float], run_status: str) -> str:
     """How a score reads to people: a failed run has none, a partial one is over what was checked."""
-    if run_status == "failed" or score_value is None:
-        return "none (run failed)" if run_status == "failed" else "none (nothing evaluated)"
+    if run_status in ("failed", "running") or score_value is None:
+        return {"failed": "none (run failed)", "running": "none (still running)"}.get(run_status,
+                                                                                   "none (nothing evaluated)")
     return f"{score_value}" + (" (over the checks made)" if run_status == "partial" else "")
 
 

@@ -207,6 +207,9 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
     def evidence(request: Request) -> Response:
         run_id = run_id_of(request)
         doc = document(run_id)
+        if doc["run"]["status"] == "running":
+            return JSONResponse({"error": f"run {run_id} is still running: no evidence to bundle yet"},
+                                status_code=409, headers=SECURITY_HEADERS)
         if doc["run"]["status"] == "failed":
             # Evidence of what? A failed run checked nothing; its report says why.
             return JSONResponse({"error": f"run {run_id} failed: no evidence to bundle",
@@ -331,7 +334,7 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
 
 def run_summary(row: dict) -> dict:
     summary = json.loads(row["summary"]) if row.get("summary") else {}
-    failed = row["status"] == "failed"
+    failed = row["status"] in ("failed", "running")  # neither has a score or counts
     return {"id": row["id"], "target": row["target"], "environment": row["environment"],
             "started_at": row["started_at"], "finished_at": row["finished_at"], "status": row["status"],
             "score": None if failed else row["score"], "by_status": None if failed else summary.get("by_status"),
