@@ -221,6 +221,9 @@ class ExecutorSettings(Strict):
     result_timeout_seconds: float = Field(default=7200, gt=0)  # queueing included: then the run is failed
     visibility_timeout_seconds: int = Field(default=4200, ge=1)  # an unacknowledged task is redelivered after it
     max_in_flight: int = Field(default=256, ge=1, le=4096)  # targets waiting on workers at once
+    # How long the broker may be away (a restart, a failover) before the targets waiting on it fail: publishing
+    # and polling for results retry, with a growing pause, within this bound.
+    broker_outage_seconds: float = Field(default=60, ge=0, le=3600)
 
     @model_validator(mode="after")
     def redelivered_only_after_the_limit(self) -> "ExecutorSettings":

@@ -292,3 +292,69 @@ def test_bad_organization_and_executor_config_is_one_line_and_exit_2(aws, tmp_pa
     unlisted = run_cli("--config", str(org_config(tmp_path, aws.endpoint)), "targets", "list", endpoint=aws.endpoint)
     assert unlisted.code == 3 and "organization acme: could not list its accounts" in unlisted.stderr
     assert "AWSOrganizationsNotInUseException" in unlisted.stderr and "Traceback" not in unlisted.stderr
+
+
+def durable_redis(port: int, folder: Path) -> subprocess.Popen:
+    """redis-server as a deployment keeps it: an append-only file, so a restart keeps queued and unacknowledged
+    tasks and stored results."""
+    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+                             "--appendfsync", "always", "--requirepass", "s3cret-broker-pass", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, password="s3cret-broker-pass")
+    for _ in range(200):
+        try:
+            client.ping()
+            return proc
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError("redis-server did not start")
+
+
+def test_a_broker_restart_of_five_seconds_is_waited_out(aws, org, tmp_path):
+    """redis-server stops while an account's scan is in flight and comes back 5 s later on the same port: the
+    worker and the coordinator reconnect within broker_outage_seconds, and every account is audited once."""
+    if REDIS is None:
+        pytest.skip("redis-server is not installed")
+    port, folder = free_port(), tmp_path / "redis"
+    folder.mkdir()
+    broker = durable_redis(port, folder)
+    url = f"redis://:s3cret-broker-pass@127.0.0.1:{port}/0"
+    slow = org.ids(status="ACTIVE", tagged=True)[-1]
+    held = Counter()
+
+    def hold(service, operation, body):
+        if service == "sts" and operation == "AssumeRole" and slow.encode() in body:
+            held[slow] += 1
+            return 8 if held[slow] == 1 else 0
+        return 0
+
+    worker = coordinator = None
+    try:
+        with FaultProxy(aws.endpoint, delay=hold) as proxy:
+            config = org_config(tmp_path, proxy.url, executor=celery_executor(url, broker_outage_seconds=40))
+            worker = start_worker(config, proxy.url, tmp_path / "worker.log")
+            coordinator = subprocess.Popen([sys.executable, "-m", "auditor", "--config", str(config), "scan",
+                                            "--all-targets"], env=scan_environment(proxy.url),
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 90
+            while held[slow] == 0 and time.time() < deadline:
+                time.sleep(0.2)
+            assert held[slow] == 1, (tmp_path / "worker.log").read_text()[-2000:]
+            broker.terminate()  # the scan of `slow` is in flight, others may be queued
+            broker.wait(timeout=10)
+            time.sleep(5)
+            broker = durable_redis(port, folder)
+            out, err = coordinator.communicate(timeout=240)
+    finally:
+        if worker is not None:
+            stop(worker)
+        if coordinator is not None and coordinator.poll() is None:
+            coordinator.kill()
+        broker.terminate()
+        broker.wait(timeout=10)
+    assert coordinator.returncode == 1, out + err + (tmp_path / "worker.log").read_text()[-3000:]
+    runs = scanned_runs(tmp_path / "history.db")
+    assert sorted(runs) == sorted(f"acme/{a}" for a in org.ids(status="ACTIVE", tagged=True))
+    assert all(len(r) == 1 and r[0]["status"] in ("complete", "partial") for r in runs.values()), runs

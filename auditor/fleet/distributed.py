@@ -51,18 +51,33 @@ def make_app(executor) -> Any:
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_time_limit=executor.task_time_limit_seconds,
-        task_soft_time_limit=max(1, executor.task_time_limit_seconds - 30),
+        # The soft limit lets a scan end cleanly before the hard one: 30 s before it, or at 80 % of a short one
+        # (a fixed 30 s off a 22 s limit left 1 s, and every scan past it was stopped).
+        task_soft_time_limit=max(1, int(max(executor.task_time_limit_seconds - 30, executor.task_time_limit_seconds * 0.8))),
         # Redis redelivers a dead worker's task once it is older than the visibility timeout, when a live worker
         # sweeps for such tasks: every 10 s at most here (kombu's default sweep is every 100 s).
         broker_transport_options={"visibility_timeout": executor.visibility_timeout_seconds,
                                   "unacked_restore_interval": min(10, max(1, executor.visibility_timeout_seconds // 4)),
                                   "unacked_restore_throttle": 1},
         result_backend_transport_options={"visibility_timeout": executor.visibility_timeout_seconds},
+        # A broker that restarts: publishing retries within broker_outage_seconds, and so do the result backend's
+        # reads and writes (the worker storing a result, the coordinator polling for it).
+        task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": _retries(executor.broker_outage_seconds), "interval_start": 0.5,
+                                   "interval_step": 0.5, "interval_max": 2},
+        result_backend_always_retry=True, result_backend_max_retries=_retries(executor.broker_outage_seconds),
+        result_backend_base_sleep_between_retries_ms=200, result_backend_max_sleep_between_retries_ms=2000,
+        broker_connection_retry=True, broker_connection_max_retries=None,
         result_expires=7 * 86400, broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
         task_track_started=True, worker_send_task_events=False, task_send_sent_event=False,
     )
     app.task(name=TASK, bind=True)(scan_target_task)
     return app
+
+
+def _retries(outage_seconds: float) -> int:
+    """Retries at most 2 s apart that span ``outage_seconds``."""
+    return max(1, int(outage_seconds / 2) + 3)
 
 
 def pack_digest(pack) -> str:
@@ -139,22 +154,33 @@ def celery_scanner(app, executor) -> Callable:
     import time
 
     def scan(request, run):
-        result = app.send_task(TASK, args=[task_payload(request, run)], task_id=run.id)
-        deadline = time.monotonic() + executor.result_timeout_seconds
         try:
-            while not result.ready():
-                if time.monotonic() > deadline:
-                    result.revoke()
-                    raise AuditIncomplete(
-                        f"no result from the Celery workers within {executor.result_timeout_seconds:g} s (are "
-                        f"`auditor worker` processes running against {redacted_url(executor.broker_url)}?)")
-                time.sleep(0.5)
-            state, data = result.state, result.result
-        except AuditIncomplete:
-            raise
-        except Exception as exc:  # noqa: BLE001  the broker or backend went away mid-wait
-            raise AuditIncomplete(f"lost the Celery result backend: {type(exc).__name__}: "
+            result = app.send_task(TASK, args=[task_payload(request, run)], task_id=run.id)
+        except Exception as exc:  # noqa: BLE001  publishing retried for broker_outage_seconds already
+            raise AuditIncomplete(f"could not send the scan to the Celery broker within "
+                                  f"{executor.broker_outage_seconds:g} s: {type(exc).__name__}: "
                                   f"{redacted_url(str(exc))}") from None
+        deadline = time.monotonic() + executor.result_timeout_seconds
+        outage_since: Optional[float] = None
+        while True:
+            try:
+                if result.ready():
+                    state, data = result.state, result.result
+                    break
+                outage_since = None
+            except Exception as exc:  # noqa: BLE001  the broker or backend is away: wait for it, within a bound
+                outage_since = outage_since or time.monotonic()
+                if time.monotonic() - outage_since > executor.broker_outage_seconds:
+                    raise AuditIncomplete(f"lost the Celery result backend for more than "
+                                          f"{executor.broker_outage_seconds:g} s: {type(exc).__name__}: "
+                                          f"{redacted_url(str(exc))}") from None
+                log.warning("the Celery result backend is away (%s); waiting for it", type(exc).__name__)
+            if time.monotonic() > deadline:
+                result.revoke()
+                raise AuditIncomplete(
+                    f"no result from the Celery workers within {executor.result_timeout_seconds:g} s (are "
+                    f"`auditor worker` processes running against {redacted_url(executor.broker_url)}?)")
+            time.sleep(0.5 if outage_since is None else 1.0)
         if state != "SUCCESS":
             raise AuditIncomplete(f"the worker could not scan {run.target}: {worker_reason(data)}")
         return result_from(data, run)
