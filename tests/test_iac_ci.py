@@ -122,3 +122,39 @@ def test_the_composite_action_gate_step_runs_as_github_would_run_it(tmp_path):
     sarif = json.loads(Path(written["sarif"]).read_text())
     assert sarif["runs"][0]["results"] and Path(written["junit"]).exists()
     assert "gate: FAILED" in proc.stdout
+    (upload,) = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif")]
+    assert upload_runs(upload["if"], "true", written) and not upload_runs(upload["if"], "false", written)
+    # Bad input (an unknown pack) writes no SARIF: the output is not set, and the upload step does not run.
+    outputs.write_text("")
+    proc = subprocess.run(["bash", "-e", "-c", step["run"]], env={**env, "PACKS": "no-such-pack",
+                                                                  "OUT": str(tmp_path / "bad")},
+                          capture_output=True, text=True, timeout=300)
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert proc.returncode == 0 and written == {"code": "2"}, (proc.stderr, written)
+    assert not upload_runs(upload["if"], "true", written)
+
+
+def upload_runs(condition: str, upload_input: str, gate_outputs: dict) -> bool:
+    """GitHub's evaluation of the upload step's ``if:`` for these values, for the operators it uses (always(),
+    &&, ==, !=, string literals, inputs.* and steps.gate.outputs.*): an unset output reads as ''. A function
+    this does not know (hashFiles, which only sees the workspace) fails the test rather than guess."""
+    import re
+
+    tokens = re.findall(r"always\(\)|&&|\|\||==|!=|'[^']*'|[A-Za-z_][\w.-]*(?:\([^)]*\))?", condition)
+    python = []
+    for token in tokens:
+        if token == "always()":
+            python.append("True")
+        elif token in ("&&", "||"):
+            python.append({"&&": "and", "||": "or"}[token])
+        elif token in ("==", "!="):
+            python.append(token)
+        elif token.startswith("'"):
+            python.append(repr(token[1:-1]))
+        elif token == "inputs.upload-sarif":
+            python.append(repr(upload_input))
+        elif token.startswith("steps.gate.outputs."):
+            python.append(repr(gate_outputs.get(token.rsplit(".", 1)[1], "")))
+        else:
+            raise AssertionError(f"the upload condition uses {token!r}, which this test cannot evaluate")
+    return bool(eval(" ".join(python)))  # noqa: S307  built from the tokens above only
