@@ -169,3 +169,17 @@ def test_a_mistaken_target_can_leave_the_history(tmp_path):
     again = run_here("targets", "remove", "shop-staging", "--db", str(db))
     assert again.code == 2 and again.stderr.count("\n") == 1
     assert "no target 'shop-staging'" in again.stderr and "data-production, shop-production" in again.stderr
+
+
+def test_counts_read_as_english_and_piped_tables_keep_names_whole(capsys):
+    from rich.table import Table
+
+    from auditor.reporting import console as terminal
+
+    assert terminal.plural(1, "finding") == "1 finding" and terminal.plural(2, "active waiver") == "2 active waivers"
+    assert terminal.plural(0, "finding") == "0 findings"
+    table = Table("resource", "expected")
+    name = "ecommerce-database-backups-production-" + "x" * 60
+    table.add_row(name, "a long expected value " * 6)
+    terminal.console().print(table)  # stdout is captured here, as when piped to a file or a CI log
+    assert name in capsys.readouterr().out  # on one line: at 160 columns it was split mid-name

@@ -52,10 +52,19 @@ class _Output:
 OUTPUT = _Output()
 
 
+PIPED_WIDTH = 1000
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 finding``, ``2 findings``, ``0 active waivers``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def console() -> Console:
-    """Rich on a terminal; plain and wide enough not to fold tables when piped to a file or CI log. Rich
-    honours NO_COLOR (which --no-color sets) by itself."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    """Rich on a terminal; when piped to a file or CI log, as wide as the content (up to PIPED_WIDTH columns), so a
+    table never splits a resource name or a rule id across lines (a log has no width to fit). Rich honours
+    NO_COLOR (which --no-color sets) by itself."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def result_line(run: RunInfo, findings: list[Finding]) -> str:
@@ -114,7 +123,8 @@ def print_scan_summary(out: Console, run: RunInfo, findings: list[Finding], path
             out.print(f"... and {len(failed) - limit} more in the report")
     waivers = waivers or {}
     if waivers.get("waived_findings") or waivers.get("expired") or waivers.get("stale"):
-        out.print(f"waivers: {waivers.get('waived_findings', 0)} findings waived by {waivers.get('active', 0)} active waivers")
+        waived, active = waivers.get("waived_findings", 0), waivers.get("active", 0)
+        out.print(f"waivers: {plural(waived, 'finding')} waived by {plural(active, 'active waiver')}")
         for w in waivers.get("expired", []):
             out.print(safe(f"  expired on {w['expires']}: {w['id']} (owner {w['owner']}): no longer applied"))
         for w in waivers.get("stale", []):
