@@ -110,7 +110,10 @@ def cli(ctx: click.Context) -> None:
 
 def _load(ctx: click.Context) -> Config:
     if "config" not in ctx.obj:
+        from auditor.reporting import sarif
+
         ctx.obj["config"] = load_config(ctx.obj.get("config_path"))
+        sarif.configure(ctx.obj["config"].sarif_help_uri)
     return ctx.obj["config"]
 
 

@@ -252,6 +252,9 @@ class Config(Strict):
     max_workers: int = Field(default=16, ge=1, le=256)
     keep_runs: int = Field(default=400, ge=0)  # per target; 0 keeps every run
     waivers: Optional[Path] = None
+    # Where SARIF's helpUri sends a person for one of the packs' rules: a URL with {pack} and {rule_id} (your
+    # wiki, the pack's README section); unset, SARIF names none (checkov's rules keep their guideline).
+    sarif_help_uri: Optional[str] = None
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)

@@ -14,7 +14,7 @@ import xmlschema
 import pytest
 
 from auditor.demo.ecommerce import build_drifted
-from tests.conftest import ROOT, run_here
+from tests.conftest import run_here
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,12 +49,46 @@ def test_sarif_is_valid_2_1_0_with_rules_and_levels(scanned):
     backups = next(r for r in run["results"] if r["ruleId"] == "ECOM-RDS-007")
     assert backups["level"] == "error" and "product-db-production" in backups["message"]["text"]
     assert next(r for r in run["results"] if r["ruleId"] == "ECOM-S3-004")["level"] == "warning"
-    # A live finding points at its rule in the pack file (upload-sarif wants a physical location on each).
-    where = backups["locations"][0]["physicalLocation"]
-    assert where["artifactLocation"]["uri"] == "auditor/packs/ecommerce-platform.yaml"
-    pack_lines = (ROOT / "auditor" / "packs" / "ecommerce-platform.yaml").read_text().splitlines()
-    assert pack_lines[where["region"]["startLine"] - 1].strip() == "- id: ECOM-RDS-007"
-    assert all(r["locations"][0].get("physicalLocation") for r in run["results"])
+    # A live finding of a shipped pack is at its resource (a logical location, the ARN), never at a file inside
+    # the installed package, which is no file of the user's repository; no helpUri to a placeholder site.
+    (where,) = backups["locations"]
+    assert "physicalLocation" not in where
+    assert where["logicalLocations"][0]["fullyQualifiedName"].startswith("arn:aws:rds:")
+    assert all(r["locations"][0]["logicalLocations"] for r in run["results"])
+    assert not any("auditor/packs/" in json.dumps(r["locations"]) for r in run["results"])
+    assert "helpUri" not in rules["ECOM-RDS-007"] and "informationUri" not in run["tool"]["driver"]
+
+
+def test_sarif_points_at_the_users_own_pack_and_the_help_uri_it_configures(aws, tmp_path):
+    """A rule from the user's own pack (rules_dir) is located at its line in that file, relative to the working
+    directory (the repository); sarif_help_uri fills {pack} and {rule_id}."""
+    workdir = tmp_path / "repo"
+    (workdir / "packs").mkdir(parents=True)
+    (workdir / "packs" / "team.yaml").write_text("""pack:
+  id: team
+  title: Team rules
+rules:
+  - id: TEAM-S3-001
+    title: Buckets are versioned
+    control: versioning
+    severity: high
+    spec_ref: "team wiki, storage"
+    remediation: "aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled"
+    resource: {type: "AWS::S3::Bucket"}
+    check: {key: versioning.status, equals: Enabled}
+""")
+    (workdir / "config.yaml").write_text("rules_dir: packs\n"
+                                         "sarif_help_uri: https://wiki.example.com/audit/{pack}#{rule_id}\n")
+    aws.s3.create_bucket(Bucket="team-bucket")
+    result = run_here("scan", "--pack", "team", "--endpoint-url", aws.endpoint, "--out", str(tmp_path / "out"),
+                      "--db", str(tmp_path / "h.db"), "--format", "json,sarif", endpoint=aws.endpoint, cwd=workdir)
+    document = result.report()
+    sarif = json.loads((tmp_path / "out" / document["run"]["id"] / "report.sarif").read_text())
+    (finding,) = sarif["runs"][0]["results"]
+    where = finding["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"]["uri"] == "packs/team.yaml" and where["region"]["startLine"] == 5
+    (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["helpUri"] == "https://wiki.example.com/audit/team#TEAM-S3-001"
 
 
 def test_junit_has_a_case_per_finding_with_failures_and_errors(scanned, junit_10_xsd):

@@ -6,10 +6,18 @@ import hashlib
 import json
 import posixpath
 from pathlib import Path
+from typing import Optional
+from urllib.parse import quote
 
 from auditor import __version__
 
-PROJECT_URL = "https://github.com/auditor/auditor"
+# config.yaml's sarif_help_uri: a URL with {pack} and {rule_id}; None: no helpUri for the packs' rules.
+HELP_URI_TEMPLATE: Optional[str] = None
+
+
+def configure(help_uri_template: Optional[str]) -> None:
+    global HELP_URI_TEMPLATE
+    HELP_URI_TEMPLATE = help_uri_template
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
@@ -29,7 +37,7 @@ def sarif_document(document: dict) -> dict:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "auditor", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": PROJECT_URL, "rules": list(rules.values())}},
+                                "rules": list(rules.values())}},
             "automationDetails": {"id": f"auditor/{run['target']}/{run['id']}"},
             "invocations": [{"executionSuccessful": run["status"] != "failed",
                              "startTimeUtc": run["started_at"], "endTimeUtc": run.get("finished_at") or run["started_at"],
@@ -56,17 +64,20 @@ def execution_notifications(run: dict) -> list[dict]:
     return notes
 
 
-def help_uri(f: dict) -> str:
-    """Where a person reads the rule: checkov's guideline for its checks, the pack file for ours."""
+def help_uri(f: dict) -> Optional[str]:
+    """Where a person reads the rule: checkov's guideline for its checks; for ours, the configured template, or
+    none (a placeholder repository would send people nowhere)."""
     if f["pack"] == "checkov" and str(f.get("remediation", "")).startswith("https://"):
         return f["remediation"]
-    return f"{PROJECT_URL}/blob/main/auditor/packs/{f['pack']}.yaml"
+    if HELP_URI_TEMPLATE:
+        return HELP_URI_TEMPLATE.replace("{pack}", quote(f["pack"], safe="")).replace(
+            "{rule_id}", quote(f["rule_id"], safe=""))
+    return None
 
 
 def _descriptor(f: dict) -> dict:
-    return {
+    descriptor = {
         "id": f["rule_id"],
-        "helpUri": help_uri(f),
         "name": f["rule_id"].replace("-", ""),
         "shortDescription": {"text": f.get("title") or f["rule_id"]},
         "fullDescription": {"text": f"{f.get('title') or f['rule_id']} ({f['spec_ref']})"},
@@ -76,6 +87,10 @@ def _descriptor(f: dict) -> dict:
         "properties": {"tags": [f["control"], f["pack"], "aws"], "precision": "very-high",
                        "security-severity": SECURITY_SEVERITY[f["severity"]], "control": f["control"]},
     }
+    uri = help_uri(f)
+    if uri:
+        descriptor["helpUri"] = uri
+    return descriptor
 
 
 def _uri(run: dict, file: str) -> str:
@@ -97,18 +112,22 @@ def _result(f: dict, index: int, run: dict) -> dict:
         "properties": {"status": f["status"], "change": f["change"], "expected": f["expected"],
                        "actual": f["actual"], "resource": resource},
     }
-    # Every result has a physical location (upload-sarif refuses one without): an IaC finding its file and line,
-    # a resource the IaC lacks the root's main file (where it would be declared), a live finding its rule's line
-    # in the pack file.
+    # Where the result is: an IaC finding at its file and line, a resource the IaC lacks at the root's main file
+    # (where it would be declared); a live finding at the resource (a logical location, its ARN), and at its
+    # rule's line when the rule is in the user's own pack. A shipped pack is not a file of the user's repository:
+    # pointing code scanning at auditor/packs/... inside the installed package annotated nothing.
     source = f.get("source") or ({"file": run["default_source"], "line": 1} if run.get("default_source") else None)
+    location: dict = {"logicalLocations": [_logical(resource)]}
     if source:
         artifact = {"uri": _uri(run, source["file"])}
     else:
-        source = f.get("rule_source") or {"file": f"auditor/packs/{f['pack']}.yaml", "line": 1}
-        artifact = {"uri": Path(source["file"]).as_uri() if Path(source["file"]).is_absolute() else source["file"]}
-    result["locations"] = [{"physicalLocation": {"artifactLocation": artifact,
-                                                 "region": {"startLine": source.get("line") or 1}},
-                            "logicalLocations": [_logical(resource)]}]
+        source = f.get("rule_source")
+        shipped = not source or str(source.get("file", "")).startswith("auditor/packs/")
+        artifact = None if shipped else {
+            "uri": Path(source["file"]).as_uri() if Path(source["file"]).is_absolute() else source["file"]}
+    if artifact is not None:
+        location["physicalLocation"] = {"artifactLocation": artifact, "region": {"startLine": source.get("line") or 1}}
+    result["locations"] = [location]
     if f["status"] == "waived":
         waiver = f.get("waiver") or {}
         result["suppressions"] = [{"kind": "external", "status": "accepted",
