@@ -134,6 +134,10 @@ def test_an_auditor_in_chromium(server, fleet, tmp_path):
         assert page.locator("#total-fail").text_content().strip().isdigit()
         production = page.locator('.target-card[data-target="shop-production"]')
         assert production.locator(".card-trend canvas").count() == 1
+        # Before any hover the legend shows the latest run's values, never uPlot's "--" placeholders.
+        legend = production.locator(".card-trend .u-legend .u-value").all_text_contents()
+        assert legend and "--" not in legend and DATE.search(legend[0]), legend
+        assert legend[1].replace(".", "", 1).isdigit()  # the latest score
         day = DATE.search(hover_date(page, '.target-card[data-target="shop-production"] .card-trend'))
         assert day and 1 <= int(day.group(1)) <= 10  # a date of one of its runs, 1 to 10 November
         assert page.locator("#fleet-by-control tbody tr").count() == 3

@@ -7,6 +7,15 @@ window.auditorCharts = (function () {
                 medium: "#e8a33d", low: "#5f8dd3", info: "#9aa0a6"};
 
   function epoch(iso) { return Date.parse(iso) / 1000; }
+  var dateFormat = null;
+  function runDate(ts) {
+    dateFormat = dateFormat || uPlot.fmtDate("{YYYY}-{MM}-{DD} {HH}:{mm} UTC");
+    return dateFormat(UTC(ts));
+  }
+  function latest(values) {
+    for (var i = values.length - 1; i >= 0; i--) { if (values[i] != null) return values[i]; }
+    return null;
+  }
 
   /* A time series: rows [{started_at, run_id, ...}], series [{key, label, scale: "score"|"count"}]. */
   function trend(el, rows, series, options) {
@@ -29,9 +38,14 @@ window.auditorCharts = (function () {
       cursor: {points: {size: 7}},
       scales: {x: {time: true}, score: {range: [0, 100]},
                count: {range: function (u, lo, hi) { return [0, Math.max(1, hi)]; }}},
-      series: [{label: "run", value: "{YYYY}-{MM}-{DD} {HH}:{mm} UTC"}].concat(series.map(function (s) {
+      // The legend shows the point under the cursor, and the latest run's values when the cursor is elsewhere
+      // (uPlot's own default there is "--" for every series).
+      series: [{label: "run", value: function (u, v) {
+        return v == null ? (xs.length ? runDate(xs[xs.length - 1]) : "") : runDate(v);
+      }}].concat(series.map(function (s, i) {
         return {label: s.label, scale: s.scale || "count", stroke: COLORS[s.key] || s.stroke || "#444", width: 2,
-                points: {show: true, size: 5}, spanGaps: true};
+                points: {show: true, size: 5}, spanGaps: true,
+                value: function (u, v) { var shown = v == null ? latest(data[i + 1]) : v; return shown == null ? "none" : String(shown); }};
       })),
       axes: axes
     };
