@@ -505,12 +505,17 @@ def spec_coverage(ctx: click.Context, packs: tuple[str, ...], run_ref: Optional[
     for matrix in matrices:
         if not matrix["spec_found"]:
             click.echo(f"note: {matrix['spec']} not found in {', '.join(str(f) for f in folders)}: sections as the "
-                       "rules name them, unchecked", err=True)
+                       "rules name them, gaps not judged (give the specs' folder with --specs DIR or specs_dir in "
+                       "config.yaml)", err=True)
     if "table" in wanted:
         for matrix in matrices:
             print_matrix(matrix)
     for path in write_coverage(matrices, out or config.out, wanted):
         click.echo(f"report: {path}")
+    unjudged = [m["spec"] for m in matrices if m["totals"]["gaps"] is None]
+    if fail_on_gaps and unjudged:
+        raise BadInput(f"--fail-on-gaps: gaps cannot be judged without {', '.join(unjudged)} (give its folder with "
+                       "--specs DIR)")
     if fail_on_gaps and any(m["totals"]["gaps"] or m["unplaced"] for m in matrices):
         ctx.exit(1)
 

@@ -364,6 +364,15 @@ def test_a_person_in_chromium(server, tmp_path):
         download.value.save_as(path)
         run_id = latest.locator("a").first.text_content()
         check_bundle(path.read_bytes(), run_id)
+        # The spec page is part of the site (its navigation, logout), and this server has no spec files: it says
+        # it cannot judge gaps, never "0 gaps".
+        page.click("header.top nav >> text=Spec coverage")
+        page.click('a[href="/spec/ecommerce-platform"]')
+        assert page.locator("header.top nav").is_visible() and page.locator("#logout").is_visible()
+        assert page.locator(".spec-missing").is_visible() and "gaps cannot be judged" in page.locator(".spec-missing").text_content()
+        assert "0 gaps" not in page.locator("main").text_content()
+        page.click("#logout")
+        assert "/login" in page.url
         assert problems == []
         browser.close()
 

@@ -79,3 +79,11 @@ def test_a_spec_ref_naming_no_section_is_bad_input(tmp_path):
 def test_without_the_spec_file_the_matrix_follows_the_refs_and_says_so(tmp_path):
     result = run_here("spec", "coverage", "serverless-app", "--specs", str(tmp_path), "--format", "table")
     assert result.code == 0 and "not found" in result.stderr and "SRV-" in result.stdout
+    assert "gaps cannot be judged without the spec file" in result.stdout and " 0 gaps" not in result.stdout
+    assert "--specs DIR" in result.stderr
+    result = run_here("spec", "coverage", "serverless-app", "--specs", str(tmp_path), "--format", "json", "--out",
+                      str(tmp_path / "out"))
+    (matrix,) = json.loads((tmp_path / "out" / "spec-coverage.json").read_text())["packs"]
+    assert matrix["spec_found"] is False and matrix["totals"]["gaps"] is None  # not 0: unknown
+    failing = run_here("spec", "coverage", "serverless-app", "--specs", str(tmp_path), "--fail-on-gaps")
+    assert failing.code == 2 and "gaps cannot be judged without" in failing.stderr

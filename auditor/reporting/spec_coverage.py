@@ -80,7 +80,8 @@ def coverage_matrix(pack: Pack, document: Optional[SpecDocument], verdicts: Opti
             "sections": len(listed),
             "encoded": sum(1 for r in listed if r["rules"]),
             "not_covered_only": sum(1 for r in listed if r["not_covered"] and not r["rules"]),
-            "gaps": sum(1 for r in listed if r["state"] == "gap"),
+            # Without the spec file only the sections the rules name are known: gaps cannot be judged (None).
+            "gaps": sum(1 for r in listed if r["state"] == "gap") if document is not None else None,
             "rules": len(pack.rules),
             "not_covered": len(pack.header.not_covered),
             # Requirements an AWS API could show that no rule checks yet, and the share of the checkable ones
@@ -158,7 +159,7 @@ def print_matrix(matrix: dict) -> None:
     from auditor.reporting.console import console
 
     totals = matrix["totals"]
-    found = "" if matrix["spec_found"] else " (spec file not found: sections as the rules name them)"
+    found = "" if matrix["spec_found"] else " (spec file not found: sections as the rules name them; gaps not judged)"
     table = Table(title=f"{matrix['pack']}: {matrix['spec']}{found}", title_justify="left")
     for column in ("section", "state", "rules", "not covered (why)"):
         table.add_column(column, overflow="fold")
@@ -175,7 +176,9 @@ def print_matrix(matrix: dict) -> None:
                     f"({totals['checkable_not_covered']} checkable, not encoded yet: {totals['encoded_share']} % of the "
                     "checkable ones encoded); "
                     f"{totals['sections']} sections: {totals['encoded']} encoded, {totals['not_covered_only']} only set "
-                    f"aside, {totals['gaps']} gaps" + (f"; run {matrix['run_id']}: {verdicts}" if matrix["run_id"] else ""),
+                    "aside, " + (f"{totals['gaps']} gaps" if totals["gaps"] is not None else
+                                 "gaps cannot be judged without the spec file")
+                    + (f"; run {matrix['run_id']}: {verdicts}" if matrix["run_id"] else ""),
                     markup=False, highlight=False)
     if matrix["unplaced"]:
         console().print(f"{matrix['pack']}: spec_ref names no section: {', '.join(r['id'] for r in matrix['unplaced'])}",

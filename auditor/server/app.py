@@ -271,7 +271,8 @@ def create_app(db_path: Path, token: str, cookie_secure: bool = False, rules_dir
                 raise NotFound(run_ref or target) from None
             finally:
                 history.close()
-        return page("spec_coverage.html.j2", matrices=[matrix_for(pack, list(spec_folders), findings, run_id)])
+        return page("server_spec.html.j2", matrices=[matrix_for(pack, list(spec_folders), findings, run_id)],
+                    spec_folders=[str(f) for f in spec_folders])
 
     def api_runs(request: Request) -> Response:
         check_params(request, ("target", "limit", "offset"))
