@@ -13,6 +13,7 @@ from auditor.engine.findings import Finding, ResourceRef, RunInfo
 from auditor.history.store import HistoryStore
 from auditor.reporting.rerender import stored_document
 from auditor.reporting.summary import summarize
+from auditor.services.dax import DAXCluster
 from auditor.services.s3.model import S3Bucket
 
 TARGETS = ("shop-production", "shop-staging", "data-production")
@@ -42,8 +43,11 @@ def night_of(target_index: int, night: int) -> tuple[RunInfo, list[Finding], lis
     for name in buckets:
         versioned = versioning_on(name, night)
         encrypted = not (target_index == 2 and name == "logs")  # data-production's logs bucket is never fixed
+        # The story bucket's 4xx alarm is tightened on night 4 (one field of one item of a list changes).
+        alarms = [{"name": f"{name}-4xx", "metric_name": "4xxErrors", "threshold": 20.0 if night < 4 else 5.0,
+                   "comparison_operator": "GreaterThanThreshold"}] if name == STORY_BUCKET else []
         resources.append(S3Bucket(id=name, name=name, region="us-east-1", arn=f"arn:aws:s3:::{name}",
-                                  versioning={"status": "Enabled" if versioned else "Suspended"}))
+                                  versioning={"status": "Enabled" if versioned else "Suspended"}, alarms=alarms))
         for rule_id, control, severity, prop, good in RULES:
             ok = {"FLEET-S3-001": versioned, "FLEET-S3-002": encrypted}.get(rule_id, night % 4 != 1 or name != "media")
             actual = good if ok else {"FLEET-S3-001": "Suspended", "FLEET-S3-002": "AES256"}.get(rule_id, None)
@@ -58,6 +62,9 @@ def night_of(target_index: int, night: int) -> tuple[RunInfo, list[Finding], lis
                 message="GetBucketLifecycleConfiguration: AccessDenied" if unreadable else
                 f"{prop} is {actual!r}, expected {good!r}", spec_ref="fleet.md §1",
                 remediation="fix it"))
+    # A cache whose own lifecycle moves on (creating, then available): noise a diff leaves out.
+    resources.append(DAXCluster(id="cache-1", name="cache-1", region="us-east-1", node_count=3,
+                                status="creating" if night < 3 else "available"))
     return run, findings, resources
 
 

@@ -60,9 +60,12 @@ def test_fleet_view_and_timelines_come_from_the_history(fleet):
         history = resource_history(store, "shop-production", f"AWS::S3::Bucket|us-east-1|{STORY_BUCKET}")
         assert [(c["run_id"], c["property"], c["before"], c["after"]) for c in history["changes"]] == [
             ("shop-production-n03", "versioning.status", "Enabled", "Suspended"),
+            ("shop-production-n04", "alarms[orders-archive-4xx].threshold", 20.0, 5.0),  # one field, not the list
             ("shop-production-n06", "versioning.status", "Suspended", "Enabled"),
             ("shop-production-n09", "versioning.status", "Enabled", "Suspended")]
-        assert [p["runs"] for p in history["periods"]] == [3, 3, 3, 1]
+        assert [p["runs"] for p in history["periods"]] == [3, 1, 2, 3, 1]
+        cache = resource_history(store, "shop-production", "AWS::DAX::Cluster|us-east-1|cache-1")
+        assert cache["changes"] == [] and len(cache["periods"]) == 2  # creating -> available: no change shown
     finally:
         store.close()
 
@@ -151,7 +154,20 @@ def test_an_auditor_in_chromium(server, fleet, tmp_path):
         page.check('input[name="b"][value="shop-production-n04"]')
         page.click("#compare")
         assert "From shop-production-n02 to shop-production-n04" in page.locator("h1").text_content()
-        assert "FLEET-S3-001" in page.locator("table.regressed").text_content()  # passed at n02, fails at n04
+        regressed = page.locator("table.regressed")
+        assert "FLEET-S3-001" in regressed.text_content()  # passed at n02, fails at n04
+        assert "Buckets meet the versioning standard" in regressed.text_content()  # the rule's title
+        assert regressed.locator("a.timeline").first.get_attribute("href").startswith("/timeline/finding?target=")
+        # The changed field of one alarm, as JSON; the cache's creating -> available is left out.
+        changes = page.locator("#config-changes tbody tr")
+        rows = [changes.nth(i).text_content() for i in range(changes.count())]
+        alarm = [r for r in rows if "alarms[orders-archive-4xx].threshold" in r]
+        assert len(alarm) == 1 and "20.0" in alarm[0] and "5.0" in alarm[0], rows
+        assert not any("creating" in r or "available" in r for r in rows) and not any("[{" in r for r in rows)
+        # On a phone (390 px) nothing runs off the side.
+        page.set_viewport_size({"width": 390, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.go_back()
 
         # The report: filter on two statuses, reload, and the filter holds (it is in the URL).
@@ -187,7 +203,7 @@ def test_an_auditor_in_chromium(server, fleet, tmp_path):
         page.screenshot(path=str(tmp_path / "timeline.png"), full_page=True)
         page.click("text=configuration history")
         changes = page.locator("#config-changes tbody tr")
-        assert changes.count() == 3 and "versioning.status" in changes.first.text_content()
+        assert changes.count() == 4 and "versioning.status" in changes.first.text_content()
         assert "Suspended" in changes.first.text_content()
 
         # 390 px wide: nothing overflows the page.

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from auditor.engine.drift import flatten
 from auditor.engine.findings import Coverage, Sight
 from auditor.errors import BadInput
+from auditor.history.diff import LIFECYCLE_PROPERTIES, changed_fields
 from auditor.history.store import HistoryStore
 
 
@@ -106,16 +107,14 @@ def resource_history(store: HistoryStore, target: str, key: str) -> dict:
     periods, changes = [], []
     before: Optional[dict[str, Any]] = None
     for state in states:
-        config = flatten(json.loads(state["config"]))
+        raw = json.loads(state["config"])
         periods.append({"from": run_at(state["from_seq"]), "to": run_at(state["to_seq"]),
                         "runs": sum(1 for s in by_seq if state["from_seq"] <= s <= state["to_seq"]),
-                        "configuration": config, "unknown": json.loads(state["unknown"] or "{}")})
-        if before is not None:
-            for prop in sorted(set(before) | set(config)):
-                if before.get(prop) != config.get(prop):
-                    changes.append({**run_at(state["from_seq"]), "property": prop, "before": before.get(prop),
-                                    "after": config.get(prop)})
-        before = config
+                        "configuration": flatten(raw), "unknown": json.loads(state["unknown"] or "{}")})
+        if before is not None:  # the changed fields, as a diff shows them (one alarm's threshold, not the list)
+            changes += [{**run_at(state["from_seq"]), "property": prop, "before": old, "after": new}
+                        for prop, old, new in changed_fields(before, raw) if prop not in LIFECYCLE_PROPERTIES]
+        before = raw
     latest = states[-1]
     return {"target": target, "key": key, "type": rtype, "region": region, "id": resource_id, "name": latest["name"],
             "arn": latest["arn"], "periods": periods, "changes": changes}
