@@ -29,7 +29,47 @@ def test_every_spec_ref_names_a_section_and_every_section_is_accounted_for(pack_
     pending = [n for n in pack.header.not_covered if n.checkable]  # what an AWS API shows and no rule checks yet
     totals = matrix["totals"]
     assert totals["checkable_not_covered"] == len(pending)
-    assert totals["encoded_share"] == round(100 * len(pack.rules) / (len(pack.rules) + len(pending)), 1)
+    # The headline is rules over every checkable requirement: rules, each partial rule's remainder, what is set
+    # aside as checkable, and gap sections (none here) -- never rules over what the pack itself declares.
+    partial = [r for r in pack.rules if r.covers == "partial"]
+    assert totals["partial"] == len(partial) and all(r.left_out for r in partial)
+    assert totals["checkable"] == len(pack.rules) + len(partial) + len(pending) + totals["gaps"]
+    assert totals["encoded_share"] == round(100 * len(pack.rules) / totals["checkable"], 1)
+
+
+def test_a_gap_section_and_a_partial_rule_count_against_the_headline(tmp_path):
+    """A spec section nobody encoded or set aside and a rule that checks part of its sentence both lower the
+    share: the denominator is every checkable requirement known, not only those the pack declares."""
+    spec = tmp_path / "tiny.txt"
+    spec.write_text("# Tiny\n\n## 1. Buckets\n\nVersioned and encrypted.\n\n## 2. Tables\n\nPITR on.\n")
+    pack_file = tmp_path / "tiny.yaml"
+    pack_file.write_text("""pack:
+  id: tiny
+  title: Tiny
+  spec: tiny.txt
+rules:
+  - id: TINY-S3-001
+    title: Buckets are versioned and encrypted
+    covers: partial
+    left_out: "encryption"
+    control: versioning
+    severity: high
+    spec_ref: "tiny.txt §1"
+    remediation: "enable versioning"
+    resource: {type: "AWS::S3::Bucket"}
+    check: {key: versioning.status, equals: Enabled}
+""")
+    from auditor.rules.load import load_pack
+
+    matrix = coverage_matrix(load_pack(pack_file), parse_spec(spec))
+    totals = matrix["totals"]
+    assert totals["gaps"] == 1 and totals["partial"] == 1  # §2 has nothing
+    assert totals["checkable"] == 3 and totals["encoded_share"] == 33.3  # 1 rule of (1 + 1 remainder + 1 gap)
+    (bucket_row,) = [s for s in matrix["sections"] if s["rules"]]
+    assert bucket_row["rules"][0]["left_out"] == "encryption"
+    pack_file.write_text(pack_file.read_text().replace('    left_out: "encryption"\n', ""))
+    result = run_here("rules", "validate", str(pack_file))
+    assert result.code == 2 and "covers: partial needs left_out" in result.stderr and "tiny.yaml:" in result.stderr
 
 
 def test_a_quote_naming_a_subsection_lands_there():

@@ -51,7 +51,8 @@ def coverage_matrix(pack: Pack, document: Optional[SpecDocument], verdicts: Opti
         entry = {"id": rule.id, "title": rule.title, "severity": rule.severity, "control": rule.control,
                  "spec_ref": rule.spec_ref, "spec_conflict": rule.spec_conflict,
                  "verdict": judged.get("verdict", "not evaluated") if verdicts is not None else None,
-                 "counts": judged.get("counts", {})}
+                 "counts": judged.get("counts", {}),
+                 "left_out": rule.left_out if rule.covers == "partial" else None}
         placed = False
         for ref in split_ref(rule.spec_ref)[1]:
             if document is None:  # no spec file at hand: group by the section the ref names, as written
@@ -87,7 +88,18 @@ def coverage_matrix(pack: Pack, document: Optional[SpecDocument], verdicts: Opti
             # Requirements an AWS API could show that no rule checks yet, and the share of the checkable ones
             # encoded (a rule counted as one requirement, a set-aside entry as one).
             "checkable_not_covered": sum(1 for n in pack.header.not_covered if n.checkable),
-            "encoded_share": _share(len(pack.rules), sum(1 for n in pack.header.not_covered if n.checkable)),
+            "partial": sum(1 for r in pack.rules if r.covers == "partial"),
+            # The headline: rules over every checkable requirement the pack knows of: its rules, the remainder
+            # of each partial rule, what it sets aside as checkable, and each gap section (at least one
+            # requirement nobody encoded). Unknown (None) without the spec file, where gaps cannot be judged.
+            "checkable": None if document is None else (
+                len(pack.rules) + sum(1 for r in pack.rules if r.covers == "partial")
+                + sum(1 for n in pack.header.not_covered if n.checkable)
+                + sum(1 for r in listed if r["state"] == "gap")),
+            "encoded_share": None if document is None else _share(
+                len(pack.rules), sum(1 for r in pack.rules if r.covers == "partial")
+                + sum(1 for n in pack.header.not_covered if n.checkable)
+                + sum(1 for r in listed if r["state"] == "gap")),
             "verdicts": dict(Counter(r["verdict"] for r in _unique_rules(listed, unplaced) if r["verdict"])),
         },
     }
@@ -164,7 +176,8 @@ def print_matrix(matrix: dict) -> None:
     for column in ("section", "state", "rules", "not covered (why)"):
         table.add_column(column, overflow="fold")
     for row in matrix["sections"]:
-        rules = ", ".join(r["id"] + (f" {r['verdict']}" if r["verdict"] else "") for r in row["rules"])
+        rules = ", ".join(r["id"] + (" (partial)" if r.get("left_out") else "") + (f" {r['verdict']}" if r["verdict"] else "")
+                          for r in row["rules"])
         aside = "; ".join(f"{n['requirement']} ({n['reason']}{'; checkable, to do' if n['checkable'] else ''})"
                           for n in row["not_covered"])
         indent = "  " * max(0, row["level"] - 2)
@@ -172,9 +185,11 @@ def print_matrix(matrix: dict) -> None:
         table.add_row(escape(indent + row["label"]), state, escape(rules), escape(aside))
     console().print(table)
     verdicts = ", ".join(f"{k} {v}" for k, v in sorted(totals["verdicts"].items()))
-    console().print(f"{matrix['pack']}: {totals['rules']} rules, {totals['not_covered']} requirements set aside "
-                    f"({totals['checkable_not_covered']} checkable, not encoded yet: {totals['encoded_share']} % of the "
-                    "checkable ones encoded); "
+    share = (f"{totals['encoded_share']} % of {totals['checkable']} checkable requirements encoded"
+             if totals["encoded_share"] is not None else "share of the checkable requirements not judged without the spec")
+    console().print(f"{matrix['pack']}: {share} ({totals['rules']} rules of which {totals['partial']} partial, "
+                    f"{totals['checkable_not_covered']} checkable set aside, {totals['gaps'] or 0} gap sections); "
+                    f"{totals['not_covered']} requirements set aside in all; "
                     f"{totals['sections']} sections: {totals['encoded']} encoded, {totals['not_covered_only']} only set "
                     "aside, " + (f"{totals['gaps']} gaps" if totals["gaps"] is not None else
                                  "gaps cannot be judged without the spec file")

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from auditor.environments import CANONICAL_ENVIRONMENTS, canonical_env
 from auditor.errors import BadInput
@@ -69,6 +69,10 @@ class Rule(Strict):
     description: str = ""
     # Where the spec contradicts itself on this rule: the pack follows the prose, validate warns.
     spec_conflict: Optional[str] = None
+    # How much of its spec sentence the rule checks: ``partial`` with ``left_out`` saying what it does not (spec
+    # coverage counts that remainder as a requirement not yet encoded).
+    covers: Literal["full", "partial"] = "full"
+    left_out: Optional[str] = None
     environments: Optional[list[str]] = None
     resource: Selector
     check: Any = None
@@ -116,6 +120,14 @@ class Rule(Strict):
                 raise ValueError(f"unknown environment {env!r}; known: {', '.join(CANONICAL_ENVIRONMENTS)}")
             out.append(canonical)
         return out
+
+    @model_validator(mode="after")
+    def says_what_is_left_out(self) -> "Rule":
+        if self.covers == "partial" and not (self.left_out or "").strip():
+            raise ValueError("covers: partial needs left_out: what of its spec sentence the rule does not check")
+        if self.covers == "full" and self.left_out:
+            raise ValueError("left_out is for a rule with covers: partial")
+        return self
 
     def applies_to(self, environment: str) -> bool:
         return self.environments is None or environment in self.environments
