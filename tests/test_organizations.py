@@ -187,6 +187,19 @@ def celery_executor(url: str, **extra) -> str:
     return "executor:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
 
 
+def held_first_assume_role(account: str, seconds: float):
+    """A FaultProxy delay holding the first AssumeRole into ``account`` for ``seconds`` (its scan is in flight
+    meanwhile); the counter says how many AssumeRoles into it were seen."""
+    seen = Counter()
+
+    def hold(service, operation, body):
+        if service == "sts" and operation == "AssumeRole" and account.encode() in body:
+            seen[account] += 1
+            return seconds if seen[account] == 1 else 0
+        return 0
+    return seen, hold
+
+
 def start_worker(config: Path, endpoint: str, log: Path) -> subprocess.Popen:
     env = scan_environment(endpoint)
     return subprocess.Popen([sys.executable, "-m", "auditor", "--config", str(config), "worker", "--concurrency", "1"],
@@ -211,13 +224,7 @@ def test_celery_executor_gives_the_local_findings_and_survives_a_killed_worker(a
                    endpoint=aws.endpoint).code == 1  # drifted accounts fail the gate
     # The SIGKILL'd worker: the first AssumeRole into this account is held, and the worker dies while it waits.
     slow = org.ids(status="ACTIVE", tagged=True)[-1]
-    assume_calls = Counter()
-
-    def hold(service, operation, body):
-        if service == "sts" and operation == "AssumeRole" and slow.encode() in body:
-            assume_calls[slow] += 1
-            return 12 if assume_calls[slow] == 1 else 0
-        return 0
+    assume_calls, hold = held_first_assume_role(slow, 12)
 
     with FaultProxy(aws.endpoint, delay=hold) as proxy:
         config = org_config(celery_dir, proxy.url, executor=celery_executor(redis_url))
@@ -322,13 +329,7 @@ def test_a_broker_restart_of_five_seconds_is_waited_out(aws, org, tmp_path):
     broker = durable_redis(port, folder)
     url = f"redis://:s3cret-broker-pass@127.0.0.1:{port}/0"
     slow = org.ids(status="ACTIVE", tagged=True)[-1]
-    held = Counter()
-
-    def hold(service, operation, body):
-        if service == "sts" and operation == "AssumeRole" and slow.encode() in body:
-            held[slow] += 1
-            return 8 if held[slow] == 1 else 0
-        return 0
+    held, hold = held_first_assume_role(slow, 8)
 
     worker = coordinator = None
     try:

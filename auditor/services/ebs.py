@@ -8,9 +8,9 @@ from typing import Any, ClassVar, Optional
 from auditor.services.common import partition_of
 from auditor.services.fetch import AwsCalls, Collector, Family, paginated_listing
 from auditor.services.fields import Field, TypeMap, Unknown, from_api
-from auditor.services.kms import key_manager, require_key
 from auditor.services.model import Resource
 from auditor.services.values import Declared, as_bool, get
+from auditor.services.kms import encrypted_key_manager
 
 
 class EBSVolume(Resource):
@@ -85,9 +85,7 @@ def fetch_region_default(calls: AwsCalls, volume: EBSVolume) -> None:
     volume.region_encryption_by_default = calls.once(f"ec2:{volume.region}:ebs_encryption_by_default", read)
 
 
-def fetch_key_manager(calls: AwsCalls, volume: EBSVolume) -> None:
-    volume.kms_key_manager = key_manager(calls, volume.region, require_key(volume.kms_key_id, "DescribeVolumes")) \
-        if volume.encrypted else None
+fetch_key_manager = encrypted_key_manager("DescribeVolumes")
 
 
 COLLECTOR = Collector(

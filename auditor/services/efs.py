@@ -11,7 +11,7 @@ from pydantic import Field as ModelField
 from auditor.services.common import flat
 from auditor.services.fetch import AwsCalls, Collector, Family, paginated_listing
 from auditor.services.fields import Field, TypeMap, Unknown, fill_from_api, from_api, iac_value
-from auditor.services.kms import key_manager, require_key
+from auditor.services.kms import encrypted_key_manager
 from auditor.services.model import Model, Resource
 from auditor.services.values import Declared, get
 
@@ -158,9 +158,7 @@ def fetch_mount_target_groups(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fill_from_api(EFS, "DescribeMountTargetSecurityGroups", {"PerMountTarget": per_target}, fs)
 
 
-def fetch_key_manager(calls: AwsCalls, fs: EFSFileSystem) -> None:
-    fs.kms_key_manager = key_manager(calls, fs.region, require_key(fs.kms_key_id, "DescribeFileSystems")) \
-        if fs.encrypted else None
+fetch_key_manager = encrypted_key_manager("DescribeFileSystems")
 
 
 COLLECTOR = Collector(

@@ -25,3 +25,12 @@ def require_key(key_id: object, what: str) -> str:
     if not isinstance(key_id, str) or not key_id:
         raise Unreadable(f"{what} reported encryption but no KmsKeyId")
     return key_id
+
+
+def encrypted_key_manager(operation: str):
+    """The family fetch of ``kms_key_manager`` for a resource that says ``encrypted`` and names its key in
+    ``kms_key_id`` as ``operation`` answers it (an EBS volume, an EFS file system); None when not encrypted."""
+    def fetch(calls: AwsCalls, resource) -> None:
+        resource.kms_key_manager = key_manager(calls, resource.region, require_key(resource.kms_key_id, operation)) \
+            if resource.encrypted else None
+    return fetch

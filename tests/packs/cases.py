@@ -75,3 +75,22 @@ def judge(pack_id: str, rule_id: str, props: Any, env: Optional[str] = None) -> 
 
 def missing_rows(pack_id: str, cases: dict) -> list[str]:
     return sorted(r.id for r in pack(pack_id).rules if r.id not in cases)
+
+
+def pack_tests(pack_id: str, cases: dict) -> tuple:
+    """The three tests of a pack's table: every rule has a row, each passing row passes, each failing row fails.
+    A test module takes them as ``test_every_rule_has_a_row, test_passes, test_fails = pack_tests(...)``."""
+    import pytest
+
+    def test_every_rule_has_a_row():
+        assert missing_rows(pack_id, cases) == []
+
+    @pytest.mark.parametrize("rule_id", sorted(cases))
+    def test_passes(rule_id):
+        assert judge(pack_id, rule_id, cases[rule_id][0]) == "pass"
+
+    @pytest.mark.parametrize("rule_id", sorted(cases))
+    def test_fails(rule_id):
+        assert judge(pack_id, rule_id, cases[rule_id][1]) == "fail"
+
+    return test_every_rule_has_a_row, test_passes, test_fails

@@ -1,12 +1,7 @@
-"""Every rule of the officeless pack on plain data: one resource it passes, one it fails.
-
-A row is (passing properties, failing properties) for tests/packs/cases.py; an existence rule takes PRESENT /
-ABSENT. A rule added to the pack without a row fails test_every_rule_has_a_row."""
+"""The officeless pack on plain data: a passing and a failing resource per rule (tests/packs/cases.py)."""
 from __future__ import annotations
 
-import pytest
-
-from tests.packs.cases import ABSENT, PRESENT, judge, missing_rows
+from tests.packs.cases import ABSENT, PRESENT, pack_tests
 
 PACK = "officeless"
 
@@ -46,16 +41,4 @@ CASES = {
     "OFL-CACHE-002": ({"engine": "valkey"}, {"engine": "valkey-other"}),
 }
 
-
-def test_every_rule_has_a_row():
-    assert missing_rows(PACK, CASES) == []
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_passes(rule_id):
-    assert judge(PACK, rule_id, CASES[rule_id][0]) == "pass"
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_fails(rule_id):
-    assert judge(PACK, rule_id, CASES[rule_id][1]) == "fail"
+test_every_rule_has_a_row, test_passes, test_fails = pack_tests(PACK, CASES)
