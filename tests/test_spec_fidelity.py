@@ -275,3 +275,46 @@ def test_ecom_rds_018_a_low_connection_alarm_does_not_count_as_catching_the_crow
     db.alarms = [alarm("GreaterThanOrEqualToThreshold", 800)]
     _connection_alarm_share(db)
     assert judged("ecommerce-platform", "ECOM-RDS-018", db, ECOM) == [("product-db-production", "pass")]
+
+
+def test_ecom_rds_026_reads_rds_force_ssl_and_the_engines_default(tmp_path):
+    """rds.force_ssl from the instance's parameter group, in Terraform as the provider writes it; unset, the
+    engine's default decides and the finding says so (PostgreSQL 14: off, 15 and later: on)."""
+    from auditor.runs.gate import iac_audit
+    from auditor.services.rds.table import force_ssl_of
+
+    assert force_ssl_of("postgres", "14.9", "1", noted=False) is True
+    assert force_ssl_of("postgres", "16.2", None, noted=False) is True
+    assert force_ssl_of("postgres", "14.9", None, noted=False) is False
+    assert force_ssl_of("mysql", "8.0", None) is None
+    (tmp_path / "main.tf").write_text("""
+resource "aws_db_parameter_group" "tls" {
+  name   = "tls-only"
+  family = "postgres14"
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+}
+resource "aws_db_instance" "with_group" {
+  identifier           = "product-db-production"
+  engine               = "postgres"
+  engine_version       = "14.9"
+  instance_class       = "db.r6g.2xlarge"
+  parameter_group_name = aws_db_parameter_group.tls.name
+}
+resource "aws_db_instance" "default_14" {
+  identifier     = "product-db-staging"
+  engine         = "postgres"
+  engine_version = "14.9"
+  instance_class = "db.r6g.xlarge"
+}
+""")
+    ecom = pack("ecommerce-platform")
+    rule_026 = [r for r in ecom.rules if r.id == "ECOM-RDS-026"]
+    for env, name, status, says in (("production", "product-db-production", "pass", ""),
+                                     ("staging", "product-db-staging", "fail", "rds.force_ssl is 0 by default on PostgreSQL 14")):
+        result = iac_audit(tmp_path, [ecom.model_copy(update={"rules": rule_026})], env, {}, [], "us-east-1", None,
+                           False, [])
+        (finding,) = [f for f in result.findings if f.resource.name == name]
+        assert finding.status == status and says in finding.message, finding.message

@@ -94,6 +94,9 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
     db = f"product-db-{env}"
     aws.rds.create_db_parameter_group(DBParameterGroupName=f"custom-postgres14-{env}", DBParameterGroupFamily="postgres14",
                                       Description="spec 002 3.1")
+    if "tls-optional" not in skip:
+        aws.rds.modify_db_parameter_group(DBParameterGroupName=f"custom-postgres14-{env}", Parameters=[  # §3.2: TLS
+            {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"}])
     group = db_subnet_group(aws, f"product-db-{env}-subnets", public="public-subnets" in skip)
     aws.rds.create_db_instance(
         DBSubnetGroupName=group, DBInstanceIdentifier=db, Engine="postgres", EngineVersion="14.9", DBInstanceClass=spec["rds_class"],
@@ -418,6 +421,8 @@ DRIFTS: dict[str, Drift] = {
     "no-5xx-alarm": Drift("order documents bucket without a 5xx alarm", "ECOM-S3-017", "alarm",
                           "ecommerce-order-documents-{env}", None, None, _nothing,
                           skip=("ecommerce-order-documents-{env}:5xxErrors",)),
+    "tls-optional": Drift("product database accepts connections without TLS (PostgreSQL 14's default)", "ECOM-RDS-026",
+                          "encryption_in_transit", "product-db-{env}", True, False, _nothing, skip=("tls-optional",)),
     "api-cache-missing": Drift("API response cache missing", "ECOM-CACHE-001", "existence", "api-cache-{env}", "present",
                                "absent", _nothing, skip=("api-cache-{env}",)),
 }

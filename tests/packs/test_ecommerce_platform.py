@@ -21,6 +21,7 @@ CASES = {
     "ECOM-RDS-023": ({"replicas_cross_az": True}, {"replicas_cross_az": False}),
     "ECOM-RDS-024": ({"backup_replication_regions": ["us-west-2"]}, {"backup_replication_regions": []}),
     "ECOM-RDS-025": ({"in_private_subnets": True}, {"in_private_subnets": False}),
+    "ECOM-RDS-026": ({"force_ssl": True}, {"force_ssl": False}),
     "ECOM-RDS-010": (
         {"performance_insights_enabled": True, "performance_insights_retention_days": 7},
         {"performance_insights_enabled": False, "performance_insights_retention_days": 7},

@@ -140,10 +140,14 @@ def fetch_max_connections(calls: AwsCalls, instance: Resource) -> None:
     if not instance.parameter_groups:
         raise Unreadable("DescribeDBInstances reports no DB parameter group for the instance")
     paginator = calls.client("rds", instance.region).get_paginator("describe_db_parameters")
-    value = next((p.get("ParameterValue") for page in paginator.paginate(DBParameterGroupName=instance.parameter_groups[0])
-                  for p in page.get("Parameters", []) if p.get("ParameterName") == "max_connections"), None)
+    wanted = {"max_connections": None, "rds.force_ssl": None}
+    for page in paginator.paginate(DBParameterGroupName=instance.parameter_groups[0]):
+        for parameter in page.get("Parameters", []):
+            if parameter.get("ParameterName") in wanted:
+                wanted[parameter["ParameterName"]] = parameter.get("ParameterValue")
     fill_from_api(RDS_INSTANCE, "DescribeDBParameters",
-                  {"engine": instance.engine, "instance_class": instance.instance_class, "value": value}, instance)
+                  {"engine": instance.engine, "instance_class": instance.instance_class, "value": wanted["max_connections"],
+                   "engine_version": instance.engine_version, "force_ssl": wanted["rds.force_ssl"]}, instance)
 
 
 def instance_from(raw: dict, region: str, account_id: str) -> RDSInstance:

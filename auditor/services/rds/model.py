@@ -37,6 +37,8 @@ class RDSInstance(Resource):
     # The most connections the engine accepts: its parameter group's max_connections, a number or the engine's
     # formula of the class memory (LEAST({DBInstanceClassMemory/9531392},5000) for PostgreSQL).
     max_connections: Optional[int] = None
+    # PostgreSQL's rds.force_ssl in the parameter group: every connection must use TLS (None for other engines).
+    force_ssl: Optional[bool] = None
     # The lowest threshold of its DatabaseConnections alarms, as a share of max_connections in % (linked).
     connection_alarm_share: Optional[float] = None
     subnet_ids: list[str] = Field(default_factory=list)  # of its DB subnet group

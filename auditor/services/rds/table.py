@@ -114,19 +114,47 @@ def max_connections_of(engine: Any, instance_class: Any, value: Any) -> Any:
     return int(min(result, int(least.group(1))) if least else result)
 
 
-def _max_connections_iac(group_type: str, group: str, parameter: str, name: str, value: str):
+def force_ssl_of(engine: Any, major_version: Any, value: Any, noted: bool = True) -> Any:
+    """rds.force_ssl as a boolean: the parameter's value, or the engine's default when the group leaves it unset
+    (RDS for PostgreSQL 15 and later default to 1, earlier versions to 0). None for an engine without it."""
+    if not str(engine or "").startswith("postgres"):
+        return None
+    if value is not None:
+        flag = as_int(value)
+        return Unknown(f"rds.force_ssl {str(value)[:80]} is not 0 or 1") if flag not in (0, 1) else bool(flag)
+    major = as_int(str(major_version or "").split(".")[0])
+    if major is None:
+        return Unknown(f"the PostgreSQL version {major_version} is not known, nor so rds.force_ssl's default")
+    if not noted:  # the API lists every parameter with its value: a missing one is the engine's default
+        return major >= 15
+    return Defaulted(major >= 15, f"rds.force_ssl is {1 if major >= 15 else 0} by default on PostgreSQL {major}")
+
+
+def _group_parameter_iac(parameter_name: str, group_type: str, group: str, parameter: str, name: str, value: str,
+                         judge: Any):
+    """A parameter of the instance's DB parameter group as the IaC declares it (Terraform ``parameter`` blocks,
+    CloudFormation's ``Parameters`` map), turned into the property by ``judge(props, value)``."""
     def read(props: dict, ctx: Any) -> Any:
-        engine, instance_class = iac_value(props, "engine|Engine"), iac_value(props, "instance_class|DBInstanceClass")
         groups = ctx.named(group_type, iac_value(props, group)) if iac_value(props, group) is not None else []
         if iac_value(props, group) is not None and not groups:
             return Unknown(f"the parameter group {str(ctx.resolve(iac_value(props, group)))[:80]} is not declared in this IaC")
         params = groups[0] if groups else {}
         if parameter == "Parameters":  # CloudFormation: a map of name to value
-            found = (params.get("Parameters") or {}).get("max_connections")
+            found = (params.get("Parameters") or {}).get(parameter_name)
         else:
-            found = next((iac_value(b, value) for b in ctx.blocks(params, parameter) if iac_value(b, name) == "max_connections"), None)
-        return max_connections_of(engine, instance_class, found)
+            found = next((iac_value(b, value) for b in ctx.blocks(params, parameter) if iac_value(b, name) == parameter_name), None)
+        return judge(props, found)
     return read
+
+
+def _max_connections_iac(*where: str):
+    return _group_parameter_iac("max_connections", *where, judge=lambda props, found: max_connections_of(
+        iac_value(props, "engine|Engine"), iac_value(props, "instance_class|DBInstanceClass"), found))
+
+
+def _force_ssl_iac(*where: str):
+    return _group_parameter_iac("rds.force_ssl", *where, judge=lambda props, found: force_ssl_of(
+        iac_value(props, "engine|Engine"), iac_value(props, "engine_version|EngineVersion"), found))
 
 
 _SECRET_REF = ("secretsmanager", "secrets_manager", "aws_secretsmanager_secret")
@@ -233,6 +261,10 @@ RDS_INSTANCE = TypeMap(
               api=lambda raw: max_connections_of(raw["engine"], raw["instance_class"], raw["value"]),
               tf=_max_connections_iac("aws_db_parameter_group", "parameter_group_name", "parameter", "name", "value"),
               cfn=_max_connections_iac("AWS::RDS::DBParameterGroup", "DBParameterGroupName", "Parameters", "", "")),
+        Field("force_ssl", "raw", api_call="DescribeDBParameters",
+              api=lambda raw: force_ssl_of(raw["engine"], raw.get("engine_version"), raw.get("force_ssl"), noted=False),
+              tf=_force_ssl_iac("aws_db_parameter_group", "parameter_group_name", "parameter", "name", "value"),
+              cfn=_force_ssl_iac("AWS::RDS::DBParameterGroup", "DBParameterGroupName", "Parameters", "", "")),
         Field("subnet_ids", "strings",
               api=lambda raw: [s["SubnetIdentifier"] for s in (raw.get("DBSubnetGroup") or {}).get("Subnets", [])]),
         Field("vpc_id", api="DBSubnetGroup.VpcId"),
