@@ -199,6 +199,9 @@ def build_co2(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
     website, geojson = f"co2-analysis-{e}-static-website", f"co2-analysis-{e}-geojson-data"
     for name in (website, geojson):
         bucket(aws, name, versioned=prod)
+        if not prod or "auto-delete" in skip:  # CDK autoDeleteObjects outside production (DESTROY + auto-delete)
+            aws.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "aws-cdk:auto-delete-objects",
+                                                                        "Value": "true"}]})
         ratio_alarm(aws, f"{name}-4xx-rate", name, 5)
         alarm(aws, f"{name}-5xx", "AWS/S3", "5xxErrors", {"BucketName": name, "FilterId": "EntireBucket"}, 0)
     if "website-oai" not in skip:
@@ -217,6 +220,9 @@ def build_co2(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> None:
 
 
 CO2_BREAKS = {
+    "prod-auto-delete": Break(lambda aws, env: None, (("CO2-S3-011", "co2-analysis-{env}-static-website"),
+                                                      ("CO2-S3-011", "co2-analysis-{env}-geojson-data")),
+                              skip=("auto-delete",)),
     "ttl-attribute": Break(
         lambda aws, env: (aws.dynamodb.update_time_to_live(TableName=f"co2-analysis-{CO2_ENV[env]}-cache",
                                                            TimeToLiveSpecification={"Enabled": False, "AttributeName": "ttl"}),

@@ -318,3 +318,30 @@ resource "aws_db_instance" "default_14" {
                            False, [])
         (finding,) = [f for f in result.findings if f.resource.name == name]
         assert finding.status == status and says in finding.message, finding.message
+
+
+def test_co2_cdk_auto_delete_is_read_from_the_bucket_tag_cdk_synth_writes(tmp_path):
+    """CDK's autoDeleteObjects leaves a tag on the bucket, in `cdk synth` output as in the live account: dev and
+    staging buckets must carry it (CO2-S3-010), production ones must not (CO2-S3-011)."""
+    from auditor.runs.gate import iac_audit
+
+    params = {"co2-storagestack": {"website_bucket": "co2-analysis-{env}-static-website"}}
+    co2 = pack("co2-storagestack")
+    rules = [r for r in co2.rules if r.id in ("CO2-S3-010", "CO2-S3-011")]
+    for env, spelled in (("development", "dev"), ("production", "prod")):
+        folder = tmp_path / env
+        folder.mkdir()
+        (folder / "StorageStack.template.json").write_text(f"""{{
+ "Resources": {{
+  "WebsiteBucket": {{"Type": "AWS::S3::Bucket", "Properties": {{
+    "BucketName": "co2-analysis-{spelled}-static-website",
+    "Tags": [{{"Key": "aws-cdk:auto-delete-objects", "Value": "true"}}]}},
+   "UpdateReplacePolicy": "Delete", "DeletionPolicy": "Delete"}}
+ }}
+}}""")
+        result = iac_audit(folder, [co2.model_copy(update={"rules": rules})], env, params, [], "us-east-1", None,
+                           False, [])
+        verdicts = {(f.rule_id, f.resource.name): f.status for f in result.findings if f.resource.name.endswith("website")}
+        expected = {("CO2-S3-010", f"co2-analysis-{spelled}-static-website"): "pass"} if env == "development" else \
+            {("CO2-S3-011", f"co2-analysis-{spelled}-static-website"): "fail"}
+        assert verdicts == expected

@@ -54,6 +54,8 @@ CASES = {
         {"cdn": {"served": True, "behaviors": [{"distribution": "E2EXAMPLE", "origin_access": "OAI"}]}},
         {"cdn": {"served": False, "behaviors": [{"distribution": "E2EXAMPLE", "origin_access": "OAI"}]}},
     ),
+    "CO2-S3-010": ({"tags": {"aws-cdk:auto-delete-objects": "true"}}, {"tags": {}}),
+    "CO2-S3-011": ({"tags": {}}, {"tags": {"aws-cdk:auto-delete-objects": "true"}}),
     "CO2-S3-008": ({"policy": {"grants_reads_to_cdn": True}}, {"policy": {"grants_reads_to_cdn": False}}),
     "CO2-SSM-001": (PRESENT, ABSENT),
     "CO2-SSM-002": ({"tier": "Standard"}, {"tier": "Standard-other"}),
