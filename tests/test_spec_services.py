@@ -387,10 +387,11 @@ def test_max_connections_from_the_parameter_group_on_the_answer_aws_documents(in
                                                                 *parameters]},
                       {"DBParameterGroupName": "custom-postgres14-production"})
     db = RDSInstance(id="product-db-production", name="product-db-production", region="us-east-1", engine="postgres",
-                     instance_class=instance_class, parameter_groups=["custom-postgres14-production"])
+                     engine_version="14.9", instance_class=instance_class, parameter_groups=["custom-postgres14-production"])
     with stub:
         fetch_family(StubbedCalls({"rds": client}), rds.COLLECTOR.families["max_connections"], db)
     assert db.max_connections == most and not db.unknown
+    assert db.force_ssl is False  # the same call: rds.force_ssl unlisted here, PostgreSQL 14's default (0)
 
 
 def test_an_unknown_instance_class_leaves_max_connections_and_the_alarm_share_unknown():

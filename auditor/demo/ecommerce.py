@@ -211,8 +211,8 @@ def _search(aws: MockAccount, env: str, spec: dict) -> None:
                "WarmEnabled": spec["warm"]}
     if spec["masters"]:
         cluster.update(DedicatedMasterType="m6g.large.search", DedicatedMasterCount=3)
-    if spec["warm"]:
-        cluster.update(WarmType="ultrawarm1.medium.search", WarmCount=2)
+    if spec["warm"]:  # production: UltraWarm, and cold storage for indices 91-365 days old (§5.2)
+        cluster.update(WarmType="ultrawarm1.medium.search", WarmCount=2, ColdStorageOptions={"Enabled": True})
     aws.opensearch.create_domain(
         DomainName=f"product-search-{env}", EngineVersion="OpenSearch_2.11", ClusterConfig=cluster,
         EBSOptions={"EBSEnabled": True, "VolumeType": "gp3", "VolumeSize": spec["os_volume"]},

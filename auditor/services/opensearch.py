@@ -23,6 +23,7 @@ class OpenSearchDomain(Resource):
     warm_enabled: Optional[bool] = None
     warm_type: Optional[str] = None
     warm_count: Optional[int] = None
+    cold_storage_enabled: Optional[bool] = None  # ClusterConfig.ColdStorageOptions (needs UltraWarm)
     ebs_enabled: Optional[bool] = None
     volume_type: Optional[str] = None
     volume_size_gb: Optional[int] = None
@@ -90,6 +91,9 @@ OPENSEARCH = TypeMap(
         Field("warm_type", api="ClusterConfig.WarmType", tf="cluster_config.warm_type", cfn=f"{_CFN_CLUSTER}.WarmType"),
         Field("warm_count", "int", api="ClusterConfig.WarmCount", tf="cluster_config.warm_count",
               cfn=f"{_CFN_CLUSTER}.WarmCount"),
+        Field("cold_storage_enabled", "bool", api="ClusterConfig.ColdStorageOptions.Enabled",
+              tf="cluster_config.cold_storage_options.enabled", cfn=f"{_CFN_CLUSTER}.ColdStorageOptions.Enabled",
+              default=False, note="cold storage off", api_absent="default"),
         Field("ebs_enabled", "bool", api="EBSOptions.EBSEnabled", tf="ebs_options.ebs_enabled", cfn="EBSOptions.EBSEnabled"),
         Field("volume_type", api="EBSOptions.VolumeType", tf="ebs_options.volume_type", cfn="EBSOptions.VolumeType"),
         Field("volume_size_gb", "int", api="EBSOptions.VolumeSize", tf="ebs_options.volume_size", cfn="EBSOptions.VolumeSize"),

@@ -211,6 +211,7 @@ CASES = {
         {"node_to_node_encryption": False, "enforce_https": True},
     ),
     "ECOM-OS-009": ({"warm_enabled": True}, {"warm_enabled": False}),
+    "ECOM-OS-010": ({"cold_storage_enabled": True}, {"cold_storage_enabled": False}),
     "ECOM-S3-001": (PRESENT, ABSENT),
     "ECOM-S3-002": ({"versioning": {"status": "Enabled"}}, {"versioning": {"status": "Enabled-other"}}),
     "ECOM-S3-003": ({"versioning": {"status": "Enabled-other"}}, {"versioning": {"status": "Enabled"}}),
