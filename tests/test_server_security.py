@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from auditor.demo.mockaws import free_port
 from auditor.server.app import create_app
 from tests.conftest import run_here
+from tests.test_serve import call
 
 TOKEN = "the-right-token"
 
@@ -39,21 +37,6 @@ def serving(db: Path, **options):
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def call(url: str, form: dict | None = None, headers: dict | None = None):
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if form is not None else "GET")
-    try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as answer:
-            return answer.status, answer.headers, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def log_in(base: str, token: str = TOKEN, origin: str | None = "same"):
