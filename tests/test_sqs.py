@@ -111,3 +111,24 @@ def test_cloudformation_queues_judged_through_the_cli(tmp_path):
         ("BASE-SQS-001", "orders"): "pass", ("BASE-SQS-002", "orders"): "pass",
         ("BASE-SQS-001", "audit-events"): "fail", ("BASE-SQS-002", "audit-events"): "fail",
     }
+
+
+def test_an_sse_switch_the_iac_does_not_resolve_is_error_never_none(tmp_path, baseline):
+    """sqs_managed_sse_enabled = var.sse (no default): encryption cannot be told, so BASE-SQS-001 is error with
+    the reason, not a fail for "NONE" (nor a pass); a key named by a reference is still SSE-KMS."""
+    (tmp_path / "main.tf").write_text('''
+variable "sse" {}
+resource "aws_kms_key" "queues" {}
+resource "aws_sqs_queue" "switched" {
+  name                    = "switched"
+  sqs_managed_sse_enabled = var.sse
+}
+resource "aws_sqs_queue" "keyed" {
+  name              = "keyed"
+  kms_master_key_id = aws_kms_key.queues.arn
+}
+''')
+    result = iac_audit(tmp_path, [baseline], "production", {}, [], "us-east-1", None, False, [])
+    found = {f.resource.name: f for f in result.findings if f.rule_id == "BASE-SQS-001"}
+    assert found["switched"].status == "error" and "var.sse" in found["switched"].message
+    assert found["keyed"].status == "pass"

@@ -10,6 +10,7 @@ from typing import Any
 
 from auditor.errors import BadInput
 from auditor.history.store import HistoryStore
+from auditor.rules.pack import SEVERITIES
 
 
 def _brief(row: dict, before: dict | None = None) -> dict:
@@ -30,7 +31,7 @@ def _load(text: str | None) -> Any:
 # A resource's own lifecycle state (creating -> available, modifying -> available) is noise between two audits,
 # not a configuration change; a nested status (versioning.status) is configuration and stays.
 LIFECYCLE_PROPERTIES = {"status"}
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # critical first
 
 
 def changed_fields(before: Any, after: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:

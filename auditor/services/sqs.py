@@ -15,7 +15,7 @@ from auditor.services.common import partition_of
 from auditor.services.fetch import AwsCalls, Collector, Family
 from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, fill_from_api
 from auditor.services.model import Resource
-from auditor.services.values import as_bool, clean, get, is_unresolved
+from auditor.services.values import as_bool, clean, get
 
 SSE_SQS_SINCE = "SSE-SQS, on by default for queues created since October 2022"
 
@@ -72,11 +72,11 @@ def _encryption_api(attrs: dict) -> str:
 def _encryption_iac(key_attr: str, managed_attr: str):
     def read(props: dict, ctx: Any) -> Any:
         key, managed = get(props, key_attr), get(props, managed_attr)
-        for value in (key, managed):
-            if isinstance(value, str) and is_unresolved(value) and not isinstance(ctx.resolve(value), str):
-                return Unknown(f"not resolvable statically: {value[:120]}")
         if key in (None, "") and managed is None:
             return Defaulted("SSE-SQS", SSE_SQS_SINCE)
+        # A key, even one named by a reference, is SSE-KMS; a switch this cannot read (var.sse) is not "off".
+        if key in (None, "") and as_bool(managed) is None:
+            return Unknown(f"not resolvable statically: {str(managed)[:120]}")
         return encryption_of(key, managed)
     return read
 
