@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from auditor.demo.mockaws import MockAccount, db_subnet_group
+from auditor.demo.mockaws import MockAccount, database_security_group, db_subnet_group
 from auditor.services.rds.table import max_connections_of
 
 SPEC = {
@@ -98,8 +98,9 @@ def _rds(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[str, 
         aws.rds.modify_db_parameter_group(DBParameterGroupName=f"custom-postgres14-{env}", Parameters=[  # §3.2: TLS
             {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"}])
     group = db_subnet_group(aws, f"product-db-{env}-subnets", public="public-subnets" in skip)
+    access = database_security_group(aws, group, open_to_internet="db-open-to-internet" in skip)  # §3.2
     aws.rds.create_db_instance(
-        DBSubnetGroupName=group, DBInstanceIdentifier=db, Engine="postgres", EngineVersion="14.9", DBInstanceClass=spec["rds_class"],
+        DBSubnetGroupName=group, VpcSecurityGroupIds=[access], DBInstanceIdentifier=db, Engine="postgres", EngineVersion="14.9", DBInstanceClass=spec["rds_class"],
         AllocatedStorage=spec["storage"], StorageType="gp3", MultiAZ=spec["multi_az"],
         BackupRetentionPeriod=spec["retention"], StorageEncrypted=True, KmsKeyId=kms_key,
         EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7, DeletionProtection=env == "production",
@@ -287,7 +288,8 @@ def _caches(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
             ReplicationGroupId=group, ReplicationGroupDescription=f"spec 002 7.1 {purpose}", Engine="redis",
             CacheNodeType=node_type, NumNodeGroups=1, ReplicasPerNodeGroup=2, MultiAZEnabled=True,
             AutomaticFailoverEnabled=True, AtRestEncryptionEnabled=True, TransitEncryptionEnabled=True,
-            SnapshotRetentionLimit=7,
+            SnapshotRetentionLimit=7,  # §7.1.1: one node per AZ
+            PreferredCacheClusterAZs=["us-east-1a", "us-east-1b", "us-east-1b" if f"{purpose}-shared-az" in skip else "us-east-1c"],
         )
         for member in (f"{group}-001", f"{group}-002", f"{group}-003"):
             _alarm(aws, f"{member}-hit-rate", "AWS/ElastiCache", "CacheHitRate", ("CacheClusterId", member),
@@ -413,6 +415,11 @@ DRIFTS: dict[str, Drift] = {
                              "product-db-{env}", True, False, _nothing, skip=("replica-same-az",)),
     "public-subnets": Drift("product database in subnets that route to an internet gateway", "ECOM-RDS-025",
                             "public_access_block", "product-db-{env}", True, False, _nothing, skip=("public-subnets",)),
+    "cache-shared-az": Drift("two session cache nodes in one Availability Zone", "ECOM-CACHE-004", "high_availability",
+                             "session-cache-{env}", None, None, _nothing, skip=("session-cache-shared-az",)),
+    "db-open-to-internet": Drift("product database security group admits PostgreSQL from 0.0.0.0/0", "ECOM-RDS-027",
+                                 "public_access_block", "product-db-{env}", None, None, _nothing,
+                                 skip=("db-open-to-internet",)),
     "late-connections-alarm": Drift("connection alarm at 95 % of max_connections, not 80 %", "ECOM-RDS-018", "alarm",
                                     "product-db-{env}", None, None, _nothing, skip=("late-connections-alarm",)),
     "fixed-request-threshold": Drift("application logs request rate against a fixed number, not a baseline",

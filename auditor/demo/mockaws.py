@@ -89,3 +89,15 @@ def db_subnet_group(aws: MockAccount, name: str, public: bool = False) -> str:
     aws.rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="database subnets",
                                    SubnetIds=subnets)
     return name
+
+
+def database_security_group(aws: MockAccount, subnet_group: str, open_to_internet: bool = False) -> str:
+    """A security group in the DB subnet group's VPC admitting PostgreSQL from the VPC's own range, or, when
+    ``open_to_internet``, from anywhere."""
+    vpc = aws.rds.describe_db_subnet_groups(DBSubnetGroupName=subnet_group)["DBSubnetGroups"][0]["VpcId"]
+    group = aws.ec2.create_security_group(GroupName=f"{subnet_group}-db", Description="database access",
+                                          VpcId=vpc)["GroupId"]
+    source = "0.0.0.0/0" if open_to_internet else "10.20.0.0/16"
+    aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": source}]}])
+    return group

@@ -166,6 +166,8 @@ def blocks_from_definitions(definitions: dict, root: str, var_files: tuple[Path,
                     address = attrs.get("__address__") or f"{rtype}.{name}"
                     line = one(attrs.get("__start_line__") or attrs.get("__startline__") or 1)
                     attrs = with_variable_values(attrs, module_prefix(address), values, _block_text(str(path), attrs))
+                    if getattr(key, "tf_source_modules", None) is None:
+                        attrs = keep_unset_variables(attrs, unset, _block_text(str(path), attrs))
                     instances = _instances(str(path), attrs, unset, address, values, locals_cache)
                     if instances == 0:
                         continue
@@ -401,6 +403,24 @@ def with_variable_values(attrs: Any, prefix: str, values: dict[str, Any], text: 
             out[key] = with_variable_values(value, prefix, values, text)
         elif resolved is not None:
             out[key] = [resolved]
+    return out
+
+
+def keep_unset_variables(attrs: dict, unset: set[str], text: str) -> dict:
+    """An attribute written ``key = var.NAME`` where the root variable NAME has no default and no value:
+    checkov evaluates it to its type's empty value (``[]`` for a list of CIDR blocks), which reads as "none"
+    when it is "not known". It stays ``var.NAME``, unresolved, so its checks are error with the reason. Nested
+    blocks are searched in the same text: where two blocks write the key differently, both read unresolved."""
+    out = dict(attrs)
+    for key, value in attrs.items():
+        if key.startswith("__"):
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):  # nested blocks
+            out[key] = [keep_unset_variables(v, unset, text) for v in value]
+            continue
+        match = re.search(rf'(?m)^\s*{re.escape(key)}\s*=\s*"?(?:\$\{{)?var\.([A-Za-z_][\w-]*)\}}?"?\s*(?:#.*|//.*)?$', text)
+        if match and match.group(1) in unset:
+            out[key] = [f"var.{match.group(1)}"]
     return out
 
 

@@ -8,8 +8,9 @@ from pydantic import Field as ModelField
 
 from auditor.services.common import partition_of
 from auditor.services.fetch import AwsCalls, Collector, Family, Unreadable, paginated_listing
-from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, from_api
+from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, fill_from_api, from_api
 from auditor.services.model import Resource
+from auditor.services.network import internet_ingress_groups, internet_ingress_iac
 from auditor.services.values import get
 
 
@@ -33,6 +34,12 @@ class ElastiCacheReplicationGroup(Resource):
     parameter_group: Optional[str] = None
     # Values of the cache parameter group, e.g. maxmemory-policy; unknown where the API is not served.
     parameters: Optional[dict[str, str]] = None
+    node_zones: list[str] = ModelField(default_factory=list)
+    # Every node in an Availability Zone of its own ("one per AZ").
+    nodes_in_distinct_zones: Optional[bool] = None
+    security_group_ids: list[str] = ModelField(default_factory=list)
+    # Its security groups that admit inbound traffic from anywhere (0.0.0.0/0 or ::/0).
+    internet_ingress_groups: list[str] = ModelField(default_factory=list)
 
 
 def _node_count_api(raw: dict) -> Any:
@@ -50,6 +57,33 @@ def _node_count_iac(clusters: str, shards: str, replicas: str):
             return count * (each + 1)
         return count if not isinstance(count, int) else each
     return read
+
+
+def _members(raw: dict) -> list[dict]:
+    return [m for g in raw.get("NodeGroups", []) for m in g.get("NodeGroupMembers", [])]
+
+
+def _distinct_zones_api(raw: dict) -> Any:
+    zones = [m.get("PreferredAvailabilityZone") for m in _members(raw)]
+    if not zones or None in zones:
+        return Unknown("DescribeReplicationGroups did not report every node's Availability Zone")
+    return len(set(zones)) == len(zones)
+
+
+def _distinct_zones_iac(zones_key: str, multi_az_key: str):
+    """The zones the template asks for, else AWS's choice: a Multi-AZ group's nodes spread over its subnet
+    group's zones, a group without Multi-AZ may share one."""
+    def read(props: dict, ctx: Any) -> Any:
+        zones = get(props, zones_key)
+        if isinstance(zones, list) and zones:
+            return len(set(map(str, zones))) == len(zones)
+        if get(props, multi_az_key) is True:
+            return Defaulted(True, "no preferred zones: AWS spreads a Multi-AZ group's nodes over its subnet group's zones")
+        return Defaulted(False, "neither preferred zones nor Multi-AZ: AWS may place the nodes in one zone")
+    return read
+
+
+_DEFAULT_GROUP = "no security group: the VPC's default group, which admits only its own members"
 
 
 def _shards_iac(clusters: str, shards: str):
@@ -109,6 +143,15 @@ ELASTICACHE = TypeMap(
         Field("snapshot_window", api="SnapshotWindow", tf="snapshot_window", cfn="SnapshotWindow"),
         Field("parameter_group", "ref", tf="parameter_group_name", cfn="CacheParameterGroupName"),
         Field("parameters", "raw", tf=_cache_parameters_tf, cfn=_cache_parameters_cfn),
+        Field("node_zones", "strings", api=lambda raw: [m.get("PreferredAvailabilityZone") for m in _members(raw)],
+              tf="preferred_cache_cluster_azs", cfn="PreferredCacheClusterAZs"),
+        Field("nodes_in_distinct_zones", "raw", api=_distinct_zones_api,
+              tf=_distinct_zones_iac("preferred_cache_cluster_azs", "multi_az_enabled"),
+              cfn=_distinct_zones_iac("PreferredCacheClusterAZs", "MultiAZEnabled")),
+        Field("security_group_ids", "strings", tf="security_group_ids", cfn="SecurityGroupIds"),
+        Field("internet_ingress_groups", "raw", api_call="DescribeSecurityGroups", api=lambda raw: raw["open"],
+              tf=internet_ingress_iac("tf", "security_group_ids", _DEFAULT_GROUP),
+              cfn=internet_ingress_iac("cfn", "SecurityGroupIds", _DEFAULT_GROUP)),
     ),
 )
 
@@ -144,6 +187,9 @@ CACHE_CLUSTER = TypeMap(
         Field("snapshot_window", tf="snapshot_window", cfn="SnapshotWindow"),
         Field("parameter_group", "ref", tf="parameter_group_name", cfn="CacheParameterGroupName"),
         Field("parameters", "raw", tf=_cache_parameters_tf, cfn=_cache_parameters_cfn),
+        Field("security_group_ids", "strings", tf="security_group_ids", cfn="VpcSecurityGroupIds"),
+        Field("internet_ingress_groups", "raw", tf=internet_ingress_iac("tf", "security_group_ids", _DEFAULT_GROUP),
+              cfn=internet_ingress_iac("cfn", "VpcSecurityGroupIds", _DEFAULT_GROUP)),
     ),
 )
 
@@ -191,6 +237,7 @@ def fetch_cluster(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
     member = client.describe_cache_clusters(CacheClusterId=group.member_clusters[0])["CacheClusters"][0]
     group.engine_version = member.get("EngineVersion")
     group.parameter_group = (member.get("CacheParameterGroup") or {}).get("CacheParameterGroupName")
+    group.security_group_ids = [g["SecurityGroupId"] for g in member.get("SecurityGroups", [])]
 
 
 def fetch_parameters(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
@@ -207,6 +254,16 @@ def fetch_parameters(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> Non
     group.parameters = values
 
 
+def fetch_security_groups(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
+    """The security groups are the member clusters' (DescribeCacheClusters), judged by DescribeSecurityGroups."""
+    if not group.security_group_ids:
+        fetch_cluster(calls, group)
+    if not group.security_group_ids:
+        raise Unreadable("the replication group's cluster reports no VPC security group")
+    open_groups = internet_ingress_groups(calls, group.region, group.security_group_ids)
+    fill_from_api(ELASTICACHE, "DescribeSecurityGroups", {"open": open_groups}, group)
+
+
 def fetch_tags(calls: AwsCalls, group: ElastiCacheReplicationGroup) -> None:
     answer = calls.client("elasticache", group.region).list_tags_for_resource(ResourceName=group.arn)
     group.tags = {t["Key"]: t["Value"] for t in answer.get("TagList", [])}
@@ -221,7 +278,10 @@ COLLECTOR = Collector(
     families={
         f.name: f
         for f in (
-            Family("cluster", "DescribeCacheClusters", ("engine_version", "parameter_group"), fetch_cluster),
+            Family("cluster", "DescribeCacheClusters", ("engine_version", "parameter_group", "security_group_ids"),
+                   fetch_cluster),
+            Family("security_groups", "ec2:DescribeSecurityGroups", ELASTICACHE.read_by("DescribeSecurityGroups"),
+                   fetch_security_groups),
             Family("parameters", "DescribeCacheParameters", ("parameters",), fetch_parameters),
             Family("tags", "ListTagsForResource", ("tags",), fetch_tags),
         )

@@ -22,6 +22,7 @@ CASES = {
     "ECOM-RDS-024": ({"backup_replication_regions": ["us-west-2"]}, {"backup_replication_regions": []}),
     "ECOM-RDS-025": ({"in_private_subnets": True}, {"in_private_subnets": False}),
     "ECOM-RDS-026": ({"force_ssl": True}, {"force_ssl": False}),
+    "ECOM-RDS-027": ({"internet_ingress_groups": []}, {"internet_ingress_groups": ["sg-0123456789abcdef0"]}),
     "ECOM-RDS-010": (
         {"performance_insights_enabled": True, "performance_insights_retention_days": 7},
         {"performance_insights_enabled": False, "performance_insights_retention_days": 7},
@@ -294,8 +295,8 @@ CASES = {
     "ECOM-CACHE-002": ({"node_type": "cache.r6g.large"}, {"node_type": "cache.r6g.large-other"}),
     "ECOM-CACHE-003": ({"node_type": "cache.r6g.xlarge"}, {"node_type": "cache.r6g.xlarge-other"}),
     "ECOM-CACHE-004": (
-        {"node_count": 3, "multi_az": True, "automatic_failover": True},
-        {"node_count": 2, "multi_az": True, "automatic_failover": True},
+        {"node_count": 3, "nodes_in_distinct_zones": True, "multi_az": True, "automatic_failover": True},
+        {"node_count": 3, "nodes_in_distinct_zones": False, "multi_az": True, "automatic_failover": True},
     ),
     "ECOM-CACHE-005": (
         {"parameters": {"maxmemory-policy": "volatile-lru"}},

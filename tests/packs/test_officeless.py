@@ -39,6 +39,7 @@ CASES = {
     "OFL-S3-004": ({"versioning": {"status": "Enabled"}}, {"versioning": {"status": "Enabled-other"}}),
     "OFL-CACHE-001": (PRESENT, ABSENT),
     "OFL-CACHE-002": ({"engine": "valkey"}, {"engine": "valkey-other"}),
+    "OFL-CACHE-003": ({"internet_ingress_groups": []}, {"internet_ingress_groups": ["sg-0123456789abcdef0"]}),
 }
 
 test_every_rule_has_a_row, test_passes, test_fails = pack_tests(PACK, CASES)

@@ -12,7 +12,8 @@ from auditor.services.fetch import AwsCalls, Collector, Family, Unreadable, pagi
 from auditor.services.fields import fill_from_api, from_api
 from auditor.services.model import Resource, SourceLocation
 from auditor.services.rds.model import RDSCluster, RDSInstance
-from auditor.services.rds.table import RDS_CLUSTER, RDS_INSTANCE, is_internet_route
+from auditor.services.network import internet_ingress_groups, public_subnets
+from auditor.services.rds.table import RDS_CLUSTER, RDS_INSTANCE
 
 # What a cluster member's instance takes from its cluster (AWS applies these at cluster level for Aurora).
 CLUSTER_LEVEL = ("storage_encrypted", "kms_key_id", "backup_retention_days", "deletion_protection", "multi_az",
@@ -23,7 +24,7 @@ LISTED = (
     "tags", "instance_class", "storage_type", "allocated_storage_gb", "performance_insights_enabled",
     "performance_insights_retention_days", "publicly_accessible", "parameter_groups", "read_replica_ids",
     "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine", "db_name",
-    "master_password_managed", "master_password_source", "availability_zone", "subnet_ids", "vpc_id", "backup_replication_regions",
+    "master_password_managed", "master_password_source", "availability_zone", "subnet_ids", "vpc_id", "security_group_ids", "backup_replication_regions",
 )
 
 
@@ -114,23 +115,17 @@ def fetch_subnet_routes(calls: AwsCalls, instance: Resource) -> None:
     assert isinstance(instance, RDSInstance)
     if not instance.subnet_ids:
         raise Unreadable("DescribeDBInstances reports no DB subnet group for the instance")
-
-    def fetch() -> list[dict]:
-        paginator = calls.client("ec2", instance.region).get_paginator("describe_route_tables")
-        return [t for page in paginator.paginate() for t in page.get("RouteTables", [])]
-
-    tables = calls.once(f"ec2:DescribeRouteTables:{instance.region}", fetch)
-    public = []
-    for subnet in instance.subnet_ids:
-        explicit = [t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))]
-        main = [t for t in tables if t.get("VpcId") == instance.vpc_id and any(a.get("Main") for a in t.get("Associations", []))]
-        table = (explicit or main or [None])[0]
-        if table is None:
-            raise Unreadable(f"no route table applies to subnet {subnet}")
-        if any(is_internet_route(r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock"), r.get("GatewayId"))
-               for r in table.get("Routes", [])):
-            public.append(subnet)
+    public = public_subnets(calls, instance.region, instance.vpc_id, instance.subnet_ids)
     fill_from_api(RDS_INSTANCE, "DescribeRouteTables", {"private": not public}, instance)
+
+
+def fetch_security_groups(calls: AwsCalls, instance: Resource) -> None:
+    """Which of the instance's VPC security groups admit the whole internet (DescribeSecurityGroups per region)."""
+    assert isinstance(instance, RDSInstance)
+    if not instance.security_group_ids:
+        raise Unreadable("DescribeDBInstances reports no VPC security group for the instance")
+    open_groups = internet_ingress_groups(calls, instance.region, instance.security_group_ids)
+    fill_from_api(RDS_INSTANCE, "DescribeSecurityGroups", {"open": open_groups}, instance)
 
 
 def fetch_max_connections(calls: AwsCalls, instance: Resource) -> None:
@@ -182,5 +177,7 @@ COLLECTOR = Collector(
               "max_connections": Family("max_connections", "DescribeDBParameters",
                                         RDS_INSTANCE.read_by("DescribeDBParameters"), fetch_max_connections),
               "subnet_routes": Family("subnet_routes", "ec2:DescribeRouteTables", RDS_INSTANCE.read_by("DescribeRouteTables"),
-                                      fetch_subnet_routes)},
+                                      fetch_subnet_routes),
+              "security_groups": Family("security_groups", "ec2:DescribeSecurityGroups",
+                                        RDS_INSTANCE.read_by("DescribeSecurityGroups"), fetch_security_groups)},
 )

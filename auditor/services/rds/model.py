@@ -45,6 +45,9 @@ class RDSInstance(Resource):
     vpc_id: Optional[str] = None
     # No subnet of its DB subnet group routes 0.0.0.0/0 (or ::/0) to an internet gateway.
     in_private_subnets: Optional[bool] = None
+    security_group_ids: list[str] = Field(default_factory=list)
+    # Its VPC security groups that admit inbound traffic from anywhere (0.0.0.0/0 or ::/0).
+    internet_ingress_groups: list[str] = Field(default_factory=list)
     # Regions its automated backups are replicated to (cross-region automated-backup replication).
     backup_replication_regions: list[str] = Field(default_factory=list)
     # The read replicas run in distinct Availability Zones, none in this instance's (collectors.rds.link_replicas).

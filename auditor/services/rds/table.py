@@ -7,6 +7,7 @@ from typing import Any, Optional
 from auditor.services.common import flat, major_version
 from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, iac_value
 from auditor.services.model import Resource
+from auditor.services.network import internet_ingress_iac, is_internet_route
 from auditor.services.rds.model import RDSCluster, RDSInstance
 from auditor.services.values import Declared, as_bool, as_int, get, is_unresolved, one
 
@@ -37,10 +38,7 @@ _SUBNET_KEYS = {
 }
 
 
-def is_internet_route(cidr: Any, cidr6: Any, gateway: Any, gateway_type: Any = None, igw_type: str = "") -> bool:
-    """A default route (0.0.0.0/0 or ::/0) to an internet gateway: what makes a subnet public."""
-    to_igw = (isinstance(gateway, str) and gateway.startswith("igw-")) or (igw_type and gateway_type == igw_type)
-    return bool(to_igw) and (cidr == "0.0.0.0/0" or cidr6 == "::/0")
+_DEFAULT_GROUP = "no security group: the VPC's default group, which admits only its own members"
 
 
 def _private_subnets_iac(source: str):
@@ -268,6 +266,11 @@ RDS_INSTANCE = TypeMap(
         Field("subnet_ids", "strings",
               api=lambda raw: [s["SubnetIdentifier"] for s in (raw.get("DBSubnetGroup") or {}).get("Subnets", [])]),
         Field("vpc_id", api="DBSubnetGroup.VpcId"),
+        Field("security_group_ids", "strings",
+              api=lambda raw: [g["VpcSecurityGroupId"] for g in raw.get("VpcSecurityGroups", [])]),
+        Field("internet_ingress_groups", "raw", api_call="DescribeSecurityGroups", api=lambda raw: raw["open"],
+              tf=internet_ingress_iac("tf", "vpc_security_group_ids", _DEFAULT_GROUP),
+              cfn=internet_ingress_iac("cfn", "VPCSecurityGroups", _DEFAULT_GROUP)),
         Field("in_private_subnets", "raw", api_call="DescribeRouteTables", api=lambda raw: raw.get("private"),
               tf=_private_subnets_iac("tf"), cfn=_private_subnets_iac("cfn")),
         Field("backup_replication_regions", "strings",

@@ -1,0 +1,181 @@
+"""Security groups open to the internet and nodes sharing a zone (services/network.py, ElastiCache, RDS): read
+live (moto where it serves the call, the Stubber on the shapes AWS documents where it does not) and from
+Terraform / CloudFormation as users write them, never "closed" where a source or group is not known."""
+from __future__ import annotations
+
+import pytest
+
+from auditor.engine.evaluate import Inventory, evaluate_rule
+from auditor.live.collect import fetch_family
+from auditor.rules.conditions import Context
+from auditor.services import elasticache
+from auditor.services.elasticache import ElastiCacheReplicationGroup
+from auditor.services.rds import fetch as rds
+from auditor.services.rds.model import RDSInstance
+from tests.test_collectors import StubbedCalls, _packed_rule, stubbed
+from tests.test_iac_realworld import verdicts
+from tests.test_spec_services import gate_files
+
+ECOM = {"rds_instance": "product-db-{env}", "session_cache": "session-cache-{env}", "product_cache": "p-{env}",
+        "api_cache": "a-{env}"}
+
+
+def _group_answer(group_id: str, ipv4: list[str], ipv6: list[str]) -> dict:
+    return {"GroupId": group_id, "GroupName": group_id, "VpcId": "vpc-1", "IpPermissions": [{
+        "IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "IpRanges": [{"CidrIp": c} for c in ipv4],
+        "Ipv6Ranges": [{"CidrIpv6": c} for c in ipv6], "UserIdGroupPairs": []}]}
+
+
+@pytest.mark.parametrize("ipv4, ipv6, verdict", [
+    (["10.0.0.0/16"], [], "pass"), (["0.0.0.0/0"], [], "fail"), ([], ["::/0"], "fail"), ([], ["2001:db8::/32"], "pass")])
+def test_the_valkey_groups_come_from_its_member_clusters(ipv4, ipv6, verdict):
+    """moto lists no member clusters of a replication group (DescribeCacheClusters: CacheClusterNotFound): the
+    groups come from the member's SecurityGroups as AWS documents them, then DescribeSecurityGroups judges them."""
+    cache, cache_stub = stubbed("elasticache")
+    ec2, ec2_stub = stubbed("ec2")
+    cache_stub.add_response("describe_cache_clusters", {"CacheClusters": [{
+        "CacheClusterId": "officeless-valkey-001", "EngineVersion": "8.0",
+        "SecurityGroups": [{"SecurityGroupId": "sg-0a1b2c3d", "Status": "active"}]}]},
+        {"CacheClusterId": "officeless-valkey-001"})
+    ec2_stub.add_response("describe_security_groups", {"SecurityGroups": [
+        _group_answer("sg-0a1b2c3d", ipv4, ipv6), _group_answer("sg-other", ["0.0.0.0/0"], [])]})
+    group = ElastiCacheReplicationGroup(id="officeless-valkey", name="officeless-valkey", region="us-east-1",
+                                        member_clusters=["officeless-valkey-001"])
+    with cache_stub, ec2_stub:
+        fetch_family(StubbedCalls({"elasticache": cache, "ec2": ec2}),
+                     elasticache.COLLECTOR.families["security_groups"], group)
+    assert group.security_group_ids == ["sg-0a1b2c3d"] and not group.unknown
+    ctx = Context("production", "production", params={"valkey_group": "officeless-valkey"})
+    (finding,) = evaluate_rule(_packed_rule("officeless", "OFL-CACHE-003"), ctx, Inventory([group], ["us-east-1"]))
+    assert finding.status == verdict, finding
+
+
+def test_a_group_describe_security_groups_does_not_return_is_an_error():
+    """A group deleted (or in another account) between the two calls: the check cannot be made."""
+    ec2, ec2_stub = stubbed("ec2")
+    ec2_stub.add_response("describe_security_groups", {"SecurityGroups": [_group_answer("sg-other", [], [])]})
+    db = RDSInstance(id="product-db-production", name="product-db-production", region="us-east-1",
+                     security_group_ids=["sg-00000000000000000"])
+    with ec2_stub:
+        fetch_family(StubbedCalls({"ec2": ec2}), rds.COLLECTOR.families["security_groups"], db)
+    assert "sg-00000000000000000" in db.unknown["internet_ingress_groups"]
+    ctx = Context("production", "production", params=ECOM)
+    (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-RDS-027"), ctx, Inventory([db], ["us-east-1"]))
+    assert finding.status == "error"
+
+
+def test_a_database_open_over_ipv6_fails_live(aws, tmp_path):
+    """moto serves security groups: an IPv6 rule from ::/0 opens the database as much as 0.0.0.0/0 does."""
+    from auditor.demo.ecommerce import build_account
+    from tests.conftest import run_here
+
+    build_account(aws, "production")
+    (sg,) = [g["GroupId"] for g in aws.ec2.describe_security_groups()["SecurityGroups"]
+             if g["GroupName"] == "product-db-production-subnets-db"]
+    aws.ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}])
+    result = run_here("scan", "--pack", "ecommerce-platform", "--env", "production", "--endpoint-url", aws.endpoint,
+                      "--out", str(tmp_path), "--format", "json", endpoint=aws.endpoint)
+    finding = verdicts(result.report(), "product-db-production")["ECOM-RDS-027"]
+    assert finding["status"] == "fail" and finding["actual"] == [sg]
+
+
+TF_DB = '''
+resource "aws_db_instance" "db" {
+  identifier             = "product-db-production"
+  engine                 = "postgres"
+  instance_class         = "db.r6g.2xlarge"
+  vpc_security_group_ids = %s
+}
+'''
+
+
+@pytest.mark.parametrize("groups, extra, verdict", [
+    # a group written inline, from the application's group only
+    ("[aws_security_group.db.id]", '''
+resource "aws_security_group" "app" { name = "app" }
+resource "aws_security_group" "db" {
+  name = "db"
+  ingress {
+    from_port       = 5432
+    to_port         = 5432
+    protocol        = "tcp"
+    security_groups = [aws_security_group.app.id]
+  }
+}''', "pass"),
+    # the provider's newer rule resources, one from anywhere over IPv6
+    ("[aws_security_group.db.id]", '''
+resource "aws_security_group" "db" { name = "db" }
+resource "aws_vpc_security_group_ingress_rule" "anywhere" {
+  security_group_id = aws_security_group.db.id
+  cidr_ipv6         = "::/0"
+  from_port         = 5432
+  to_port           = 5432
+  ip_protocol       = "tcp"
+}''', "fail"),
+    # an egress rule to anywhere opens nothing
+    ("[aws_security_group.db.id]", '''
+resource "aws_security_group" "db" { name = "db" }
+resource "aws_security_group_rule" "out" {
+  type              = "egress"
+  from_port         = 0
+  to_port           = 0
+  protocol          = "-1"
+  cidr_blocks       = ["0.0.0.0/0"]
+  security_group_id = aws_security_group.db.id
+}''', "pass"),
+    # sources from a variable without a value: not known, so not judged closed
+    ("[aws_security_group.db.id]", '''
+variable "allowed" { type = list(string) }
+resource "aws_security_group" "db" { name = "db" }
+resource "aws_security_group_rule" "in" {
+  type              = "ingress"
+  from_port         = 5432
+  to_port           = 5432
+  protocol          = "tcp"
+  cidr_blocks       = var.allowed
+  security_group_id = aws_security_group.db.id
+}''', "error"),
+    # a group made elsewhere (a module's output, an id): not declared here
+    ('["sg-0123456789abcdef0"]', "", "error"),
+])
+def test_database_security_groups_in_terraform(tmp_path, groups, extra, verdict):
+    document = gate_files(tmp_path, {"db.tf": TF_DB % groups + extra}, "ecommerce-platform")
+    assert verdicts(document, "product-db-production")["ECOM-RDS-027"]["status"] == verdict
+
+
+@pytest.mark.parametrize("zones, multi_az, verdict", [
+    ('["us-east-1a", "us-east-1b", "us-east-1c"]', "true", "pass"),
+    ('["us-east-1a", "us-east-1b", "us-east-1b"]', "true", "fail"),
+    (None, "true", "pass")])  # AWS spreads a Multi-AZ group over its subnet group's zones
+def test_cache_nodes_one_per_zone_in_terraform(tmp_path, zones, multi_az, verdict):
+    zone_line = f"  preferred_cache_cluster_azs = {zones}\n" if zones else ""
+    document = gate_files(tmp_path, {"cache.tf": f'''
+resource "aws_elasticache_replication_group" "sessions" {{
+  replication_group_id       = "session-cache-production"
+  description                = "sessions"
+  node_type                  = "cache.r6g.large"
+  num_cache_clusters         = 3
+  multi_az_enabled           = {multi_az}
+  automatic_failover_enabled = true
+{zone_line}}}
+'''}, "ecommerce-platform")
+    finding = verdicts(document, "session-cache-production")["ECOM-CACHE-004"]
+    assert finding["status"] == verdict, finding
+    if verdict == "fail":
+        assert finding["property"] == "nodes_in_distinct_zones"
+
+
+def test_cache_nodes_whose_zones_the_answer_leaves_out_are_not_judged_distinct():
+    raw = {"ReplicationGroupId": "session-cache-production", "MemberClusters": ["s-001", "s-002", "s-003"],
+           "MultiAZ": "enabled", "AutomaticFailover": "enabled",
+           "NodeGroups": [{"NodeGroupId": "0001", "NodeGroupMembers": [
+               {"CacheClusterId": "s-001", "PreferredAvailabilityZone": "us-east-1a"},
+               {"CacheClusterId": "s-002", "PreferredAvailabilityZone": "us-east-1b"},
+               {"CacheClusterId": "s-003"}]}]}
+    group = elasticache.group_from(raw, "us-east-1", "123456789012")
+    assert "Availability Zone" in group.unknown["nodes_in_distinct_zones"]
+    ctx = Context("production", "production", params=ECOM)
+    (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-CACHE-004"), ctx,
+                               Inventory([group], ["us-east-1"]))
+    assert finding.status == "error"
