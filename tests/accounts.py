@@ -355,6 +355,10 @@ def build_officeless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> 
         aws.efs.create_mount_target(FileSystemId=fs["FileSystemId"], SubnetId=subnet)
     aws.eks.create_cluster(name="officeless-production", roleArn="arn:aws:iam::123456789012:role/eks", version="1.31",
                            resourcesVpcConfig={"subnetIds": ["subnet-0a"]})  # moto: no add-ons, no cluster SG
+    if "efs-plain-mounts" not in skip:  # 004 Data Security: TLS for EFS
+        aws.efs.put_file_system_policy(FileSystemId=fs["FileSystemId"], Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
+                                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
     for pvc in ("pvc-logs", "pvc-content"):  # what the CSI driver makes per claim (directoryPerms 700)
         aws.efs.create_access_point(FileSystemId=fs["FileSystemId"], Tags=[{"Key": "Name", "Value": pvc}], RootDirectory={
             "Path": f"/{pvc}", "CreationInfo": {"OwnerUid": 1000, "OwnerGid": 1000, "Permissions": "700"}})
@@ -363,6 +367,19 @@ def build_officeless(aws: MockAccount, env: str, skip: tuple[str, ...] = ()) -> 
     if "valkey" not in skip:
         aws.elasticache.create_replication_group(ReplicationGroupId="officeless-valkey", ReplicationGroupDescription="spec 004",
                                                  Engine="valkey", CacheNodeType="cache.r7g.large", NumCacheClusters=1)
+
+
+def _public_mount_target(aws: MockAccount) -> None:
+    """Move the first mount target into a subnet whose VPC routes 0.0.0.0/0 to an internet gateway."""
+    fs = _file_system(aws)
+    first = aws.efs.describe_mount_targets(FileSystemId=fs)["MountTargets"][0]
+    aws.efs.delete_mount_target(MountTargetId=first["MountTargetId"])
+    gateway = aws.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    aws.ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=first["VpcId"])
+    table = aws.ec2.create_route_table(VpcId=first["VpcId"])["RouteTable"]["RouteTableId"]
+    aws.ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    aws.ec2.associate_route_table(RouteTableId=table, SubnetId=first["SubnetId"])
+    aws.efs.create_mount_target(FileSystemId=fs, SubnetId=first["SubnetId"])
 
 
 def _file_system(aws: MockAccount) -> str:
@@ -391,6 +408,9 @@ OFFICELESS_BREAKS = {
         lambda aws, env: aws.efs.delete_mount_target(MountTargetId=aws.efs.describe_mount_targets(
             FileSystemId=_file_system(aws))["MountTargets"][0]["MountTargetId"]),
         (("OFL-EFS-004", "eks_production"),)),
+    "efs-plain-mounts": Break(lambda aws, env: None, (("OFL-EFS-008", "eks_production"),), skip=("efs-plain-mounts",)),
+    "efs-public-mount-target": Break(
+        lambda aws, env: _public_mount_target(aws), (("OFL-EFS-004", "eks_production"),)),
     "ruler-unversioned": Break(
         lambda aws, env: aws.s3.put_bucket_versioning(Bucket="officeless-loki-ruler-production",
                                                       VersioningConfiguration={"Status": "Suspended"}),

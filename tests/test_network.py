@@ -179,3 +179,111 @@ def test_cache_nodes_whose_zones_the_answer_leaves_out_are_not_judged_distinct()
     (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-CACHE-004"), ctx,
                                Inventory([group], ["us-east-1"]))
     assert finding.status == "error"
+
+
+# --- EFS: TLS-only mounts and mount targets in private subnets -------------------------------------------------
+
+def _statement(**overrides) -> dict:
+    statement = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    statement.update(overrides)
+    return {k: v for k, v in statement.items() if v is not None}
+
+
+@pytest.mark.parametrize("statement, required", [
+    (_statement(), True),
+    (_statement(Action=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]), True),
+    (_statement(Action="elasticfilesystem:*", Principal="*"), True),
+    (_statement(Action="elasticfilesystem:ClientRootAccess"), False),  # plain mounts still allowed
+    (_statement(Principal={"AWS": "arn:aws:iam::123456789012:role/app"}), False),  # one principal only
+    (_statement(Effect="Allow", Condition={"Bool": {"aws:SecureTransport": "true"}}), False),  # allows, denies nothing
+    (_statement(Condition={"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {"aws:PrincipalAccount": "1"}}),
+     False)])  # narrowed by a second condition
+def test_tls_for_efs_is_a_deny_of_plain_mounts_for_everyone(statement, required):
+    from auditor.services.efs import denies_mounts_without_tls
+
+    assert denies_mounts_without_tls([statement]) is required
+
+
+def test_tls_for_efs_is_read_live_and_a_missing_policy_fails(aws, tmp_path):
+    """moto serves file system policies (PolicyNotFound when there is none, which is a fact: no TLS demanded)."""
+    import json
+
+    from tests.conftest import run_here
+
+    plain = aws.efs.create_file_system(CreationToken="plain", Tags=[{"Key": "Name", "Value": "eks_production"}])
+    config = tmp_path / "config.yaml"
+    config.write_text("parameters:\n  officeless:\n    valkey_group: v\n    eks_cluster: c\n")
+
+    def verdict() -> dict:
+        result = run_here("scan", "--pack", "officeless", "--env", "production", "--endpoint-url", aws.endpoint,
+                          "--config", str(config), "--out", str(tmp_path), "--format", "json", endpoint=aws.endpoint)
+        return verdicts(result.report(), "eks_production")["OFL-EFS-008"]
+
+    assert verdict()["status"] == "fail"
+    aws.efs.put_file_system_policy(FileSystemId=plain["FileSystemId"], Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [_statement()]}))
+    assert verdict()["status"] == "pass"
+
+
+TF_EFS = '''
+resource "aws_efs_file_system" "eks" {
+  creation_token = "eks_production"
+  encrypted      = true
+  tags           = { Name = "eks_production" }
+}
+resource "aws_vpc" "eks" { cidr_block = "10.0.0.0/16" }
+resource "aws_subnet" "a" {
+  vpc_id     = aws_vpc.eks.id
+  cidr_block = "10.0.0.0/24"
+}
+resource "aws_efs_mount_target" "a" {
+  file_system_id = aws_efs_file_system.eks.id
+  subnet_id      = aws_subnet.a.id
+}
+resource "aws_route_table" "a" { vpc_id = aws_vpc.eks.id }
+%s
+'''
+
+
+@pytest.mark.parametrize("routes, verdict", [
+    ('''resource "aws_internet_gateway" "igw" { vpc_id = aws_vpc.eks.id }
+resource "aws_route" "out" {
+  route_table_id         = aws_route_table.a.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.igw.id
+}
+resource "aws_route_table_association" "a" {
+  subnet_id      = aws_subnet.a.id
+  route_table_id = aws_route_table.a.id
+}''', False),
+    ('''resource "aws_route_table_association" "a" {
+  subnet_id      = aws_subnet.a.id
+  route_table_id = aws_route_table.a.id
+}''', True),
+    # the subnet's association made elsewhere (its VPC's main table, or another stack): not known
+    ("", None),
+    # associations made for_each over the subnets, through each.value, to a table with an internet route
+    ('''resource "aws_internet_gateway" "igw" { vpc_id = aws_vpc.eks.id }
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.eks.id
+  route {
+    cidr_block = "0.0.0.0/0"
+    gateway_id = aws_internet_gateway.igw.id
+  }
+}
+resource "aws_route_table_association" "a" {
+  for_each       = { a = aws_subnet.a }
+  subnet_id      = each.value.id
+  route_table_id = aws_route_table.public.id
+}''', False)])
+def test_mount_targets_in_public_subnets_in_terraform(tmp_path, routes, verdict):
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.load import iac_resources
+
+    (tmp_path / "main.tf").write_text(TF_EFS % routes)
+    resources = iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
+    (fs,) = [r for r in resources if r.type == "AWS::EFS::FileSystem"]
+    assert fs.mount_targets_private is verdict
+    if verdict is None:
+        assert "route table association" in fs.unknown["mount_targets_private"]

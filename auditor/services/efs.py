@@ -8,12 +8,16 @@ from typing import Any, ClassVar, Optional
 
 from pydantic import Field as ModelField
 
+import json
+
 from auditor.services.common import flat
-from auditor.services.fetch import AwsCalls, Collector, Family, paginated_listing
-from auditor.services.fields import Field, TypeMap, Unknown, fill_from_api, from_api, iac_value
+from auditor.services.fetch import AwsCalls, Collector, Family, Unreadable, paginated_listing
+from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, fill_from_api, from_api, iac_value
 from auditor.services.kms import encrypted_key_manager
 from auditor.services.model import Model, Resource
-from auditor.services.values import Declared, get
+from auditor.services.network import public_subnets, subnets_private_iac
+from auditor.services.s3.policy import grants, is_everyone, only_insecure_transport, statements_of
+from auditor.services.values import Declared, clean, get, unresolved_policy_part
 
 
 class EfsAccessPoint(Model):
@@ -38,6 +42,54 @@ class EFSFileSystem(Resource):
     mount_target_security_groups: list[list[str]] = ModelField(default_factory=list)  # per mount target
     # Every mount target is in an EKS cluster's security group (linked: collectors.eks.link_cluster_security_groups).
     in_eks_cluster_security_group: Optional[bool] = None
+    # No mount target's subnet routes to an internet gateway.
+    mount_targets_private: Optional[bool] = None
+    # The file system policy denies every client that does not use TLS (aws:SecureTransport false).
+    tls_required: Optional[bool] = None
+
+
+def denies_mounts_without_tls(statements: list[dict]) -> bool:
+    """What the console's "Enforce in-transit encryption for all clients" writes: a Deny for every principal,
+    on every EFS client action (``*``, ``elasticfilesystem:*`` or at least ClientMount), whose only condition is
+    ``aws:SecureTransport = false``."""
+    return any(s.get("Effect") == "Deny" and is_everyone(s.get("Principal")) and
+               grants(s, "elasticfilesystem:clientmount") and only_insecure_transport(s.get("Condition"))
+               for s in statements)
+
+
+def _tls_from_document(document: Any) -> Any:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return Unknown(f"the file system policy is not JSON ({document[:60]})")
+    document = clean(document)
+    unresolved = unresolved_policy_part(document)
+    if unresolved is not None:
+        return Unknown(f"the file system policy is not resolved in the IaC ({unresolved})")
+    return denies_mounts_without_tls(statements_of(document))
+
+
+_NO_POLICY = "no file system policy: any client in the security groups may mount without TLS"
+
+
+def _tls_tf(props: dict, ctx: Any) -> Any:
+    policies = ctx.pointing("aws_efs_file_system_policy", "file_system_id")
+    return _tls_from_document(get(policies[0][1], "policy")) if policies else Defaulted(False, _NO_POLICY)
+
+
+def _tls_cfn(props: dict, ctx: Any) -> Any:
+    document = props.get("FileSystemPolicy")
+    return _tls_from_document(document) if document else Defaulted(False, _NO_POLICY)
+
+
+def _mount_targets_private_iac(source: str, rtype: str, attribute: str, subnet: str):
+    def read(props: dict, ctx: Any) -> Any:
+        targets = ctx.pointing(rtype, attribute)
+        if not targets:
+            return Unknown("no mount target is declared in the IaC")
+        return subnets_private_iac(source, ctx, [iac_value(attrs, subnet) for _, attrs in targets])
+    return read
 
 
 def _efs_name(raw: dict) -> Any:
@@ -102,6 +154,11 @@ EFS = TypeMap(
                                  ctx.pointing("aws_efs_mount_target", "file_system_id")],
               cfn=lambda p, ctx: [_groups(ctx, attrs.get("SecurityGroups")) for _, attrs in
                                   ctx.pointing("AWS::EFS::MountTarget", "FileSystemId")]),
+        Field("mount_targets_private", "raw", api_call="DescribeMountTargets", api=lambda raw: raw["private"],
+              tf=_mount_targets_private_iac("tf", "aws_efs_mount_target", "file_system_id", "subnet_id"),
+              cfn=_mount_targets_private_iac("cfn", "AWS::EFS::MountTarget", "FileSystemId", "SubnetId")),
+        Field("tls_required", "raw", api_call="DescribeFileSystemPolicy", api=lambda raw: _tls_from_document(raw["Policy"]),
+              tf=_tls_tf, cfn=_tls_cfn),
     ),
     finish_tf=lambda props, fs, ctx, d: _count_access_points(fs, d),
     finish_cfn=lambda props, fs, ctx, d: _count_access_points(fs, d),
@@ -148,14 +205,35 @@ def fetch_access_points(calls: AwsCalls, fs: EFSFileSystem) -> None:
     fs.access_point_count = len(points)
 
 
+def _mount_targets(calls: AwsCalls, fs: EFSFileSystem) -> list[dict]:
+    """DescribeMountTargets once per file system, for the families that read its answer."""
+    def fetch() -> list[dict]:
+        paginator = calls.client("efs", fs.region).get_paginator("describe_mount_targets")
+        return [t for page in paginator.paginate(FileSystemId=fs.id) for t in page.get("MountTargets", [])]
+    return calls.once(f"efs:DescribeMountTargets:{fs.region}:{fs.id}", fetch)
+
+
 def fetch_mount_target_groups(calls: AwsCalls, fs: EFSFileSystem) -> None:
     client = calls.client("efs", fs.region)
     per_target = []
-    for page in client.get_paginator("describe_mount_targets").paginate(FileSystemId=fs.id):
-        for target in page.get("MountTargets", []):
-            answer = client.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])
-            per_target.append(answer.get("SecurityGroups", []))
+    for target in _mount_targets(calls, fs):
+        answer = client.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])
+        per_target.append(answer.get("SecurityGroups", []))
     fill_from_api(EFS, "DescribeMountTargetSecurityGroups", {"PerMountTarget": per_target}, fs)
+
+
+def fetch_mount_target_subnets(calls: AwsCalls, fs: EFSFileSystem) -> None:
+    """Private subnets: no mount target's subnet routes to an internet gateway (DescribeRouteTables per region)."""
+    targets = _mount_targets(calls, fs)
+    if not targets:
+        raise Unreadable("the file system has no mount target")
+    public = public_subnets(calls, fs.region, targets[0].get("VpcId"), [t["SubnetId"] for t in targets])
+    fill_from_api(EFS, "DescribeMountTargets", {"private": not public}, fs)
+
+
+def fetch_policy(calls: AwsCalls, fs: EFSFileSystem) -> None:
+    answer = calls.client("efs", fs.region).describe_file_system_policy(FileSystemId=fs.id)
+    fill_from_api(EFS, "DescribeFileSystemPolicy", {"Policy": answer.get("Policy") or "{}"}, fs)
 
 
 fetch_key_manager = encrypted_key_manager("DescribeFileSystems")
@@ -176,6 +254,10 @@ COLLECTOR = Collector(
         "mount_target_security_groups": Family(
             "mount_target_security_groups", "DescribeMountTargetSecurityGroups",
             EFS.read_by("DescribeMountTargetSecurityGroups"), fetch_mount_target_groups),
+        "mount_target_subnets": Family("mount_target_subnets", "DescribeMountTargets",
+                                       EFS.read_by("DescribeMountTargets"), fetch_mount_target_subnets),
+        "policy": Family("policy", "DescribeFileSystemPolicy", EFS.read_by("DescribeFileSystemPolicy"), fetch_policy,
+                         ("PolicyNotFound",), lambda fs: setattr(fs, "tls_required", False)),
     },
     derived={"in_eks_cluster_security_group": ("mount_target_security_groups",)},
 )

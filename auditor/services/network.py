@@ -45,6 +45,40 @@ def public_subnets(calls: AwsCalls, region: str, vpc_id: Optional[str], subnet_i
     return public
 
 
+_ROUTES = {
+    "tf": {"assoc_type": "aws_route_table_association", "assoc_subnet": "subnet_id", "assoc_table": "route_table_id",
+           "table_type": "aws_route_table", "inline": "route", "route_type": "aws_route", "route_table": "route_table_id",
+           "cidr": "cidr_block|destination_cidr_block", "cidr6": "ipv6_cidr_block|destination_ipv6_cidr_block",
+           "gateway": "gateway_id", "igw_type": "aws_internet_gateway"},
+    "cfn": {"assoc_type": "AWS::EC2::SubnetRouteTableAssociation", "assoc_subnet": "SubnetId",
+            "assoc_table": "RouteTableId", "table_type": "AWS::EC2::RouteTable", "inline": "",
+            "route_type": "AWS::EC2::Route", "route_table": "RouteTableId", "cidr": "DestinationCidrBlock",
+            "cidr6": "DestinationIpv6CidrBlock", "gateway": "GatewayId", "igw_type": "AWS::EC2::InternetGateway"},
+}
+
+
+def subnets_private_iac(source: str, ctx: Any, subnets: list) -> Any:
+    """Does none of ``subnets`` (IaC references) route to an internet gateway? Read through the route table
+    associations, tables and routes declared in the IaC; unknown where a subnet has no association there (it
+    then uses its VPC's main route table, which the IaC may not show)."""
+    k = _ROUTES[source]
+    for subnet in subnets:
+        associations = ctx.pointing_at(subnet, k["assoc_type"], k["assoc_subnet"])
+        if not associations:
+            return Unknown(f"subnet {str(ctx.resolve(subnet))[:80]} has no route table association in this IaC "
+                           "(it uses its VPC's main route table)")
+        table_ref = iac_value(associations[0], k["assoc_table"])
+        tables = ctx.named(k["table_type"], table_ref)
+        routes = [r for t in tables for r in (ctx.blocks(t, k["inline"]) if k["inline"] else [])]
+        routes += ctx.pointing_at(table_ref, k["route_type"], k["route_table"])
+        for route in routes:
+            gateway = iac_value(route, k["gateway"])
+            if is_internet_route(iac_value(route, k["cidr"]), iac_value(route, k["cidr6"]), gateway,
+                                 ctx.type_of(gateway), k["igw_type"]):
+                return False
+    return True
+
+
 def _open_permission(permission: dict) -> bool:
     return any(r.get("CidrIp") == "0.0.0.0/0" for r in permission.get("IpRanges", [])) or \
         any(r.get("CidrIpv6") == "::/0" for r in permission.get("Ipv6Ranges", []))

@@ -26,7 +26,9 @@ CASES = {
         {"access_point_count": 0},
         {"access_point_count": 1, "access_points": [{"id": "fsap-1", "permissions": "700-other"}]},
     ),
-    "OFL-EFS-004": ({"mount_target_count": 3}, {"mount_target_count": 2}),
+    "OFL-EFS-004": ({"mount_target_count": 3, "mount_targets_private": True},
+                    {"mount_target_count": 3, "mount_targets_private": False}),
+    "OFL-EFS-008": ({"tls_required": True}, {"tls_required": False}),
     "OFL-S3-001": (PRESENT, ABSENT),
     "OFL-S3-002": (
         {"encryption": {"enabled": True, "algorithm": "AES256"}},

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from auditor.services.common import flat, major_version
 from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, iac_value
 from auditor.services.model import Resource
-from auditor.services.network import internet_ingress_iac, is_internet_route
+from auditor.services.network import internet_ingress_iac, subnets_private_iac
 from auditor.services.rds.model import RDSCluster, RDSInstance
 from auditor.services.values import Declared, as_bool, as_int, get, is_unresolved, one
 
@@ -24,18 +24,8 @@ def _replicas(rtype: str, attribute: str):
     return lambda props, ctx: [name for name, _ in ctx.pointing(rtype, attribute)]
 
 
-_SUBNET_KEYS = {
-    "tf": {"group_type": "aws_db_subnet_group", "group": "db_subnet_group_name", "subnets": "subnet_ids",
-           "assoc_type": "aws_route_table_association", "assoc_subnet": "subnet_id", "assoc_table": "route_table_id",
-           "table_type": "aws_route_table", "inline": "route", "route_type": "aws_route", "route_table": "route_table_id",
-           "cidr": "cidr_block|destination_cidr_block", "cidr6": "ipv6_cidr_block|destination_ipv6_cidr_block",
-           "gateway": "gateway_id", "igw_type": "aws_internet_gateway"},
-    "cfn": {"group_type": "AWS::RDS::DBSubnetGroup", "group": "DBSubnetGroupName", "subnets": "SubnetIds",
-            "assoc_type": "AWS::EC2::SubnetRouteTableAssociation", "assoc_subnet": "SubnetId",
-            "assoc_table": "RouteTableId", "table_type": "AWS::EC2::RouteTable", "inline": "",
-            "route_type": "AWS::EC2::Route", "route_table": "RouteTableId", "cidr": "DestinationCidrBlock",
-            "cidr6": "DestinationIpv6CidrBlock", "gateway": "GatewayId", "igw_type": "AWS::EC2::InternetGateway"},
-}
+_SUBNET_GROUP = {"tf": ("aws_db_subnet_group", "db_subnet_group_name", "subnet_ids"),
+                 "cfn": ("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName", "SubnetIds")}
 
 
 _DEFAULT_GROUP = "no security group: the VPC's default group, which admits only its own members"
@@ -44,30 +34,16 @@ _DEFAULT_GROUP = "no security group: the VPC's default group, which admits only 
 def _private_subnets_iac(source: str):
     """Is every subnet of the instance's DB subnet group private? Read through the IaC's subnet group, route
     table associations and routes; unknown where one of them is not declared in it."""
-    k = _SUBNET_KEYS[source]
+    group_type, group_key, subnets_key = _SUBNET_GROUP[source]
 
     def read(props: dict, ctx: Any) -> Any:
-        group_ref = iac_value(props, k["group"])
+        group_ref = iac_value(props, group_key)
         if group_ref is None:
             return Defaulted(False, "no DB subnet group: the default VPC's subnets, which route to an internet gateway")
-        groups = ctx.named(k["group_type"], group_ref)
+        groups = ctx.named(group_type, group_ref)
         if not groups:
             return Unknown(f"the DB subnet group {str(ctx.resolve(group_ref))[:80]} is not declared in this IaC")
-        for subnet in flat(iac_value(groups[0], k["subnets"])):
-            associations = ctx.pointing_at(subnet, k["assoc_type"], k["assoc_subnet"])
-            if not associations:
-                return Unknown(f"subnet {str(ctx.resolve(subnet))[:80]} has no route table association in this IaC "
-                               "(it uses its VPC's main route table)")
-            table_ref = iac_value(associations[0], k["assoc_table"])
-            tables = ctx.named(k["table_type"], table_ref)
-            routes = [r for t in tables for r in (ctx.blocks(t, k["inline"]) if k["inline"] else [])]
-            routes += ctx.pointing_at(table_ref, k["route_type"], k["route_table"])
-            for route in routes:
-                gateway = iac_value(route, k["gateway"])
-                if is_internet_route(iac_value(route, k["cidr"]), iac_value(route, k["cidr6"]), gateway,
-                                     ctx.type_of(gateway), k["igw_type"]):
-                    return False
-        return True
+        return subnets_private_iac(source, ctx, flat(iac_value(groups[0], subnets_key)))
     return read
 
 

@@ -171,14 +171,14 @@ def denies_insecure_transport(statements: Iterable[dict]) -> bool:
             continue
         if not any(str(a).lower() in ("*", "s3:*") for a in _listed(statement.get("Action"))):
             continue
-        if not _only_insecure_transport(statement.get("Condition")):
+        if not only_insecure_transport(statement.get("Condition")):
             continue
         for resource in _listed(statement.get("Resource")):
             covered |= resource_scope(resource)
     return {"bucket", "objects"} <= covered
 
 
-def _only_insecure_transport(condition: Any) -> bool:
+def only_insecure_transport(condition: Any) -> bool:
     if not isinstance(condition, dict) or len(condition) != 1:
         return False
     (operator, clause), = condition.items()
