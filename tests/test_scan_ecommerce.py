@@ -45,6 +45,19 @@ def test_account_built_to_spec_has_no_failure(aws, tmp_path, env):
     assert (tmp_path / document["run"]["id"] / "report.csv").exists()
 
 
+def test_development_tables_without_auto_scaling_fail(aws, tmp_path):
+    """§4.1.1: development is provisioned with auto-scaling; a scalable target without a policy scales nothing."""
+    build_account(aws, "development", skip=("no-autoscaling",))
+    aws.application_autoscaling.register_scalable_target(
+        ServiceNamespace="dynamodb", ResourceId="table/Products-development",
+        ScalableDimension="dynamodb:table:ReadCapacityUnits", MinCapacity=5, MaxCapacity=50)
+    document = scan(aws.endpoint, tmp_path, "--env", "development").report()
+    failed = {f["resource"]["name"] for f in findings_by(document, rule_id="ECOM-DDB-018") if f["status"] == "fail"}
+    assert failed == {"Products-development", "UserPreferences-development", "ProductCatalog-development",
+                      "Sessions-development"}
+    assert failing(document) == {("ECOM-DDB-018", name) for name in failed}
+
+
 @pytest.mark.parametrize("name", sorted(DRIFTS))
 def test_each_drift_is_found_by_its_rule(aws, tmp_path, name):
     drift = DRIFTS[name]

@@ -165,9 +165,24 @@ def _tables(aws: MockAccount, env: str, spec: dict, kms_key: str, skip: tuple[st
         aws.dynamodb.create_table(**params)
         aws.dynamodb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        if spec["billing"] == "PROVISIONED" and "no-autoscaling" not in skip:  # §4.1.1: with auto-scaling
+            _autoscale(aws, name)
     if f"Sessions-{env}" not in skip and "sessions-ttl" not in skip:
         aws.dynamodb.update_time_to_live(TableName=f"Sessions-{env}",
                                          TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiryTime"})
+
+
+def _autoscale(aws: MockAccount, table: str) -> None:
+    """Target tracking on read and write capacity, as the DynamoDB console's auto scaling sets it up."""
+    for unit, metric in (("ReadCapacityUnits", "DynamoDBReadCapacityUtilization"),
+                         ("WriteCapacityUnits", "DynamoDBWriteCapacityUtilization")):
+        target = {"ServiceNamespace": "dynamodb", "ResourceId": f"table/{table}",
+                  "ScalableDimension": f"dynamodb:table:{unit}"}
+        aws.application_autoscaling.register_scalable_target(**target, MinCapacity=5, MaxCapacity=100)
+        aws.application_autoscaling.put_scaling_policy(
+            **target, PolicyName=f"{table}-{unit}", PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={"TargetValue": 70.0, "PredefinedMetricSpecification": {
+                "PredefinedMetricType": metric}})
 
 
 def _dax(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """DynamoDB tables (keys, capacity, indexes, encryption, stream, PITR, TTL): the models, the field table, and
-the live fetch (ListTables per region; DescribeTable, PITR, TTL and tags each as a family)."""
+the live fetch (ListTables per region; DescribeTable, PITR, TTL, tags and auto scaling each as a family)."""
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Iterable, Optional
 
 from pydantic import Field as ModelField
@@ -10,7 +11,7 @@ from auditor.services.fetch import AwsCalls, Collector, Family
 from auditor.services.fields import Field, TypeMap, Unknown, fill_from_api, from_api, iac_value
 from auditor.services.kms import key_manager, require_key
 from auditor.services.model import Model, Resource
-from auditor.services.values import Declared, as_bool, as_int, get, is_unresolved, key_manager_of
+from auditor.services.values import Declared, as_bool, as_int, clean, get, is_unresolved, key_manager_of, one
 
 
 class KeySchema(Model):
@@ -69,6 +70,9 @@ class DynamoDBTable(Resource):
     table_class: Optional[str] = None
     ttl: Optional[TableTtl] = None
     pitr: Optional[TablePitr] = None
+    # The capacity dimensions (ReadCapacityUnits, WriteCapacityUnits) Application Auto Scaling scales: a
+    # scalable target with a scaling policy.
+    autoscaled_dimensions: list[str] = ModelField(default_factory=list)
 
 
 def _key_names(schema: Any) -> tuple[Any, Any]:
@@ -208,6 +212,49 @@ def _provisioned_api(unit: str):
         if ((raw.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED") == "PROVISIONED" else None
 
 
+_SCALING = {"tf": ("aws_appautoscaling_target", "aws_appautoscaling_policy", "service_namespace", "resource_id",
+                   "scalable_dimension"),
+            "cfn": ("AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
+                    "ServiceNamespace", "ResourceId", "ScalableDimension")}
+
+
+def _scaling_resource_id(ctx: Any, value: Any) -> str:
+    """``table/NAME`` however the IaC spells it: a string (checkov renders Terraform's interpolation), a Fn::Sub
+    naming the table's logical id, or a Fn::Join of its parts. Terraform text left unrendered
+    (``${aws_dynamodb_table.x.name}``) keeps its dots and is not substituted."""
+    value = clean(one(value))
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            value = arg
+        elif fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            return str(arg[0]).join(str(ctx.resolve(part)) for part in arg[1])
+    if isinstance(value, str) and "${" in value:  # a Fn::Sub (the template loader keeps its text): ${Logical}
+        return re.sub(r"\$\{(\w+)\}", lambda m: str(ctx.resolve({"Ref": m.group(1)})), value)
+    return str(value)
+
+
+def _autoscaled_iac(source: str):
+    """The dimensions the IaC's scalable targets for this table scale, each with a scaling policy on it (in
+    CloudFormation by ScalingTargetId, or by resource id and dimension as Terraform writes it)."""
+    target_type, policy_type, namespace, resource_id, dimension = _SCALING[source]
+
+    def read(props: dict, ctx: Any) -> Any:
+        wanted = f"table/{getattr(ctx, 'label', '')}"
+        policies = ctx.of_type(policy_type)
+        scaled = set()
+        for target in ctx.of_type(target_type):
+            if iac_value(target, namespace) != "dynamodb" or _scaling_resource_id(ctx, iac_value(target, resource_id)) != wanted:
+                continue
+            dim = iac_value(target, dimension)
+            if any(any(t is target for t in ctx.named(target_type, iac_value(p, "ScalingTargetId"))) or
+                   (_scaling_resource_id(ctx, iac_value(p, resource_id)) == wanted and iac_value(p, dimension) == dim)
+                   for p in policies):
+                scaled.add(str(dim).rsplit(":", 1)[-1])
+        return sorted(scaled)
+    return read
+
+
 DYNAMODB = TypeMap(
     model=DynamoDBTable, api_operation="ListTables", api_id="TableName", api_name="TableName", api_arn="TableArn",
     tf_types=("aws_dynamodb_table",), tf_name="name", cfn_types=("AWS::DynamoDB::Table",), cfn_name="TableName",
@@ -268,6 +315,8 @@ DYNAMODB = TypeMap(
               cfn=lambda p, ctx: _ttl(iac_value(p, "TimeToLiveSpecification.Enabled"),
                                       iac_value(p, "TimeToLiveSpecification.AttributeName"),
                                       bool(p.get("TimeToLiveSpecification")))),
+        Field("autoscaled_dimensions", "raw", api_call="DescribeScalableTargets", api=lambda raw: raw["dimensions"],
+              tf=_autoscaled_iac("tf"), cfn=_autoscaled_iac("cfn")),
     ),
     finish_tf=_dynamodb_finish("server_side_encryption", "enabled", "kms_key_arn"),
     finish_cfn=_dynamodb_finish("SSESpecification", "SSEEnabled", "KMSMasterKeyId"),
@@ -333,6 +382,25 @@ def fetch_tags(calls: AwsCalls, table: DynamoDBTable) -> None:
     table.tags = tags
 
 
+def fetch_autoscaling(calls: AwsCalls, table: DynamoDBTable) -> None:
+    """The table's scalable targets that have a scaling policy: DescribeScalableTargets and
+    DescribeScalingPolicies once per region for every table."""
+    def fetch() -> tuple[list[dict], list[dict]]:
+        client = calls.client("application-autoscaling", table.region)
+        targets = [t for page in client.get_paginator("describe_scalable_targets").paginate(ServiceNamespace="dynamodb")
+                   for t in page.get("ScalableTargets", [])]
+        policies = [p for page in client.get_paginator("describe_scaling_policies").paginate(ServiceNamespace="dynamodb")
+                    for p in page.get("ScalingPolicies", [])]
+        return targets, policies
+
+    targets, policies = calls.once(f"application-autoscaling:dynamodb:{table.region}", fetch)
+    wanted = f"table/{table.name}"
+    scaled = {t["ScalableDimension"] for t in targets if t.get("ResourceId") == wanted} & \
+        {p["ScalableDimension"] for p in policies if p.get("ResourceId") == wanted}
+    fill_from_api(DYNAMODB, "DescribeScalableTargets",
+                  {"dimensions": sorted(d.rsplit(":", 1)[-1] for d in scaled)}, table)
+
+
 COLLECTOR = Collector(
     service="dynamodb",
     resource_type=DynamoDBTable,
@@ -346,6 +414,8 @@ COLLECTOR = Collector(
             Family("pitr", "DescribeContinuousBackups", DYNAMODB.read_by("DescribeContinuousBackups"), fetch_pitr),
             Family("ttl", "DescribeTimeToLive", DYNAMODB.read_by("DescribeTimeToLive"), fetch_ttl),
             Family("tags", "ListTagsOfResource", ("tags",), fetch_tags),
+            Family("autoscaling", "application-autoscaling:DescribeScalableTargets",
+                   DYNAMODB.read_by("DescribeScalableTargets"), fetch_autoscaling),
         )
     },
 )
