@@ -50,13 +50,18 @@ DEMO_PARAMETERS = {"ecommerce-platform": {
     "api_cache": "api-cache-{env}",
     "dax_cluster": "ecommerce-dax-{env}",
     "backup_plan": "ecommerce-weekly-{env}",
+    "critical_tables": ["ProductCatalog-{env}"],
 }}
 
 
 # What moto cannot build: it has no cross-region automated-backup replication (StartDBInstanceAutomatedBackups-
-# Replication answers an HTML 500), so scans of this mock account waive ECOM-RDS-024, saying why.
+# Replication answers an HTML 500) and no global-table replicas (UpdateTable's ReplicaUpdates are accepted, never
+# kept), so scans of this mock account waive ECOM-RDS-024 and ECOM-DDB-019, saying why.
 MOTO_WAIVERS = [{"id": "W-MOTO-BACKUP-REPLICATION", "rule": "ECOM-RDS-024", "resource": "product-db-*",
                  "reason": "moto cannot replicate automated backups to another region", "owner": "auditor-tests",
+                 "expires": "2099-12-31"},
+                {"id": "W-MOTO-GLOBAL-TABLES", "rule": "ECOM-DDB-019", "resource": "ProductCatalog-*",
+                 "reason": "moto accepts replica updates but keeps no replica", "owner": "auditor-tests",
                  "expires": "2099-12-31"}]
 
 

@@ -42,7 +42,7 @@ def iac_resources(out: CheckovOutput, region: str, variants: bool = False) -> li
 # readers do not model: each declared one is listed in the report as skipped, with the type its rules are
 # written for, never silently dropped.
 UNMODELLED: dict[str, str] = {
-    "aws_dynamodb_global_table": "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable": "AWS::DynamoDB::Table",
+    "aws_dynamodb_global_table": "AWS::DynamoDB::Table",
     "aws_rds_global_cluster": "AWS::RDS::DBCluster", "AWS::RDS::GlobalCluster": "AWS::RDS::DBCluster",
     "aws_memorydb_cluster": "AWS::ElastiCache::ReplicationGroup", "AWS::MemoryDB::Cluster": "AWS::ElastiCache::ReplicationGroup",
     "aws_elasticache_global_replication_group": "AWS::ElastiCache::ReplicationGroup",

@@ -103,7 +103,7 @@ def _selected(rtype: str, plan_attribute: str, resources: str):
             for value in flat(iac_value(selection, resources)) if isinstance(iac_value(selection, resources), list) \
                     else [iac_value(selection, resources)] if iac_value(selection, resources) is not None else []:
                 kind = ctx.type_of(value)
-                if kind in ("aws_dynamodb_table", "AWS::DynamoDB::Table"):
+                if kind in ("aws_dynamodb_table", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
                     out.append(f"arn:aws:dynamodb:*:*:table/{ctx.resolve(value)}")
                 elif isinstance(value, str) and not is_unresolved(value):
                     out.append(value)

@@ -3,12 +3,13 @@ the live fetch (ListTables per region; DescribeTable, PITR, TTL, tags and auto s
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, ClassVar, Iterable, Optional
 
 from pydantic import Field as ModelField
 
 from auditor.services.fetch import AwsCalls, Collector, Family
-from auditor.services.fields import Field, TypeMap, Unknown, fill_from_api, from_api, iac_value
+from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, fill_from_api, from_api, iac_value
 from auditor.services.kms import key_manager, require_key
 from auditor.services.model import Model, Resource
 from auditor.services.values import Declared, as_bool, as_int, clean, get, is_unresolved, key_manager_of, one
@@ -73,6 +74,8 @@ class DynamoDBTable(Resource):
     # The capacity dimensions (ReadCapacityUnits, WriteCapacityUnits) Application Auto Scaling scales: a
     # scalable target with a scaling policy.
     autoscaled_dimensions: list[str] = ModelField(default_factory=list)
+    # The other regions a global table (version 2019.11.21) keeps a replica in.
+    replica_regions: list[str] = ModelField(default_factory=list)
 
 
 def _key_names(schema: Any) -> tuple[Any, Any]:
@@ -315,11 +318,64 @@ DYNAMODB = TypeMap(
               cfn=lambda p, ctx: _ttl(iac_value(p, "TimeToLiveSpecification.Enabled"),
                                       iac_value(p, "TimeToLiveSpecification.AttributeName"),
                                       bool(p.get("TimeToLiveSpecification")))),
+        Field("replica_regions", "raw", api_call="DescribeTable",
+              api=lambda raw: sorted({str(r.get("RegionName")) for r in raw.get("Replicas") or []} -
+                                     {str(raw.get("TableArn", "::::").split(":")[3])}),
+              tf=lambda p, ctx: sorted({str(get(r, "region_name")) for r in ctx.blocks(p, "replica")}),
+              cfn=lambda p, ctx: Defaulted([], "an AWS::DynamoDB::Table has no replicas (a global table is "
+                                                "AWS::DynamoDB::GlobalTable)")),
         Field("autoscaled_dimensions", "raw", api_call="DescribeScalableTargets", api=lambda raw: raw["dimensions"],
               tf=_autoscaled_iac("tf"), cfn=_autoscaled_iac("cfn")),
     ),
     finish_tf=_dynamodb_finish("server_side_encryption", "enabled", "kms_key_arn"),
     finish_cfn=_dynamodb_finish("SSESpecification", "SSEEnabled", "KMSMasterKeyId"),
+)
+
+
+def as_single_table(props: dict) -> dict:
+    """An AWS::DynamoDB::GlobalTable's properties in AWS::DynamoDB::Table's shape, so the same fields read it:
+    what it sets per replica (point-in-time recovery, deletion protection, the KMS key, table class, tags) holds
+    for the table only where every replica sets it (the first replica's key, class and tags)."""
+    replicas = [r for r in props.get("Replicas") or [] if isinstance(r, dict)]
+    view = {k: v for k, v in props.items() if k != "Replicas"}
+    if replicas:
+        pitr = [iac_value(r, "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled") for r in replicas]
+        if any(v is not None for v in pitr):
+            view["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": all(as_bool(v) for v in pitr)}
+        protection = [r.get("DeletionProtectionEnabled") for r in replicas]
+        if any(v is not None for v in protection):
+            view["DeletionProtectionEnabled"] = all(as_bool(v) for v in protection)
+        key = iac_value(replicas[0], "SSESpecification.KMSMasterKeyId")
+        if key is not None and isinstance(view.get("SSESpecification"), dict):
+            view["SSESpecification"] = {**view["SSESpecification"], "KMSMasterKeyId": key}
+        for prop in ("TableClass", "Tags"):
+            if replicas[0].get(prop) is not None:
+                view[prop] = replicas[0][prop]
+    return view
+
+
+def _on_view(where: Any):
+    """A field reader of AWS::DynamoDB::Table, applied to a global table's single-table view."""
+    if where is None:
+        return None
+    return (lambda p, ctx: where(as_single_table(p), ctx)) if callable(where) else \
+        (lambda p, ctx: iac_value(as_single_table(p), where))
+
+
+def _global_replicas(props: dict, ctx: Any) -> list[str]:
+    """A global table lists every region it lives in, its own included: replicated when there are two or more."""
+    regions = sorted({str(iac_value(r, "Region")) for r in props.get("Replicas") or [] if isinstance(r, dict)})
+    return regions if len(regions) > 1 else []
+
+
+_TABLE_FINISH = _dynamodb_finish("SSESpecification", "SSEEnabled", "KMSMasterKeyId")
+
+# AWS::DynamoDB::GlobalTable, read through the table's own fields (as_single_table); the first replica's tags.
+GLOBAL_TABLE = TypeMap(
+    model=DynamoDBTable, cfn_types=("AWS::DynamoDB::GlobalTable",), cfn_name="TableName",
+    fields=tuple(replace(f, tf=None, cfn=_global_replicas if f.prop == "replica_regions" else _on_view(f.cfn))
+                 for f in DYNAMODB.fields if f.cfn is not None),
+    finish_cfn=lambda props, table, ctx, declared: _TABLE_FINISH(as_single_table(props), table, ctx, declared),
 )
 
 

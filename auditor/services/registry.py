@@ -32,7 +32,7 @@ class Service:
 
 SERVICES: tuple[Service, ...] = (
     Service(s3_model.S3Bucket, s3_fetch.COLLECTOR, (), "AwsS3Bucket"),
-    Service(dynamodb.DynamoDBTable, dynamodb.COLLECTOR, (dynamodb.DYNAMODB,), "AwsDynamoDbTable"),
+    Service(dynamodb.DynamoDBTable, dynamodb.COLLECTOR, (dynamodb.DYNAMODB, dynamodb.GLOBAL_TABLE), "AwsDynamoDbTable"),
     Service(rds_model.RDSInstance, rds_fetch.COLLECTOR, (rds_table.RDS_INSTANCE,), "AwsRdsDbInstance"),
     Service(rds_model.RDSCluster, rds_fetch.CLUSTER_COLLECTOR, (rds_table.RDS_CLUSTER,), "AwsRdsDbCluster"),
     Service(elasticache.ElastiCacheReplicationGroup, elasticache.COLLECTOR,
