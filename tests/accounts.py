@@ -415,6 +415,8 @@ OFFICELESS_BREAKS = {
         lambda aws, env: aws.s3.put_bucket_versioning(Bucket="officeless-loki-ruler-production",
                                                       VersioningConfiguration={"Status": "Suspended"}),
         (("OFL-S3-004", "officeless-loki-ruler-production"),)),
+    "tempo-plain-http": Break(lambda aws, env: aws.s3.delete_bucket_policy(Bucket="officeless-tempo-production"),
+                              (("OFL-S3-005", "officeless-tempo-production"),)),
     "tempo-public": Break(
         lambda aws, env: aws.s3.delete_public_access_block(Bucket="officeless-tempo-production"),
         (("OFL-S3-003", "officeless-tempo-production"),)),

@@ -172,17 +172,40 @@ resource "aws_elasticache_serverless_cache" "api" {
     assert names == {"acme-rg", "acme-api"}
 
 
-def test_types_the_packs_judge_but_auditor_does_not_model_are_listed(tmp_path):
+def test_a_global_table_is_judged_as_the_table_it_is(tmp_path):
+    """AWS::DynamoDB::GlobalTable (one replica here, no PITR on it): the table rules judge it."""
     result = run_here("iac", str(CONDITIONS), "--pack", "baseline", "--env", "production", "--format", "json",
                      "--out", str(tmp_path), "--no-checkov")
     assert "Traceback" not in result.stderr and result.stderr == ""
-    assert "note: 1 resource(s) of a type auditor does not model were not judged: Orders (AWS::DynamoDB::GlobalTable)" \
-        in result.stdout
     (report,) = tmp_path.glob("*/report.json")
+    document = json.loads(report.read_text())
+    assert document["run"]["coverage"]["iac_skipped"] == []
+    orders = {f["rule_id"]: f for f in document["findings"] if f["resource"]["name"] == "acme-orders-global"}
+    assert orders["BASE-DDB-001"]["status"] == "fail" and orders["BASE-DDB-001"]["source"]["line"] == 71
+
+
+def test_types_the_packs_judge_but_auditor_does_not_model_are_listed(tmp_path):
+    folder = tmp_path / "iac"
+    folder.mkdir()
+    (folder / "global.yaml").write_text("""AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Orders:
+    Type: AWS::RDS::GlobalCluster
+    Properties:
+      GlobalClusterIdentifier: acme-orders
+      Engine: aurora-postgresql
+      StorageEncrypted: false
+""")
+    result = run_here("iac", str(folder), "--pack", "baseline", "--env", "production", "--format", "json",
+                     "--out", str(tmp_path / "out"), "--no-checkov")
+    assert "Traceback" not in result.stderr and result.stderr == ""
+    assert "note: 1 resource(s) of a type auditor does not model were not judged: Orders (AWS::RDS::GlobalCluster)" \
+        in result.stdout
+    (report,) = (tmp_path / "out").glob("*/report.json")
     coverage = json.loads(report.read_text())["run"]["coverage"]
     assert coverage["iac_skipped"] == [{
-        "address": "Orders", "type": "AWS::DynamoDB::GlobalTable", "file": "storage.yaml", "line": 71,
-        "reason": "AWS::DynamoDB::GlobalTable is not modelled: the rules on AWS::DynamoDB::Table do not judge it"}]
+        "address": "Orders", "type": "AWS::RDS::GlobalCluster", "file": "global.yaml", "line": 3,
+        "reason": "AWS::RDS::GlobalCluster is not modelled: the rules on AWS::RDS::DBCluster do not judge it"}]
 
 
 def test_checkovs_own_warnings_are_counted_not_printed(tmp_path, monkeypatch, capfd):

@@ -287,3 +287,91 @@ def test_mount_targets_in_public_subnets_in_terraform(tmp_path, routes, verdict)
     assert fs.mount_targets_private is verdict
     if verdict is None:
         assert "route table association" in fs.unknown["mount_targets_private"]
+
+
+def test_a_bucket_policy_for_each_checkov_cannot_evaluate_is_unknown_not_present(tmp_path):
+    """A companion written for_each over a `for` expression (checkov leaves it one block, bucket naming
+    each.key): which buckets it covers is not known, so their TLS check is an error, never a pass."""
+    document = gate_files(tmp_path, {"main.tf": '''
+locals { names = ["a", "b"] }
+resource "aws_s3_bucket" "logs" {
+  for_each = toset(local.names)
+  bucket   = "logs-${each.key}"
+}
+data "aws_iam_policy_document" "tls" {
+  statement {
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = ["arn:aws:s3:::logs-*", "arn:aws:s3:::logs-*/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+resource "aws_s3_bucket_policy" "logs" {
+  for_each = toset([for n in local.names : n if n != "b"])
+  bucket   = aws_s3_bucket.logs[each.key].id
+  policy   = data.aws_iam_policy_document.tls.json
+}
+'''})
+    for name in ("logs-a", "logs-b"):
+        finding = verdicts(document, name)["BASE-S3-003"]
+        assert finding["status"] == "error" and "for_each" in finding["message"], finding
+
+
+def test_a_policy_document_data_source_is_read_as_the_policy_it_renders(tmp_path):
+    document = gate_files(tmp_path, {"main.tf": '''
+resource "aws_s3_bucket" "logs" { bucket = "logs" }
+data "aws_iam_policy_document" "tls" {
+  statement {
+    sid       = "AllowReads"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::123456789012:root"]
+    }
+  }
+  statement {
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = data.aws_iam_policy_document.tls.json
+}
+'''})
+    assert verdicts(document, "logs")["BASE-S3-003"]["status"] == "pass"
+
+
+def test_a_policy_document_merged_from_others_is_not_read(tmp_path):
+    """source_policy_documents bring statements this block does not show: the policy is unknown."""
+    document = gate_files(tmp_path, {"main.tf": '''
+resource "aws_s3_bucket" "logs" { bucket = "logs" }
+data "aws_iam_policy_document" "combined" {
+  source_policy_documents = [var.extra_policy]
+}
+variable "extra_policy" { type = string }
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = data.aws_iam_policy_document.combined.json
+}
+'''})
+    assert verdicts(document, "logs")["BASE-S3-003"]["status"] == "error"

@@ -310,6 +310,11 @@ class CfnContext:
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [props for other, props in self.template.of_type(rtype) if self.template.refers_to(value, other)]
 
+    @staticmethod
+    def document(value: Any) -> Any:
+        """A policy document: CloudFormation writes it inline."""
+        return value
+
     def pointing_at(self, target: Any, rtype: str, attribute: str) -> list[dict]:
         """The resources of ``rtype`` whose ``attribute`` refers to the resource ``target`` refers to."""
         value = clean(target)

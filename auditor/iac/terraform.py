@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from auditor.iac import tfexpr
+from auditor.iac.tfpolicy import document_for, policy_documents
 from auditor.services.cloudwatch import CloudWatchAlarm
 from auditor.services.fields import TypeMap, read_iac
 from auditor.services.model import Resource, SourceLocation
@@ -52,6 +53,8 @@ class TfModel:
 
     blocks: list[TfBlock]
     region: str
+    # aws_iam_policy_document data blocks, rendered (tfpolicy.policy_documents).
+    documents: dict[str, Optional[dict]] = field(default_factory=dict)
     by_address: dict[str, TfBlock] = field(default_factory=dict)
     by_type: dict[str, list[TfBlock]] = field(default_factory=dict)
     _pointing: dict[str, dict[tuple[str, str], list[TfBlock]]] = field(default_factory=dict)
@@ -574,6 +577,10 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
             bucket.locations[prop] = SourceLocation(file=found[0].file, line=found[0].line, address=found[0].address)
             for why in found[0].unexpanded.values():
                 d.unknown[prop] = f"not resolvable statically: {why} in {found[0].address}"
+            uncertain = uncertain_companion(found, block, "bucket")
+            if uncertain is not None:  # a companion whose for_each/count is not known may not cover this bucket
+                d.unknown[prop] = (f"not resolvable statically: {uncertain.address}: {uncertain.instances_note}, "
+                                   "so whether it applies to this bucket is not known")
         return found
 
     def read_versioning() -> None:
@@ -662,6 +669,7 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         inline = get(block.attrs, "policy")  # the pre-v4 inline form, still common in modules
         if policies or inline not in (None, "", []):
             document = get(policies[0].attrs, "policy") if policies else inline
+            document = document_for(document, module_prefix(block.address), model.documents) or document
             if isinstance(document, str) and document.strip().startswith("{"):
                 try:
                     document = json.loads(document)
@@ -809,7 +817,7 @@ class TfContext:
 
     def pointing(self, rtype: str, attribute: str) -> list[tuple[str, dict]]:
         """The blocks of ``rtype`` whose ``attribute`` designates this block, with their names."""
-        found = self.model.companions_of(rtype, self.block, self.name, attribute)
+        found = _certain(self.model.companions_of(rtype, self.block, self.name, attribute), self.block, attribute)
         return [(_name_of_block(b), b.attrs) for b in found if b is not self.block]
 
     def type_of(self, value: Any) -> Optional[str]:
@@ -827,7 +835,11 @@ class TfContext:
                 self.model.by_address.get(match.group("address"))
         if block is None:
             return [b.attrs for b in self.model.of_type(rtype) if one(get(b.attrs, attribute)) == one(target)]
-        return [b.attrs for b in self.model.companions_of(rtype, block, None, attribute)]
+        return [b.attrs for b in _certain(self.model.companions_of(rtype, block, None, attribute), block, attribute)]
+
+    def document(self, value: Any) -> Any:
+        """A ``data.aws_iam_policy_document.x.json`` reference as the policy it renders; anything else as it is."""
+        return document_for(one(value), module_prefix(self.block.address), self.model.documents) or value
 
     def named(self, rtype: str, value: Any) -> list[dict]:
         return [b.attrs for b in self.model.of_type(rtype)
@@ -839,6 +851,27 @@ class TfContext:
     @staticmethod
     def blocks(attrs: dict, key: str) -> list[dict]:
         return blocks(attrs, key)
+
+
+class UncertainCompanion(Exception):
+    """A block points at one instance of a for_each/count resource through ``each.key`` (or ``count.index``),
+    and its own for_each or count could not be evaluated: for which instances it exists is not known, so the
+    field reading it is unknown (never "present for all")."""
+
+
+def uncertain_companion(found: list[TfBlock], target: TfBlock, attribute: str) -> Optional[TfBlock]:
+    if not _INDEX.search(target.address):
+        return None
+    return next((b for b in found if b.instances_note and
+                 re.search(r"\b(each|count)\.", str(b.attrs.get(attribute)))), None)
+
+
+def _certain(found: list[TfBlock], target: TfBlock, attribute: str) -> list[TfBlock]:
+    block = uncertain_companion(found, target, attribute)
+    if block is not None:
+        raise UncertainCompanion(f"{block.address}: {block.instances_note}, so whether it applies to "
+                                 f"{target.address} is not known")
+    return found
 
 
 def _name_of_block(block: TfBlock) -> str:
@@ -908,7 +941,7 @@ def _mark_unexpanded(block: TfBlock, resource: Resource) -> Resource:
 
 
 def terraform_resources(definitions: dict, root: str, region: str, var_files: tuple[Path, ...] = ()) -> list[Resource]:
-    model = TfModel(blocks_from_definitions(definitions, root, var_files), region)
+    model = TfModel(blocks_from_definitions(definitions, root, var_files), region, policy_documents(definitions))
     return [_mark_unexpanded(b, map_safely(MAPPERS[b.type], model, b, b.address, b.file, b.line, MODELS[b.type]))
             for b in model.blocks if b.type in MAPPERS and not _member(b)]
 

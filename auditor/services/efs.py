@@ -75,7 +75,7 @@ _NO_POLICY = "no file system policy: any client in the security groups may mount
 
 def _tls_tf(props: dict, ctx: Any) -> Any:
     policies = ctx.pointing("aws_efs_file_system_policy", "file_system_id")
-    return _tls_from_document(get(policies[0][1], "policy")) if policies else Defaulted(False, _NO_POLICY)
+    return _tls_from_document(ctx.document(get(policies[0][1], "policy"))) if policies else Defaulted(False, _NO_POLICY)
 
 
 def _tls_cfn(props: dict, ctx: Any) -> Any:

@@ -52,6 +52,8 @@ class References(Protocol):
 
     def of_type(self, rtype: str) -> list[dict]: ...
 
+    def document(self, value: Any) -> Any: ...
+
 
 @dataclass(frozen=True)
 class Field:

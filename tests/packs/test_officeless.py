@@ -39,6 +39,8 @@ CASES = {
         {"effective_public_access_block": {"all_blocked": False}},
     ),
     "OFL-S3-004": ({"versioning": {"status": "Enabled"}}, {"versioning": {"status": "Enabled-other"}}),
+    "OFL-S3-005": ({"policy": {"exists": True, "denies_insecure_transport": True}},
+                   {"policy": {"exists": True, "denies_insecure_transport": False}}),
     "OFL-CACHE-001": (PRESENT, ABSENT),
     "OFL-CACHE-002": ({"engine": "valkey"}, {"engine": "valkey-other"}),
     "OFL-CACHE-003": ({"internet_ingress_groups": []}, {"internet_ingress_groups": ["sg-0123456789abcdef0"]}),
