@@ -188,6 +188,7 @@ def test_unnamed_critical_tables_are_an_error_that_says_which_parameter_to_set(t
     (tmp_path / "config.yaml").write_text("parameters: {}\n")
     result = run_here("iac", str(folder), "--pack", "ecommerce-platform", "--env", "production", "--format", "json",
                       "--config", str(tmp_path / "config.yaml"), "--out", str(tmp_path / "out"), "--no-checkov")
+    assert result.code != 0 and "Traceback" not in result.stderr  # never reads as compliant
     (report,) = (tmp_path / "out").glob("*/report.json")
     (finding,) = [f for f in json.loads(report.read_text())["findings"] if f["rule_id"] == "ECOM-DDB-019"]
     assert finding["status"] == "error" and "critical_tables" in finding["message"], finding
