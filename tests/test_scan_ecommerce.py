@@ -58,6 +58,15 @@ def test_development_tables_without_auto_scaling_fail(aws, tmp_path):
     assert failing(document) == {("ECOM-DDB-018", name) for name in failed}
 
 
+def test_api_responses_cached_past_their_cache_control_fail(aws, tmp_path):
+    """§7.2: a legacy API behavior with MinTTL 300 caches what the API marks no-cache for five minutes."""
+    build_account(aws, "production", skip=("api-min-ttl",))
+    document = scan(aws.endpoint, tmp_path, "--env", "production").report()
+    (finding,) = findings_by(document, rule_id="ECOM-CDN-001")
+    assert finding["status"] == "fail" and "min_ttl" in finding["message"], finding
+    assert {f["rule_id"] for f in document["findings"] if f["status"] == "fail"} == {"ECOM-CDN-001"}
+
+
 @pytest.mark.parametrize("name", sorted(DRIFTS))
 def test_each_drift_is_found_by_its_rule(aws, tmp_path, name):
     drift = DRIFTS[name]

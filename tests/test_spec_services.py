@@ -503,3 +503,89 @@ def test_a_distribution_whose_ttls_are_unreadable_leaves_unknown_only_the_bucket
     link_cdn([unreadable, readable, a, b])
     assert a.cdn is None and "AccessDenied" in a.unknown["cdn"]
     assert b.cdn.served and b.cdn.behaviors[0].default_ttl == 86400 and "cdn" not in b.unknown
+
+
+# --- API responses cached by their Cache-Control headers (ECOM-CDN-001) ---------------------------------------
+
+TF_API_CDN = '''
+resource "aws_cloudfront_cache_policy" "api" {
+  name        = "api-origin-headers"
+  min_ttl     = %s
+  default_ttl = 0
+  max_ttl     = 86400
+  parameters_in_cache_key_and_forwarded_to_origin {
+    cookies_config { cookie_behavior = "none" }
+    headers_config { header_behavior = "none" }
+    query_strings_config { query_string_behavior = "all" }
+  }
+}
+resource "aws_cloudfront_distribution" "shop" {
+  enabled = true
+  origin {
+    origin_id   = "api"
+    domain_name = "api.shop.example.com"
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "api"
+    viewer_protocol_policy = "redirect-to-https"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+  }
+  ordered_cache_behavior {
+    path_pattern           = "/api/*"
+    target_origin_id       = "api"
+    viewer_protocol_policy = "https-only"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = %s
+  }
+  restrictions {
+    geo_restriction { restriction_type = "none" }
+  }
+  viewer_certificate { cloudfront_default_certificate = true }
+}
+'''
+
+
+@pytest.mark.parametrize("min_ttl, policy, verdict", [
+    ("0", "aws_cloudfront_cache_policy.api.id", "pass"),
+    ("60", "aws_cloudfront_cache_policy.api.id", "fail"),  # caches what the API marks no-cache for a minute
+    ("0", '"83da9c7e-98b4-4e11-a168-04f0df8e2c65"', "pass"),  # managed UseOriginCacheControlHeaders
+    ("0", '"658327ea-f89d-4fab-a63d-7e88639e58f6"', "fail"),  # managed CachingOptimized: MinTTL 1
+    ("0", '"4135ea2d-6df8-44a3-9df3-4b5a84be39ad"', "fail"),  # managed CachingDisabled: caches nothing
+    ("0", "data.aws_cloudfront_cache_policy.custom.id", "error")])  # a policy this IaC does not hold
+def test_api_behaviors_honour_cache_control_in_terraform(tmp_path, min_ttl, policy, verdict):
+    """The default behavior (CachingOptimized, static content) is not an API path and is not judged."""
+    document = gate_files(tmp_path, {"cdn.tf": TF_API_CDN % (min_ttl, policy)}, "ecommerce-platform", "baseline")
+    (finding,) = [f for f in document["findings"] if f["rule_id"] == "ECOM-CDN-001"]
+    assert finding["status"] == verdict, finding
+    # the baseline's HTTPS rule reads other fields of the same behaviors: not superseded by the TTL rule
+    (https,) = [f for f in document["findings"] if f["rule_id"] == "BASE-CF-001"]
+    assert https["status"] == "pass"
+
+
+@pytest.mark.parametrize("config, verdict", [
+    ({"MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 3600}, "pass"), ({"MinTTL": 30, "DefaultTTL": 60, "MaxTTL": 3600}, "fail")])
+def test_api_behaviors_take_their_bounds_from_get_cache_policy(config, verdict):
+    """A cache policy of the account (not a managed one) is read with GetCachePolicy, as AWS documents it."""
+    client, stub = stubbed("cloudfront")
+    behavior = {"TargetOriginId": "api", "ViewerProtocolPolicy": "https-only", "CachePolicyId": "custom-api"}
+    summary = _summary({"S3OriginConfig": {"OriginAccessIdentity": ""}}, behavior)
+    summary["CacheBehaviors"] = {"Quantity": 1, "Items": [{"PathPattern": "/api/*", **behavior}]}
+    stub.add_response("list_distributions", {"DistributionList": {"Marker": "", "MaxItems": 100, "IsTruncated": False,
+                                                                   "Quantity": 1, "Items": [summary]}})
+    stub.add_response("get_cache_policy", {"CachePolicy": {"Id": "custom-api", "LastModifiedTime": "2026-01-01T00:00:00Z",
+                                                           "CachePolicyConfig": {"Name": "api", **config}}},
+                      {"Id": "custom-api"})
+    with stub:
+        (dist,) = cloudfront.list_distributions(StubbedCalls({"cloudfront": client}), "us-east-1")
+    ctx = Context("production", "production", params={"api_path_patterns": ["/api/*"]})
+    (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-CDN-001"), ctx, Inventory([dist], ["us-east-1"]))
+    assert finding.status == verdict, finding

@@ -209,7 +209,8 @@ def _backup_plan(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
 
 
 def _cdn(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
-    """§6.3/§7.2: one distribution for the static assets (7 days) and the product images (24 hours)."""
+    """§6.3/§7.2: one distribution for the static assets (7 days), the product images (24 hours) and the API
+    (its origin's Cache-Control headers: the managed UseOriginCacheControlHeaders policy)."""
     def behavior(origin: str, ttl: int, path: str | None = None) -> dict:
         entry = {"TargetOriginId": origin, "ViewerProtocolPolicy": "redirect-to-https", "MinTTL": 0,
                  "DefaultTTL": ttl, "MaxTTL": 31536000,
@@ -221,9 +222,16 @@ def _cdn(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
     images_ttl = 3600 if "images-ttl-1h" in skip else 86400
     aws.cloudfront.create_distribution(DistributionConfig={
         "CallerReference": f"ecommerce-{env}", "Comment": f"ecommerce {env}", "Enabled": True,
-        "Origins": {"Quantity": 2, "Items": origins},
+        "Origins": {"Quantity": 3, "Items": origins + [{
+            "Id": "api", "DomainName": f"api-{env}.shop.example.com",
+            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
         "DefaultCacheBehavior": behavior("static-assets", 604800),
-        "CacheBehaviors": {"Quantity": 1, "Items": [behavior("product-images", images_ttl, "/images/*")]}})
+        "CacheBehaviors": {"Quantity": 2, "Items": [behavior("product-images", images_ttl, "/images/*"), {
+            "PathPattern": "/api/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "https-only",
+            # a forced minimum caches even what the API marks no-cache (a drift)
+            **({"MinTTL": 300, "DefaultTTL": 300, "MaxTTL": 3600,
+                "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}}}
+               if "api-min-ttl" in skip else {"CachePolicyId": "83da9c7e-98b4-4e11-a168-04f0df8e2c65"})}]}})
 
 
 def _search(aws: MockAccount, env: str, spec: dict) -> None:

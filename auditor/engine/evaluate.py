@@ -64,6 +64,13 @@ def blocked_finding(rule: Rule, reason: str, region: str) -> Finding:
     return _finding(rule, ref, ERROR, None, None, None, reason)
 
 
+def judged_paths(reads: frozenset) -> frozenset:
+    """The property paths a rule judges: a list it quantifies over (``behaviors`` in ``behaviors[].min_ttl``)
+    is where the judged fields live, not itself judged, so two rules on different fields of the same list's
+    items (TTL bounds, viewer protocol) do not supersede each other."""
+    return frozenset(p for p in reads if not any(q.startswith(p + "[].") for q in reads))
+
+
 def supersede_baseline(findings: list[Finding], rules: dict[str, Rule]) -> None:
     """Where a spec pack and a baseline pack judge the same property of the same resource, the spec pack is the
     authority (it may want a bucket unversioned): the baseline finding becomes ``superseded`` by the spec rule."""
@@ -71,16 +78,18 @@ def supersede_baseline(findings: list[Finding], rules: dict[str, Rule]) -> None:
     for f in findings:
         rule = rules.get(f.rule_id)
         if rule is not None and not rule.baseline and rule.reads:
-            judged.setdefault((f.resource.type, f.resource.region, f.resource.id), []).append((rule.id, rule.reads))
+            judged.setdefault((f.resource.type, f.resource.region, f.resource.id), []).append(
+                (rule.id, judged_paths(rule.reads)))
     for f in findings:
         rule = rules.get(f.rule_id)
         if rule is None or not rule.baseline:
             continue
+        own = judged_paths(rule.reads)
         for spec_rule, reads in judged.get((f.resource.type, f.resource.region, f.resource.id), []):
-            if reads & rule.reads:
+            if reads & own:
                 f.status = "superseded"
                 f.superseded_by = spec_rule
-                f.message += f" (superseded by {spec_rule}: the spec pack judges {', '.join(sorted(reads & rule.reads))})"
+                f.message += f" (superseded by {spec_rule}: the spec pack judges {', '.join(sorted(reads & own))})"
                 break
 
 
@@ -104,12 +113,13 @@ def supersede_where_spec_is_silent(findings: list[Finding], rules: list[Rule], e
         if resource is None:
             continue
         for spec in silent:
-            if spec.resource.type != resource.type or not (spec.reads & rule.reads) or \
+            shared = judged_paths(spec.reads) & judged_paths(rule.reads)
+            if spec.resource.type != resource.type or not shared or \
                     (spec.id, f.resource.type, f.resource.region, f.resource.id) in judged:
                 continue
             if selects(spec, contexts[spec.pack], resource, inventory.regions):
                 f.status, f.superseded_by = "superseded", spec.id
-                f.message += (f" (superseded by {spec.id}: the spec pack sets {', '.join(sorted(spec.reads & rule.reads))}"
+                f.message += (f" (superseded by {spec.id}: the spec pack sets {', '.join(sorted(shared))}"
                               f" for {', '.join(spec.environments or ['other environments'])} only and leaves it "
                               f"as it is in {environment})")
                 break

@@ -29,19 +29,24 @@ class CloudFrontDistribution(Resource):
     origin_buckets: list[str] = ModelField(default_factory=list)
 
 
-# AWS managed cache policies (their ids are the same in every account) and their default TTL, in seconds.
-MANAGED_CACHE_POLICIES = {
-    "658327ea-f89d-4fab-a63d-7e88639e58f6": 86400,  # Managed-CachingOptimized
-    "b2884449-e4de-46a7-ac36-70bc7f1ddd6d": 86400,  # Managed-CachingOptimizedForUncompressedObjects
-    "4135ea2d-6df8-44a3-9df3-4b5a84be39ad": 0,  # Managed-CachingDisabled
-    "08627262-05a9-4f76-9ded-b50ca2e3a84f": 86400,  # Managed-Elemental-MediaPackage
+# AWS managed cache policies (their ids are the same in every account) and their (minimum, default, maximum)
+# TTL in seconds, as "Use managed cache policies" in the CloudFront Developer Guide lists them; None where a
+# bound is not relied on here (the rules on it are then error for that behavior).
+MANAGED_CACHE_POLICIES: dict[str, tuple[Optional[int], int, Optional[int]]] = {
+    "658327ea-f89d-4fab-a63d-7e88639e58f6": (1, 86400, 31536000),  # Managed-CachingOptimized
+    "b2884449-e4de-46a7-ac36-70bc7f1ddd6d": (1, 86400, 31536000),  # Managed-CachingOptimizedForUncompressedObjects
+    "4135ea2d-6df8-44a3-9df3-4b5a84be39ad": (0, 0, 0),  # Managed-CachingDisabled
+    "08627262-05a9-4f76-9ded-b50ca2e3a84f": (None, 86400, None),  # Managed-Elemental-MediaPackage
+    "83da9c7e-98b4-4e11-a168-04f0df8e2c65": (0, 0, 31536000),  # Managed-UseOriginCacheControlHeaders
+    "4cc15a8a-d715-48a4-82b8-cc0b614638fe": (0, 0, 31536000),  # Managed-UseOriginCacheControlHeaders-QueryStrings
 }
 
 
 _S3_DOMAIN = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]*?)\.s3(?:[.-](?:[a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$")
 
 
-LEGACY_DEFAULT_TTL = 86400  # a behavior without a cache policy caches a day unless DefaultTTL says otherwise
+# A behavior without a cache policy (the legacy cache settings): AWS's defaults for MinTTL, DefaultTTL, MaxTTL.
+LEGACY_TTLS = (0, 86400, 31536000)
 
 
 def bucket_of_domain(domain: Any) -> Optional[str]:
@@ -70,33 +75,41 @@ def cdn_behaviors(distribution: str, origins: list[dict], default: Any, ordered:
         if not isinstance(raw, dict):
             continue
         target = str(iac_value(raw, keys["target"]))
-        policy, ttl = iac_value(raw, keys["policy"]), iac_value(raw, keys["ttl"])
+        policy = iac_value(raw, keys["policy"])
+        ttls: Any = tuple(iac_value(raw, keys[k]) for k in ("min_ttl", "ttl", "max_ttl"))
         unknown = {}
         if policy:
-            ttl = MANAGED_CACHE_POLICIES.get(policy) if isinstance(policy, str) else None
-            if ttl is None and policy_ttl is not None:
-                ttl = policy_ttl(policy)
-                if isinstance(ttl, Unknown):
-                    unknown, ttl = {"default_ttl": ttl.reason}, None
-        elif ttl is None and policy_ttl is not None:
-            ttl = LEGACY_DEFAULT_TTL  # IaC: the AWS default of a behavior without a cache policy
+            ttls = MANAGED_CACHE_POLICIES.get(policy) if isinstance(policy, str) else None
+            if ttls is None and policy_ttl is not None:
+                ttls = policy_ttl(policy)
+                if isinstance(ttls, Unknown):
+                    unknown = {k: ttls.reason for k in ("min_ttl", "default_ttl", "max_ttl")}
+                    ttls = None
+        elif policy_ttl is not None:  # IaC: the AWS defaults of a behavior without a cache policy
+            ttls = tuple(LEGACY_TTLS[i] if v is None else v for i, v in enumerate(ttls))
+        low, ttl, high = ttls or (None, None, None)
+        if policy and ttls is not None:  # a managed policy's bound not relied on here
+            unknown.update({k: f"the {k} of the managed cache policy {policy} is not known"
+                            for k, v in (("min_ttl", low), ("max_ttl", high)) if v is None})
         origin = by_id.get(target, {})
         out.append(CdnBehavior(unknown=unknown,
             distribution=distribution, path_pattern=str(pattern or iac_value(raw, keys["path"])), origin_id=target,
             bucket=origin.get("bucket"), origin_access=origin.get("access"),
             cache_policy_id=str(ctx.resolve(policy) if ctx is not None else policy) if policy else None,
-            default_ttl=as_int(ttl), viewer_protocol_policy=iac_value(raw, keys["viewer"])))
+            default_ttl=as_int(ttl), min_ttl=as_int(low), max_ttl=as_int(high),
+            viewer_protocol_policy=iac_value(raw, keys["viewer"])))
     return out
 
 
 _API_KEYS = {"domain": "DomainName", "id": "Id", "oac": "OriginAccessControlId", "oai": "S3OriginConfig.OriginAccessIdentity",
-             "target": "TargetOriginId", "policy": "CachePolicyId", "ttl": "DefaultTTL", "path": "PathPattern",
-             "viewer": "ViewerProtocolPolicy"}
+             "target": "TargetOriginId", "policy": "CachePolicyId", "ttl": "DefaultTTL", "min_ttl": "MinTTL",
+             "max_ttl": "MaxTTL", "path": "PathPattern", "viewer": "ViewerProtocolPolicy"}
 
 
 _TF_KEYS = {"domain": "domain_name", "id": "origin_id", "oac": "origin_access_control_id",
             "oai": "s3_origin_config.origin_access_identity", "target": "target_origin_id", "policy": "cache_policy_id",
-            "ttl": "default_ttl", "path": "path_pattern", "viewer": "viewer_protocol_policy"}
+            "ttl": "default_ttl", "min_ttl": "min_ttl", "max_ttl": "max_ttl", "path": "path_pattern",
+            "viewer": "viewer_protocol_policy"}
 
 
 def _api_behaviors(raw: dict) -> list[CdnBehavior]:
@@ -104,19 +117,21 @@ def _api_behaviors(raw: dict) -> list[CdnBehavior]:
                          (raw.get("CacheBehaviors") or {}).get("Items") or [], _API_KEYS)
 
 
-def _policy_ttl(ctx: Any, policy_type: str, ttl_path: str):
-    """The DefaultTTL of a cache policy the same IaC declares; Unknown for one it does not (a data source)."""
+def _policy_ttl(ctx: Any, policy_type: str, ttl_paths: tuple[str, str, str]):
+    """The (MinTTL, DefaultTTL, MaxTTL) of a cache policy the same IaC declares (the bounds it leaves out take
+    AWS's defaults: 0 and a year); Unknown for one it does not (a data source)."""
     def ttl(policy: Any) -> Any:
         declared = ctx.named(policy_type, policy)
-        value = iac_value(declared[0], ttl_path) if declared else None
-        if as_int(value) is None:
+        values = [iac_value(declared[0], path) if declared else None for path in ttl_paths]
+        if as_int(values[1]) is None:
             return Unknown(f"the TTL of cache policy {str(policy)[:80]} is not in this IaC")
-        return value
+        return (values[0] if values[0] is not None else 0, values[1],
+                values[2] if values[2] is not None else LEGACY_TTLS[2])
     return ttl
 
 
-def _iac_behaviors(origins: str, default: str, ordered: str, keys: dict[str, str], policy_type: str, ttl_path: str,
-                   config: str = ""):
+def _iac_behaviors(origins: str, default: str, ordered: str, keys: dict[str, str], policy_type: str,
+                   ttl_path: tuple[str, str, str], config: str = ""):
     def read(props: dict, ctx: Any) -> Any:
         root = iac_value(props, config) or {} if config else props
         many = (lambda key: ctx.blocks(root, key)) if not config else (lambda key: root.get(key) or [])
@@ -137,9 +152,10 @@ CLOUDFRONT = TypeMap(
         Field("enabled", "bool", api="Enabled", tf="enabled", cfn="DistributionConfig.Enabled"),
         Field("behaviors", "raw", api=_api_behaviors,
               tf=_iac_behaviors("origin", "default_cache_behavior", "ordered_cache_behavior", _TF_KEYS,
-                                "aws_cloudfront_cache_policy", "default_ttl"),
+                                "aws_cloudfront_cache_policy", ("min_ttl", "default_ttl", "max_ttl")),
               cfn=_iac_behaviors("Origins", "DefaultCacheBehavior", "CacheBehaviors", _API_KEYS,
-                                 "AWS::CloudFront::CachePolicy", "CachePolicyConfig.DefaultTTL", config="DistributionConfig")),
+                                 "AWS::CloudFront::CachePolicy", ("CachePolicyConfig.MinTTL", "CachePolicyConfig.DefaultTTL",
+                                                                  "CachePolicyConfig.MaxTTL"), config="DistributionConfig")),
     ),
     finish_api=_origin_buckets,
     finish_tf=lambda props, dist, ctx, d: _origin_buckets(None, dist),
@@ -175,9 +191,13 @@ def _policy_ttls(calls: AwsCalls, distribution: CloudFrontDistribution) -> None:
         try:
             answer = calls.once(f"cloudfront:GetCachePolicy:{policy}",
                                 lambda: calls.client("cloudfront", REGION).get_cache_policy(Id=policy))
-            behavior.default_ttl = answer["CachePolicy"]["CachePolicyConfig"]["DefaultTTL"]
+            config = answer["CachePolicy"]["CachePolicyConfig"]
+            behavior.default_ttl = config["DefaultTTL"]
+            behavior.min_ttl, behavior.max_ttl = config.get("MinTTL"), config.get("MaxTTL")
+            behavior.unknown = {k: v for k, v in behavior.unknown.items() if k not in ("min_ttl", "max_ttl")}
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
-            behavior.unknown["default_ttl"] = why_unreadable(exc, "cloudfront:GetCachePolicy")
+            for key in ("default_ttl", "min_ttl", "max_ttl"):
+                behavior.unknown[key] = why_unreadable(exc, "cloudfront:GetCachePolicy")
 
 
 def link_cdn(resources: list[Resource], listing_error: str | None = None) -> None:

@@ -257,6 +257,11 @@ CASES = {
         {"cdn": {"served": True, "behaviors": [{"distribution": "E2EXAMPLE", "default_ttl": 86400}]}},
         {"cdn": {"served": False, "behaviors": [{"distribution": "E2EXAMPLE", "default_ttl": 86400}]}},
     ),
+    "ECOM-CDN-001": (
+        {"behaviors": [{"distribution": "E2", "path_pattern": "/api/*", "min_ttl": 0, "max_ttl": 31536000},
+                       {"distribution": "E2", "path_pattern": "*", "min_ttl": 1, "max_ttl": 31536000}]},
+        {"behaviors": [{"distribution": "E2", "path_pattern": "/api/*", "min_ttl": 1, "max_ttl": 31536000}]},
+    ),
     "ECOM-S3-015": (
         {"cdn": {"served": True, "behaviors": [{"distribution": "E2EXAMPLE", "default_ttl": 604800}]}},
         {"cdn": {"served": False, "behaviors": [{"distribution": "E2EXAMPLE", "default_ttl": 604800}]}},

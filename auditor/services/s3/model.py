@@ -98,6 +98,9 @@ class CdnBehavior(Model):
     bucket: Optional[str] = None  # the S3 bucket of that origin, when it is one
     origin_access: Optional[str] = None  # how CloudFront reads that bucket: OAI, OAC or none
     default_ttl: Optional[int] = None  # seconds (the behavior's own, or its cache policy's)
+    # Its bounds: MinTTL above 0 caches even what the origin marks Cache-Control no-cache; MaxTTL 0 caches nothing.
+    min_ttl: Optional[int] = None
+    max_ttl: Optional[int] = None
     cache_policy_id: Optional[str] = None
     viewer_protocol_policy: Optional[str] = None
     # This behavior's fields that could not be read (its cache policy's TTL): a rule on them is error, while
