@@ -589,3 +589,32 @@ def test_api_behaviors_take_their_bounds_from_get_cache_policy(config, verdict):
     ctx = Context("production", "production", params={"api_path_patterns": ["/api/*"]})
     (finding,) = evaluate_rule(_packed_rule("ecommerce-platform", "ECOM-CDN-001"), ctx, Inventory([dist], ["us-east-1"]))
     assert finding.status == verdict, finding
+
+
+# --- audit logs kept 7 years (ECOM-LOG-001) -------------------------------------------------------------------
+
+def test_audit_log_retention_is_read_live(aws, tmp_path):
+    """moto keeps retentionInDays; a group without it never expires its events, which keeps them 7 years too."""
+    aws.logs.create_log_group(logGroupName="/ecommerce/production/audit")
+    aws.logs.create_log_group(logGroupName="/ecommerce/production/app")  # not an audit group: not judged
+    aws.logs.put_retention_policy(logGroupName="/ecommerce/production/app", retentionInDays=7)
+    document = scan(aws, tmp_path, "ecommerce-platform")
+    assert verdicts(document, "/ecommerce/production/audit")["ECOM-LOG-001"]["status"] == "pass"
+    assert "ECOM-LOG-001" not in verdicts(document, "/ecommerce/production/app")
+    aws.logs.put_retention_policy(logGroupName="/ecommerce/production/audit", retentionInDays=1827)
+    finding = verdicts(scan(aws, tmp_path, "ecommerce-platform"), "/ecommerce/production/audit")["ECOM-LOG-001"]
+    assert finding["status"] == "fail" and finding["actual"] == 1827
+
+
+@pytest.mark.parametrize("retention, verdict", [("2557", "pass"), ("0", "pass"), ("3653", "pass"), ("365", "fail"),
+                                                ("var.audit_days", "error")])
+def test_audit_log_retention_in_terraform(tmp_path, retention, verdict):
+    """retention_in_days = 0 is Terraform's "never expire"; a variable without a value is not known."""
+    document = gate_files(tmp_path, {"logs.tf": f'''
+variable "audit_days" {{ type = number }}
+resource "aws_cloudwatch_log_group" "audit" {{
+  name              = "/ecommerce/production/audit"
+  retention_in_days = {retention}
+}}
+'''}, "ecommerce-platform")
+    assert verdicts(document, "/ecommerce/production/audit")["ECOM-LOG-001"]["status"] == verdict

@@ -51,6 +51,7 @@ DEMO_PARAMETERS = {"ecommerce-platform": {
     "dax_cluster": "ecommerce-dax-{env}",
     "backup_plan": "ecommerce-weekly-{env}",
     "critical_tables": ["ProductCatalog-{env}"],
+    "audit_log_groups": ["/ecommerce/{env}/audit"],
 }}
 
 
@@ -81,6 +82,7 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
     _dax(aws, env, skip)
     _backup_plan(aws, env, skip)
     _cdn(aws, env, skip)
+    _audit_logs(aws, env, skip)
     aws.ec2.enable_ebs_encryption_by_default()
 
 
@@ -232,6 +234,13 @@ def _cdn(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
             **({"MinTTL": 300, "DefaultTTL": 300, "MaxTTL": 3600,
                 "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}}}
                if "api-min-ttl" in skip else {"CachePolicyId": "83da9c7e-98b4-4e11-a168-04f0df8e2c65"})}]}})
+
+
+def _audit_logs(aws: MockAccount, env: str, skip: tuple[str, ...]) -> None:
+    """§8.1: audit logs in CloudWatch Logs, kept 7 years (2557 days, as CloudWatch Logs offers it)."""
+    group = f"/ecommerce/{env}/audit"
+    aws.logs.create_log_group(logGroupName=group)
+    aws.logs.put_retention_policy(logGroupName=group, retentionInDays=365 if "audit-logs-1y" in skip else 2557)
 
 
 def _search(aws: MockAccount, env: str, spec: dict) -> None:
@@ -445,6 +454,8 @@ DRIFTS: dict[str, Drift] = {
                             "public_access_block", "product-db-{env}", True, False, _nothing, skip=("public-subnets",)),
     "cache-shared-az": Drift("two session cache nodes in one Availability Zone", "ECOM-CACHE-004", "high_availability",
                              "session-cache-{env}", None, None, _nothing, skip=("session-cache-shared-az",)),
+    "audit-logs-1y": Drift("audit logs kept one year, not seven", "ECOM-LOG-001", "backup", "/ecommerce/{env}/audit",
+                           ">= 2557", 365, _nothing, skip=("audit-logs-1y",)),
     "db-open-to-internet": Drift("product database security group admits PostgreSQL from 0.0.0.0/0", "ECOM-RDS-027",
                                  "public_access_block", "product-db-{env}", None, None, _nothing,
                                  skip=("db-open-to-internet",)),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from auditor.services import (backup, cloudfront, cloudwatch, dax, dynamodb, ebs, efs, eks, elasticache, opensearch,
-                              sqs, ssm)
+                              logs, sqs, ssm)
 from auditor.services.fetch import Collector
 from auditor.services.fields import TypeMap
 from auditor.services.model import Resource
@@ -49,6 +49,7 @@ SERVICES: tuple[Service, ...] = (
     Service(eks.EKSCluster, eks.COLLECTOR, (eks.EKS,), "AwsEksCluster"),
     Service(cloudwatch.CloudWatchAlarm, cloudwatch.COLLECTOR, (), "AwsCloudWatchAlarm"),
     Service(sqs.SQSQueue, sqs.COLLECTOR, (sqs.SQS,), "AwsSqsQueue", iac_link=sqs.link_dead_letter_queues),
+    Service(logs.LogGroup, logs.COLLECTOR, (logs.LOG_GROUP,)),
 )
 
 RESOURCE_MODELS: dict[str, type[Resource]] = {s.model.type: s.model for s in SERVICES}

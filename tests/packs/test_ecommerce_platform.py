@@ -188,6 +188,7 @@ CASES = {
     "ECOM-DDB-018": ({"billing_mode": "PROVISIONED", "autoscaled_dimensions": ["ReadCapacityUnits", "WriteCapacityUnits"]},
                      {"billing_mode": "PROVISIONED", "autoscaled_dimensions": ["ReadCapacityUnits"]}),
     "ECOM-DDB-019": ({"replica_regions": ["us-west-2"]}, {"replica_regions": []}),
+    "ECOM-LOG-001": ({"retention_days": 2557}, {"retention_days": 1827}),
     "ECOM-DDB-012": ({"billing_mode": "PAY_PER_REQUEST"}, {"billing_mode": "OTHER"}),
     "ECOM-DDB-013": ({"sse": {"type": "KMS"}}, {"sse": {"type": "OTHER"}}),
     "ECOM-DDB-014": ({"stream": {"enabled": True}}, {"stream": {"enabled": False}}),
