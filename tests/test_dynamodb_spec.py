@@ -1,8 +1,9 @@
-"""Spec 002's DynamoDB capacity and disaster recovery: ECOM-DDB-018, development tables provisioned with
+"""DynamoDB as the specs describe it beyond keys. Spec 002's capacity and disaster recovery: ECOM-DDB-018, development tables provisioned with
 auto-scaling (§4.1.1), read from Terraform and CloudFormation as the AWS provider's and CloudFormation's own
 examples write it (the live read is judged in tests/test_scan_ecommerce.py against moto, which serves Application
 Auto Scaling); ECOM-DDB-019, critical tables as global tables (§4.3), live on the DescribeTable answer AWS
-documents (moto keeps no replica) and in Terraform."""
+documents (moto keeps no replica) and in Terraform. Index key types (specs 000 and 001) from the table's
+attribute definitions."""
 from __future__ import annotations
 
 import json
@@ -229,3 +230,36 @@ def test_a_cloudformation_global_table_is_read_as_its_table(tmp_path, second, re
     assert found["ECOM-DDB-010"]["status"] == pitr
     assert found["ECOM-DDB-005"]["status"] == "pass"  # keys read from the same properties as a table's
     assert found["ECOM-DDB-013"]["status"] == "pass"  # the first replica's customer managed key
+
+
+@pytest.mark.parametrize("cached_at_type, verdict", [("S", "pass"), ("N", "fail")])
+def test_an_index_key_takes_its_type_from_the_tables_attributes(tmp_path, cached_at_type, verdict):
+    """Spec 001: cached-at-index keyed by cached_at (String); the index block names the key, the table's
+    attribute block types it."""
+    folder = tmp_path / "iac"
+    folder.mkdir()
+    (folder / "main.tf").write_text(f'''
+resource "aws_dynamodb_table" "cache" {{
+  name         = "co2-analysis-prod-cache"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "cache_key"
+  attribute {{
+    name = "cache_key"
+    type = "S"
+  }}
+  attribute {{
+    name = "cached_at"
+    type = "{cached_at_type}"
+  }}
+  global_secondary_index {{
+    name            = "cached-at-index"
+    hash_key        = "cached_at"
+    projection_type = "ALL"
+  }}
+}}
+''')
+    result = run_here("iac", str(folder), "--pack", "co2-storagestack", "--env", "production", "--format", "json",
+                      "--out", str(tmp_path / "out"), "--no-checkov")
+    assert "Traceback" not in result.stderr
+    (report,) = (tmp_path / "out").glob("*/report.json")
+    assert verdicts(json.loads(report.read_text()), "co2-analysis-prod-cache")["CO2-DDB-004"]["status"] == verdict

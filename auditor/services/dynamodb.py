@@ -26,6 +26,9 @@ class SecondaryIndex(Model):
     name: str
     partition_key: Optional[str] = None
     sort_key: Optional[str] = None
+    # The key attributes' types (S, N, B), from the table's attribute definitions.
+    partition_key_type: Optional[str] = None
+    sort_key_type: Optional[str] = None
     projection_type: Optional[str] = None
     read_capacity: Optional[int] = None
     write_capacity: Optional[int] = None
@@ -158,6 +161,7 @@ def _dynamodb_finish(block: str, enabled: str, key: str):
     """The KMS key's manager and the AWS defaults a table leaves to AWS (encryption, stream, TTL, PITR)."""
     def finish(props: dict, table: Resource, ctx: Any, declared: Declared) -> None:
         assert isinstance(table, DynamoDBTable)
+        type_indexes(table)
         if "gsis" in declared.unknown:
             declared.unknown["gsi_names"] = declared.unknown["gsis"]
         else:
@@ -410,6 +414,15 @@ def apply_description(table: DynamoDBTable, raw: dict) -> None:
     """Fill a table from a DescribeTable answer, as its mapping table says."""
     table.arn = raw.get("TableArn", table.arn)
     fill_from_api(DYNAMODB, "DescribeTable", raw, table)
+    type_indexes(table)
+
+
+def type_indexes(table: DynamoDBTable) -> None:
+    """Each index key's type, from the table's attribute definitions (where an index's keys are declared)."""
+    types = table.attribute_types if isinstance(table.attribute_types, dict) else {}
+    for index in [*(table.gsis or []), *(table.lsis or [])]:
+        index.partition_key_type = types.get(index.partition_key) if index.partition_key else None
+        index.sort_key_type = types.get(index.sort_key) if index.sort_key else None
 
 
 def fetch_pitr(calls: AwsCalls, table: DynamoDBTable) -> None:

@@ -16,8 +16,10 @@ CASES = {
         {"ttl": {"status": "OTHER", "attribute": "ttl"}},
     ),
     "CO2-DDB-004": (
-        {"gsis": [{"name": "cached-at-index", "partition_key": "cached_at", "projection_type": "ALL"}]},
-        {"gsis": [{"name": "cached-at-index-other", "partition_key": "cached_at", "projection_type": "ALL"}]},
+        {"gsis": [{"name": "cached-at-index", "partition_key": "cached_at", "partition_key_type": "S",
+                   "projection_type": "ALL"}]},
+        {"gsis": [{"name": "cached-at-index", "partition_key": "cached_at", "partition_key_type": "N",
+                   "projection_type": "ALL"}]},  # an epoch number, not the spec's String
     ),
     "CO2-DDB-005": (
         {"stream": {"enabled": True, "view_type": "NEW_AND_OLD_IMAGES"}},

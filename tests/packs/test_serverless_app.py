@@ -20,8 +20,10 @@ CASES = {
         },
     ),
     "SRV-DDB-004": (
-        {"gsis": [{"name": "status-createdAt", "partition_key": "status", "sort_key": "createdAt"}]},
-        {"gsis": [{"name": "status-createdAt-other", "partition_key": "status", "sort_key": "createdAt"}]},
+        {"gsis": [{"name": "status-createdAt", "partition_key": "status", "sort_key": "createdAt",
+                   "partition_key_type": "S", "sort_key_type": "N"}]},
+        {"gsis": [{"name": "status-createdAt", "partition_key": "status", "sort_key": "createdAt",
+                   "partition_key_type": "N", "sort_key_type": "S"}]},  # a numeric status code
     ),
     "SRV-DDB-005": ({"billing_mode": "PAY_PER_REQUEST"}, {"billing_mode": "OTHER"}),
     "SRV-S3-001": (PRESENT, ABSENT),
