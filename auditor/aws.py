@@ -123,7 +123,7 @@ class CallStats:
         return dict(sorted(out.items()))
 
 
-def _strip_account_prefix(request: Any, **_: Any) -> None:
+def strip_account_prefix(request: Any, **_: Any) -> None:
     """s3control puts the account id in front of the host, which a local endpoint cannot resolve."""
     parts = urlsplit(request.url)
     host = parts.netloc
@@ -211,7 +211,7 @@ class ClientPool:
         events.register("before-call", lambda model, **_: self.stats.count_call(service, model.name))
         events.register("before-send", lambda **_: self.stats.count_request(service))
         if service == "s3control" and self.settings.endpoint_url:
-            events.register_first("before-send.s3-control.*", _strip_account_prefix)
+            events.register_first("before-send.s3-control.*", strip_account_prefix)
         events.register_first("needs-retry", _no_retry_of_html_pages)
         return client
 

@@ -127,3 +127,14 @@ def test_bad_iac_is_exit_2_with_file_and_line(tmp_path, name, text, words):
     assert str(path) in result.stderr and words in result.stderr
     if name != "notes.txt":
         assert re.search(rf"{re.escape(str(path))}:\d+:", result.stderr)
+
+
+def test_a_rule_on_an_account_wide_setting_is_listed_not_run_on_iac(tmp_path):
+    """ECOM-S3-019 (the account-level public access block) is no template's to hold: the gate names it among the
+    rules not run, with why, and makes no finding of it, neither pass nor error."""
+    result, document = gate(FIXTURES / "ecommerce-platform" / "terraform" / "compliant", "ecommerce-platform", tmp_path,
+                            "--no-checkov")
+    assert not [f for f in document["findings"] if f["rule_id"] == "ECOM-S3-019"]
+    (not_run,) = [r for r in document["run"]["coverage"]["rules_not_run"] if r["rule_id"] == "ECOM-S3-019"]
+    assert not_run["reason"].startswith("judged by live scans only: the account-level block is an account setting")
+    assert "ECOM-S3-019" not in document["run"]["coverage"]["rules"] and result.code == 0

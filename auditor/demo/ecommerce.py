@@ -83,6 +83,8 @@ def build_account(aws: MockAccount, env: str = "production", skip: tuple[str, ..
     _backup_plan(aws, env, skip)
     _cdn(aws, env, skip)
     _audit_logs(aws, env, skip)
+    aws.s3control.put_public_access_block(AccountId="123456789012", PublicAccessBlockConfiguration={  # §6.2
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     aws.ec2.enable_ebs_encryption_by_default()
 
 
@@ -350,6 +352,8 @@ class Drift:
     actual: object
     apply: Callable[[MockAccount, str], None]
     skip: tuple[str, ...] = ()
+    # Other (rule, resource) failures the same change causes, beyond the drifted resource's own.
+    also_fails: tuple[tuple[str, str], ...] = ()
 
 
 def _suspend_versioning(aws: MockAccount, env: str) -> None:
@@ -396,6 +400,8 @@ def _brief_cpu_alarm(aws: MockAccount, env: str) -> None:
 
 
 def _unblock_public_access(aws: MockAccount, env: str) -> None:
+    """The account-level block switched off, and the backups bucket's own removed: that bucket is now public."""
+    aws.s3control.delete_public_access_block(AccountId="123456789012")
     aws.s3.delete_public_access_block(Bucket=bucket("database-backups", env))
 
 
@@ -430,9 +436,10 @@ DRIFTS: dict[str, Drift] = {
                              None, None, _brief_cpu_alarm),
     "static-assets-expire": Drift("static assets expired after 90 days", "ECOM-S3-013", "lifecycle",
                                   "ecommerce-static-assets-{env}", None, None, _expire_static_assets),
-    "public-backups": Drift("database backups bucket without public access block", "ECOM-S3-010",
-                            "public_access_block", "ecommerce-database-backups-{env}", True, False,
-                            _unblock_public_access),
+    "public-backups": Drift("account-level public access block off, and the database backups bucket's own removed",
+                            "ECOM-S3-010", "public_access_block", "ecommerce-database-backups-{env}", True, False,
+                            _unblock_public_access,
+                            also_fails=tuple(("ECOM-S3-019", bucket(p, "{env}")) for p in PURPOSES if p != "static-assets")),
     "backups-sse-s3": Drift("database backups encrypted with SSE-S3, not KMS", "ECOM-S3-009", "encryption",
                             "ecommerce-database-backups-{env}", "in ['aws:kms', 'aws:kms:dsse']", "AES256",
                             _sse_s3_for_backups),

@@ -60,7 +60,12 @@ class MockAccount:
         if service.startswith("_"):
             raise AttributeError(service)
         if service not in self._clients:
-            self._clients[service] = self.session.client(service.replace("_", "-"), endpoint_url=self.endpoint)
+            client = self.session.client(service.replace("_", "-"), endpoint_url=self.endpoint)
+            if service == "s3control":  # the account id botocore puts in front of the host does not resolve here
+                from auditor.aws import strip_account_prefix
+
+                client.meta.events.register_first("before-send.s3-control.*", strip_account_prefix)
+            self._clients[service] = client
         return self._clients[service]
 
 

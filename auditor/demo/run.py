@@ -84,7 +84,8 @@ def run_demo(config: Config, out: Path) -> Path:
         first = audit(request, store, out, DEMO_FORMATS)
         out_console.print(f"first audit: run {first.run.id}, score {first.document['summary']['score']}")
         out_console.print("between the audits: order-documents versioning is resumed (a fix); "
-                          "the database-backups bucket loses its public access block (a new drift)")
+                          "the account-level public access block is switched off and the database-backups bucket "
+                          "loses its own (a new drift)")
         aws.s3.put_bucket_versioning(Bucket=bucket("order-documents", DEMO_ENV),
                                      VersioningConfiguration={"Status": "Enabled"})
         DRIFTS["public-backups"].apply(aws, DEMO_ENV)

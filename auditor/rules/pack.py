@@ -73,6 +73,9 @@ class Rule(Strict):
     # coverage counts that remainder as a requirement not yet encoded).
     covers: Literal["full", "partial"] = "full"
     left_out: Optional[str] = None
+    # Why only the live scan can judge the rule (an account-wide setting no template holds): the IaC gate lists
+    # it among the rules not run, with this reason, rather than guess.
+    live_only: Optional[str] = None
     environments: Optional[list[str]] = None
     resource: Selector
     check: Any = None

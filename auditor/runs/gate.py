@@ -73,14 +73,18 @@ def iac_audit(path: Path, packs: list[Pack], environment: str, parameters: dict,
     resources = iac_resources(out, region)
     # An account id the IaC cannot know statically (a data source) matches {account_id} patterns.
     contexts = contexts_for(packs, environment, account_id or "*", parameters)
+    # A rule on an account-wide setting no template holds is not run on IaC: listed with its reason, no finding.
+    live_only = [r for r in iter_rules(packs) if r.live_only]
+    rules = [r for r in iter_rules(packs) if not r.live_only]
     blocked = blocked_rules(packs, parameters)
-    rules = list(iter_rules(packs))
     findings = merge_conditional(evaluate_rules(rules, environment, contexts, Inventory(resources=readings,
                                                                                         regions=[region]), blocked),
                                  readings)
     run.coverage = Coverage(rules=[r.id for r in rules if r.applies_to(environment) and r.id not in blocked],
                             rules_not_run=[{"rule_id": r.id, "reason": blocked[r.id]} for r in rules
-                                           if r.id in blocked and r.applies_to(environment)],
+                                           if r.id in blocked and r.applies_to(environment)] +
+                            [{"rule_id": r.id, "reason": f"judged by live scans only: {r.live_only}"} for r in live_only
+                             if r.applies_to(environment)],
                             spec_conflicts=spec_conflicts_of(rules, environment),
                             iac_skipped=skipped_resources(out, {r.resource.type for r in rules}),
                             checkov_messages=out.messages)

@@ -245,6 +245,14 @@ CASES = {
         {"effective_public_access_block": {"all_blocked": True}},
         {"effective_public_access_block": {"all_blocked": False}},
     ),
+    "ECOM-S3-019": (
+        {"account_public_access_block": {"block_public_acls": True, "ignore_public_acls": True,
+                                         "block_public_policy": True, "restrict_public_buckets": True,
+                                         "all_blocked": True}},
+        {"account_public_access_block": {"block_public_acls": True, "ignore_public_acls": True,
+                                         "block_public_policy": True, "restrict_public_buckets": False,
+                                         "all_blocked": False}},
+    ),
     "ECOM-S3-011": (
         {"object_lock": {"enabled": True, "mode": "COMPLIANCE"}},
         {"object_lock": {"enabled": False, "mode": "COMPLIANCE"}},
