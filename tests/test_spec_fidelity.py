@@ -345,3 +345,18 @@ def test_co2_cdk_auto_delete_is_read_from_the_bucket_tag_cdk_synth_writes(tmp_pa
         expected = {("CO2-S3-010", f"co2-analysis-{spelled}-static-website"): "pass"} if env == "development" else \
             {("CO2-S3-011", f"co2-analysis-{spelled}-static-website"): "fail"}
         assert verdicts == expected
+
+
+@pytest.mark.parametrize("tiered, judged_buckets", [
+    (None, {"app-shared": "fail", "app-backups": "fail"}),  # the spec's reading: shared and backups
+    (["{backups_bucket}"], {"app-backups": "fail"}),  # shared objects are written INTELLIGENT_TIERING by the app
+    ([], {})])  # every bucket tiered by storage class: no bucket setting to judge, and no bucket is judged
+def test_which_buckets_intelligent_tiering_judges_is_a_parameter(tiered, judged_buckets):
+    names = {"shared_bucket": "app-shared", "backups_bucket": "app-backups", "user_data_bucket": "app-users",
+             "task_data_bucket": "app-tasks", "cache_group": "c",
+             **({"intelligent_tiering_buckets": tiered} if tiered is not None else {})}
+    found = {}
+    for name in ("app-shared", "app-backups", "app-users"):
+        bucket = S3Bucket(id=name, name=name, region="us-east-1", intelligent_tiering=False)
+        found.update(dict(judged("serverless-app", "SRV-S3-004", bucket, names)))
+    assert found == judged_buckets
