@@ -289,20 +289,11 @@ def test_mount_targets_in_public_subnets_in_terraform(tmp_path, routes, verdict)
         assert "route table association" in fs.unknown["mount_targets_private"]
 
 
-def test_a_bucket_policy_for_each_checkov_cannot_evaluate_is_unknown_not_present(tmp_path):
-    """A companion written for_each over a `for` expression (checkov leaves it one block, bucket naming
-    each.key): which buckets it covers is not known, so their TLS check is an error, never a pass."""
-    document = gate_files(tmp_path, {"main.tf": '''
-locals { names = ["a", "b"] }
-resource "aws_s3_bucket" "logs" {
-  for_each = toset(local.names)
-  bucket   = "logs-${each.key}"
-}
-data "aws_iam_policy_document" "tls" {
-  statement {
+# The statement terraform-aws-modules/s3-bucket writes for attach_deny_insecure_transport_policy; %s: resources.
+DENY_PLAIN_HTTP = '''  statement {
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = ["arn:aws:s3:::logs-*", "arn:aws:s3:::logs-*/*"]
+    resources = [%s]
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -313,13 +304,26 @@ data "aws_iam_policy_document" "tls" {
       values   = ["false"]
     }
   }
+'''
+
+
+def test_a_bucket_policy_for_each_checkov_cannot_evaluate_is_unknown_not_present(tmp_path):
+    """A companion written for_each over a `for` expression (checkov leaves it one block, bucket naming
+    each.key): which buckets it covers is not known, so their TLS check is an error, never a pass."""
+    document = gate_files(tmp_path, {"main.tf": '''
+locals { names = ["a", "b"] }
+resource "aws_s3_bucket" "logs" {
+  for_each = toset(local.names)
+  bucket   = "logs-${each.key}"
 }
+data "aws_iam_policy_document" "tls" {
+%s}
 resource "aws_s3_bucket_policy" "logs" {
   for_each = toset([for n in local.names : n if n != "b"])
   bucket   = aws_s3_bucket.logs[each.key].id
   policy   = data.aws_iam_policy_document.tls.json
 }
-'''})
+''' % (DENY_PLAIN_HTTP % '"arn:aws:s3:::logs-*", "arn:aws:s3:::logs-*/*"')})
     for name in ("logs-a", "logs-b"):
         finding = verdicts(document, name)["BASE-S3-003"]
         assert finding["status"] == "error" and "for_each" in finding["message"], finding
@@ -338,26 +342,12 @@ data "aws_iam_policy_document" "tls" {
       identifiers = ["arn:aws:iam::123456789012:root"]
     }
   }
-  statement {
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
+%s}
 resource "aws_s3_bucket_policy" "logs" {
   bucket = aws_s3_bucket.logs.id
   policy = data.aws_iam_policy_document.tls.json
 }
-'''})
+''' % (DENY_PLAIN_HTTP % 'aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"')})
     assert verdicts(document, "logs")["BASE-S3-003"]["status"] == "pass"
 
 
