@@ -365,3 +365,34 @@ resource "aws_s3_bucket_policy" "logs" {
 }
 '''})
     assert verdicts(document, "logs")["BASE-S3-003"]["status"] == "error"
+
+
+def test_a_bucket_read_that_fails_leaves_only_its_own_properties_unknown(tmp_path, monkeypatch):
+    """Each family of a Terraform bucket is read apart: a policy checkov left in a shape the reader chokes on
+    makes the policy unknown (its rules error), and versioning or Object Lock stay as declared."""
+    import auditor.iac.terraform as terraform
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.load import iac_resources
+
+    def choke(text):
+        raise ValueError("a shape the reader does not know")
+
+    monkeypatch.setattr(terraform, "parse_policy", choke)
+    (tmp_path / "main.tf").write_text('''
+resource "aws_s3_bucket" "logs" {
+  bucket              = "logs"
+  object_lock_enabled = true
+}
+resource "aws_s3_bucket_versioning" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  versioning_configuration { status = "Enabled" }
+}
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+}
+''')
+    (bucket,) = [r for r in iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
+                 if r.type == "AWS::S3::Bucket"]
+    assert set(bucket.unknown) == {"policy"} and "ValueError" in bucket.unknown["policy"]
+    assert bucket.versioning.status == "Enabled" and bucket.object_lock.enabled is True

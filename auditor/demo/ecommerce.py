@@ -52,6 +52,8 @@ DEMO_PARAMETERS = {"ecommerce-platform": {
     "backup_plan": "ecommerce-weekly-{env}",
     "critical_tables": ["ProductCatalog-{env}"],
     "audit_log_groups": ["/ecommerce/{env}/audit"],
+    "large_upload_buckets": ["{product_images_bucket}"],
+    "access_point_buckets": ["{order_documents_bucket}"],
 }}
 
 
@@ -292,6 +294,10 @@ def _buckets(aws: MockAccount, env: str, kms_key: str, skip: tuple[str, ...] = (
             aws.s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
                 "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 7}}})
         aws.s3.put_bucket_policy(Bucket=name, Policy=tls_only_policy(name))
+        if purpose == "product-images" and "no-acceleration" not in skip:  # §6.3: large uploads accelerated
+            aws.s3.put_bucket_accelerate_configuration(Bucket=name, AccelerateConfiguration={"Status": "Enabled"})
+        if purpose == "order-documents":  # §6.3: the billing service reads order documents through its access point
+            aws.s3control.create_access_point(AccountId="123456789012", Name=f"billing-{env}", Bucket=name)
         aws.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "Environment", "Value": env}]})
         _bucket_alarms(aws, name, skip)
 
@@ -463,6 +469,9 @@ DRIFTS: dict[str, Drift] = {
                              "session-cache-{env}", None, None, _nothing, skip=("session-cache-shared-az",)),
     "audit-logs-1y": Drift("audit logs kept one year, not seven", "ECOM-LOG-001", "backup", "/ecommerce/{env}/audit",
                            ">= 2557", 365, _nothing, skip=("audit-logs-1y",)),
+    "no-acceleration": Drift("product images bucket without Transfer Acceleration", "ECOM-S3-020", "configuration",
+                             "ecommerce-product-images-{env}", "Enabled", "Disabled", _nothing,
+                             skip=("no-acceleration",)),
     "db-open-to-internet": Drift("product database security group admits PostgreSQL from 0.0.0.0/0", "ECOM-RDS-027",
                                  "public_access_block", "product-db-{env}", None, None, _nothing,
                                  skip=("db-open-to-internet",)),

@@ -141,6 +141,7 @@ PROPERTY_LINES = {
     "public_access_block": "PublicAccessBlockConfiguration", "effective_public_access_block": "PublicAccessBlockConfiguration",
     "lifecycle": "LifecycleConfiguration", "cors": "CorsConfiguration",
     "intelligent_tiering": "IntelligentTieringConfigurations", "replication": "ReplicationConfiguration", "object_lock": "ObjectLockConfiguration",
+    "transfer_acceleration": "AccelerateConfiguration",
     "ttl": "TimeToLiveSpecification", "pitr": "PointInTimeRecoverySpecification", "sse": "SSESpecification",
     "stream": "StreamSpecification", "key_schema": "KeySchema", "gsis": "GlobalSecondaryIndexes",
     "gsi_names": "GlobalSecondaryIndexes",
@@ -230,6 +231,12 @@ def s3_bucket(t: Template, lid: str) -> S3Bucket:
     bucket.object_lock = ObjectLock(enabled=as_bool(props.get("ObjectLockEnabled")) is True, mode=lock.get("Mode"),
                                     retention_days=pick(d, "object_lock", lock.get("Days"), "int") if lock.get("Days")
                                     else (years * 365 if years else None))
+    status = (props.get("AccelerateConfiguration") or {}).get("AccelerationStatus")
+    bucket.transfer_acceleration = pick(d, "transfer_acceleration", status, "str") if status else "Disabled"
+    if status is None:
+        d.default("transfer_acceleration", "Transfer Acceleration is off unless configured")
+    bucket.access_points = sorted(str(p.get("Name") or other) for other, p in t.of_type("AWS::S3::AccessPoint")
+                                  if t.refers_to(p.get("Bucket"), lid))
     d.apply(bucket)
     return bucket
 

@@ -658,6 +658,8 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
         else:
             bucket.replication = False
             d.default("replication", "no replication unless configured")
+
+    def read_tiering() -> None:
         tiering = located("intelligent_tiering",
                           _companions(model, block, name, "aws_s3_bucket_intelligent_tiering_configuration"))
         bucket.intelligent_tiering_configurations = sum(1 for b in tiering if str(get(b.attrs, "status") or "Enabled") == "Enabled")
@@ -706,16 +708,32 @@ def s3_bucket(model: TfModel, block: TfBlock) -> S3Bucket:
                                         retention_days=(pick(d, "object_lock", get(retention, "days"), "int") or
                                                         (years * 365 if years else None)) if retention else None)
 
+    def read_acceleration() -> None:
+        accelerate = located("transfer_acceleration",
+                             _companions(model, block, name, "aws_s3_bucket_accelerate_configuration"))
+        status = get(accelerate[0].attrs, "status") if accelerate else get(block.attrs, "acceleration_status")
+        bucket.transfer_acceleration = pick(d, "transfer_acceleration", status, "str") if status else "Disabled"
+        if status is None:
+            d.default("transfer_acceleration", "Transfer Acceleration is off unless configured")
+
+    def read_access_points() -> None:
+        points = _companions(model, block, name, "aws_s3_access_point")
+        bucket.access_points = sorted(str(get(p.attrs, "name") or p.address) for p in points)
+
+    # What each read fills: an exception there leaves those properties unknown, and only those.
     for props, read in (
-            (('object_lock',), read_versioning),
-            (('object_lock',), read_encryption),
-            (('object_lock',), read_public_access),
-            (('object_lock',), read_lifecycle),
-            (('object_lock',), read_replication),
-            (('object_lock',), read_policy),
-            (('object_lock',), read_cors),
-            (('object_lock',), read_logging),
-            (('object_lock',), read_object_lock),
+            (("versioning",), read_versioning),
+            (("encryption",), read_encryption),
+            (("public_access_block", "account_public_access_block", "effective_public_access_block"), read_public_access),
+            (("lifecycle",), read_lifecycle),
+            (("replication",), read_replication),
+            (("intelligent_tiering_configurations", "intelligent_tiering"), read_tiering),
+            (("policy",), read_policy),
+            (("cors",), read_cors),
+            (("logging",), read_logging),
+            (("object_lock",), read_object_lock),
+            (("transfer_acceleration",), read_acceleration),
+            (("access_points",), read_access_points),
     ):
         _read_guarded(bucket, d, props, read)
     d.apply(bucket)

@@ -253,6 +253,8 @@ CASES = {
                                          "block_public_policy": True, "restrict_public_buckets": False,
                                          "all_blocked": False}},
     ),
+    "ECOM-S3-020": ({"transfer_acceleration": "Enabled"}, {"transfer_acceleration": "Suspended"}),
+    "ECOM-S3-021": ({"access_points": ["billing-production"]}, {"access_points": []}),
     "ECOM-S3-011": (
         {"object_lock": {"enabled": True, "mode": "COMPLIANCE"}},
         {"object_lock": {"enabled": False, "mode": "COMPLIANCE"}},

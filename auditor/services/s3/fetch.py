@@ -162,6 +162,29 @@ def fetch_replication(calls: AwsCalls, bucket: S3Bucket) -> None:
     bucket.replication = any(r.get("Status") == "Enabled" for r in rules)
 
 
+def fetch_acceleration(calls: AwsCalls, bucket: S3Bucket) -> None:
+    """GetBucketAccelerateConfiguration: no Status in the answer means it was never configured."""
+    answer = _client(calls, bucket).get_bucket_accelerate_configuration(Bucket=bucket.name)
+    bucket.transfer_acceleration = answer.get("Status") or "Disabled"
+
+
+def fetch_access_points(calls: AwsCalls, bucket: S3Bucket) -> None:
+    """The account's access points in the bucket's region (s3control ListAccessPoints, once per region)."""
+    region = bucket.region or "us-east-1"
+
+    def read() -> list[dict]:
+        client, token, points = calls.client("s3control", region), None, []
+        while True:  # no paginator: a NextToken
+            answer = client.list_access_points(AccountId=calls.account_id, **({"NextToken": token} if token else {}))
+            points.extend(answer.get("AccessPointList", []))
+            token = answer.get("NextToken")
+            if not token:
+                return points
+
+    points = calls.once(f"s3control:ListAccessPoints:{region}", read)
+    bucket.access_points = sorted(p["Name"] for p in points if p.get("Bucket") == bucket.name)
+
+
 def fetch_object_lock(calls: AwsCalls, bucket: S3Bucket) -> None:
     answer = _client(calls, bucket).get_object_lock_configuration(Bucket=bucket.name)
     config = answer.get("ObjectLockConfiguration", {})
@@ -246,6 +269,9 @@ COLLECTOR = Collector(
                    ("ReplicationConfigurationNotFoundError",), _set("replication", lambda: False)),
             Family("intelligent_tiering_configurations", "ListBucketIntelligentTieringConfigurations",
                    ("intelligent_tiering_configurations",), fetch_intelligent_tiering),
+            Family("transfer_acceleration", "GetBucketAccelerateConfiguration", ("transfer_acceleration",),
+                   fetch_acceleration),
+            Family("access_points", "s3control:ListAccessPoints", ("access_points",), fetch_access_points),
         )
     },
     derived={"effective_public_access_block": ("public_access_block", "account_public_access_block"),

@@ -141,3 +141,5 @@ class S3Bucket(Resource):
     intelligent_tiering_configurations: Optional[int] = None  # enabled archive configurations
     # Objects move to S3 Intelligent-Tiering: a lifecycle transition to it, or an enabled configuration.
     intelligent_tiering: Optional[bool] = None
+    transfer_acceleration: Optional[str] = None  # Enabled, Suspended, or Disabled (never configured)
+    access_points: list[str] = Field(default_factory=list)  # names of the S3 access points on the bucket
