@@ -351,7 +351,9 @@ def test_an_intelligent_tiering_configuration_counts_on_the_answer_aws_documents
         fetch_family(StubbedCalls({"s3": client}), s3.COLLECTOR.families["intelligent_tiering_configurations"], bucket)
     _finish(s3.COLLECTOR, bucket)
     ctx = Context("production", "production", params={"shared_bucket": "serverless-app-shared-{env}",
-                                                       "backups_bucket": "serverless-app-backups-{env}"})
+                                                       "backups_bucket": "serverless-app-backups-{env}",
+                                                       "intelligent_tiering_buckets": ["{shared_bucket}",
+                                                                                       "{backups_bucket}"]})
     (finding,) = evaluate_rule(_packed_rule("serverless-app", "SRV-S3-004"), ctx, Inventory([bucket], ["us-east-1"]))
     assert finding.status == verdict, finding
 
