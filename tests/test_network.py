@@ -396,3 +396,26 @@ resource "aws_s3_bucket_policy" "logs" {
                  if r.type == "AWS::S3::Bucket"]
     assert set(bucket.unknown) == {"policy"} and "ValueError" in bucket.unknown["policy"]
     assert bucket.versioning.status == "Enabled" and bucket.object_lock.enabled is True
+
+
+@pytest.mark.parametrize("zones, az_mode, distinct", [
+    ('["us-east-1a", "us-east-1b", "us-east-1c"]', "cross-az", True),
+    ('["us-east-1a", "us-east-1a", "us-east-1b"]', "cross-az", False),
+    (None, "cross-az", True),  # AWS spreads a cross-az cluster's nodes
+    (None, "single-az", False)])
+def test_a_cache_clusters_nodes_zones_in_terraform(tmp_path, zones, az_mode, distinct):
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.load import iac_resources
+
+    zone_line = f"  preferred_availability_zones = {zones}\n" if zones else ""
+    (tmp_path / "main.tf").write_text(f'''
+resource "aws_elasticache_cluster" "sessions" {{
+  cluster_id      = "sessions"
+  engine          = "memcached"
+  node_type       = "cache.r6g.large"
+  num_cache_nodes = 3
+  az_mode         = "{az_mode}"
+{zone_line}}}
+''')
+    (cache,) = iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
+    assert cache.nodes_in_distinct_zones is distinct

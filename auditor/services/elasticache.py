@@ -70,14 +70,14 @@ def _distinct_zones_api(raw: dict) -> Any:
     return len(set(zones)) == len(zones)
 
 
-def _distinct_zones_iac(zones_key: str, multi_az_key: str):
-    """The zones the template asks for, else AWS's choice: a Multi-AZ group's nodes spread over its subnet
-    group's zones, a group without Multi-AZ may share one."""
+def _distinct_zones_iac(zones_key: str, multi_az_key: str, multi_az_value: Any = True):
+    """The zones the template asks for, else AWS's choice: a Multi-AZ group's (a cross-az cluster's) nodes
+    spread over its subnet group's zones, one without may share a zone."""
     def read(props: dict, ctx: Any) -> Any:
         zones = get(props, zones_key)
         if isinstance(zones, list) and zones:
             return len(set(map(str, zones))) == len(zones)
-        if get(props, multi_az_key) is True:
+        if get(props, multi_az_key) == multi_az_value:
             return Defaulted(True, "no preferred zones: AWS spreads a Multi-AZ group's nodes over its subnet group's zones")
         return Defaulted(False, "neither preferred zones nor Multi-AZ: AWS may place the nodes in one zone")
     return read
@@ -187,6 +187,9 @@ CACHE_CLUSTER = TypeMap(
         Field("snapshot_window", tf="snapshot_window", cfn="SnapshotWindow"),
         Field("parameter_group", "ref", tf="parameter_group_name", cfn="CacheParameterGroupName"),
         Field("parameters", "raw", tf=_cache_parameters_tf, cfn=_cache_parameters_cfn),
+        Field("nodes_in_distinct_zones", "raw",
+              tf=_distinct_zones_iac("preferred_availability_zones", "az_mode", "cross-az"),
+              cfn=_distinct_zones_iac("PreferredAvailabilityZones", "AZMode", "cross-az")),
         Field("security_group_ids", "strings", tf="security_group_ids", cfn="VpcSecurityGroupIds"),
         Field("internet_ingress_groups", "raw", tf=internet_ingress_iac("tf", "security_group_ids", _DEFAULT_GROUP),
               cfn=internet_ingress_iac("cfn", "VpcSecurityGroupIds", _DEFAULT_GROUP)),
@@ -213,6 +216,7 @@ SERVERLESS_CACHE = TypeMap(
               cfn=lambda p, ctx: Defaulted(True, "a serverless cache is always encrypted at rest")),
         Field("transit_encryption", "bool", tf=lambda p, ctx: Defaulted(True, "a serverless cache only accepts TLS"),
               cfn=lambda p, ctx: Defaulted(True, "a serverless cache only accepts TLS")),
+        Field("nodes_in_distinct_zones", "raw", tf=lambda p, ctx: _SERVERLESS_NODES, cfn=lambda p, ctx: _SERVERLESS_NODES),
         Field("kms_key_id", "ref", tf="kms_key_id", cfn="KmsKeyId"),
         Field("snapshot_retention_days", "int", tf="snapshot_retention_limit", cfn="SnapshotRetentionLimit", default=0,
               note="no automatic snapshots"),
