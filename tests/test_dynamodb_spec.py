@@ -211,6 +211,7 @@ Resources:
         - Region: us-east-1
           PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
           SSESpecification: {KMSMasterKeyId: !Ref CatalogKey}
+          Tags: [{Key: Environment, Value: production}]
 %s
   CatalogKey:
     Type: AWS::KMS::Key
@@ -230,6 +231,12 @@ def test_a_cloudformation_global_table_is_read_as_its_table(tmp_path, second, re
     assert found["ECOM-DDB-010"]["status"] == pitr
     assert found["ECOM-DDB-005"]["status"] == "pass"  # keys read from the same properties as a table's
     assert found["ECOM-DDB-013"]["status"] == "pass"  # the first replica's customer managed key
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.load import iac_resources
+
+    (table,) = [r for r in iac_resources(run_checkov(tmp_path / "iac", [], with_checks=False), "us-east-1")
+                if r.type == "AWS::DynamoDB::Table"]
+    assert table.tags == {"Environment": "production"}  # the first replica's, for tag selectors and waivers
 
 
 @pytest.mark.parametrize("cached_at_type, verdict", [("S", "pass"), ("N", "fail")])

@@ -374,12 +374,22 @@ def _global_replicas(props: dict, ctx: Any) -> list[str]:
 
 _TABLE_FINISH = _dynamodb_finish("SSESpecification", "SSEEnabled", "KMSMasterKeyId")
 
-# AWS::DynamoDB::GlobalTable, read through the table's own fields (as_single_table); the first replica's tags.
+
+def _global_finish(props: dict, table: Resource, ctx: Any, declared: Declared) -> None:
+    """The table's finish on the single-table view, and the first replica's tags (a global table has none of
+    its own), so tag-selected rules and waivers find it."""
+    view = as_single_table(props)
+    _TABLE_FINISH(view, table, ctx, declared)
+    table.tags = table.tags or {str(t.get("Key")): str(ctx.resolve(t.get("Value"))) for t in view.get("Tags") or []
+                                if isinstance(t, dict) and t.get("Key") is not None}
+
+
+# AWS::DynamoDB::GlobalTable, read through the table's own fields (as_single_table).
 GLOBAL_TABLE = TypeMap(
     model=DynamoDBTable, cfn_types=("AWS::DynamoDB::GlobalTable",), cfn_name="TableName",
     fields=tuple(replace(f, tf=None, cfn=_global_replicas if f.prop == "replica_regions" else _on_view(f.cfn))
                  for f in DYNAMODB.fields if f.cfn is not None),
-    finish_cfn=lambda props, table, ctx, declared: _TABLE_FINISH(as_single_table(props), table, ctx, declared),
+    finish_cfn=_global_finish,
 )
 
 
