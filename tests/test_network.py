@@ -419,3 +419,25 @@ resource "aws_elasticache_cluster" "sessions" {{
 ''')
     (cache,) = iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
     assert cache.nodes_in_distinct_zones is distinct
+
+
+def test_an_unset_variable_in_a_nested_block_leaves_the_resources_own_attribute_alone(tmp_path):
+    """`name = var.hash_key` inside an attribute block (no value given) is that block's, not the table's name."""
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.load import iac_resources
+
+    (tmp_path / "main.tf").write_text('''
+variable "hash_key" { type = string }
+resource "aws_dynamodb_table" "products" {
+  name         = "Products-production"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = var.hash_key
+  attribute {
+    name = var.hash_key
+    type = "S"
+  }
+}
+''')
+    (table,) = iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
+    assert table.name == "Products-production"
+    assert "key_schema" in table.unknown  # the key itself is not known

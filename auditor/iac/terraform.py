@@ -409,21 +409,25 @@ def with_variable_values(attrs: Any, prefix: str, values: dict[str, Any], text: 
     return out
 
 
-def keep_unset_variables(attrs: dict, unset: set[str], text: str) -> dict:
+def keep_unset_variables(attrs: dict, unset: set[str], text: str, depth: int = 1) -> dict:
     """An attribute written ``key = var.NAME`` where the root variable NAME has no default and no value:
     checkov evaluates it to its type's empty value (``[]`` for a list of CIDR blocks), which reads as "none"
-    when it is "not known". It stays ``var.NAME``, unresolved, so its checks are error with the reason. Nested
-    blocks are searched in the same text: where two blocks write the key differently, both read unresolved."""
+    when it is "not known". It stays ``var.NAME``, unresolved, so its checks are error with the reason. A key
+    is matched at its own nesting depth in the block's text (a table's ``name`` is not its attribute block's
+    ``name``); where two nested blocks of one kind write it differently, both read unresolved."""
     out = dict(attrs)
     for key, value in attrs.items():
         if key.startswith("__"):
             continue
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):  # nested blocks
-            out[key] = [keep_unset_variables(v, unset, text) for v in value]
+            out[key] = [keep_unset_variables(v, unset, text, depth + 1) for v in value]
             continue
-        match = re.search(rf'(?m)^\s*{re.escape(key)}\s*=\s*"?(?:\$\{{)?var\.([A-Za-z_][\w-]*)\}}?"?\s*(?:#.*|//.*)?$', text)
-        if match and match.group(1) in unset:
-            out[key] = [f"var.{match.group(1)}"]
+        pattern = rf'(?m)^\s*{re.escape(key)}\s*=\s*"?(?:\$\{{)?var\.([A-Za-z_][\w-]*)\}}?"?\s*(?:#.*|//.*)?$'
+        for match in re.finditer(pattern, text):
+            before = text[:match.start()]
+            if before.count("{") - before.count("}") == depth and match.group(1) in unset:
+                out[key] = [f"var.{match.group(1)}"]
+                break
     return out
 
 
