@@ -620,3 +620,20 @@ resource "aws_cloudwatch_log_group" "audit" {{
 }}
 '''}, "ecommerce-platform")
     assert verdicts(document, "/ecommerce/production/audit")["ECOM-LOG-001"]["status"] == verdict
+
+
+def test_log_group_tags_are_read_for_tag_selectors(aws, tmp_path, monkeypatch):
+    """A waiver or a rule may select log groups by tag: ListTagsForResource on the group's ARN (moto serves it)."""
+    from auditor.aws import AwsSettings, ClientPool
+    from auditor.demo.mockaws import FAKE_CREDENTIALS
+    from auditor.live.collect import fetch_family as fetch
+    from auditor.services import logs
+    from auditor.services.fetch import AwsCalls
+
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    aws.logs.create_log_group(logGroupName="/ecommerce/production/audit", tags={"Team": "security"})
+    calls = AwsCalls(ClientPool(AwsSettings(regions=["us-east-1"], endpoint_url=aws.endpoint)), "123456789012")
+    (group,) = list(logs.COLLECTOR.list_resources(calls, "us-east-1"))
+    fetch(calls, logs.COLLECTOR.families["tags"], group)
+    assert group.tags == {"Team": "security"} and group.retention_days == logs.NEVER_EXPIRES

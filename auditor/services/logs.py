@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, ClassVar, Optional
 
-from auditor.services.fetch import Collector, paginated_listing
+from auditor.services.fetch import AwsCalls, Collector, Family, Unreadable, paginated_listing
 from auditor.services.fields import Defaulted, Field, TypeMap, Unknown, from_api
 from auditor.services.model import Resource
 from auditor.services.values import as_int, get
@@ -53,10 +53,18 @@ LOG_GROUP = TypeMap(
 )
 
 
+def fetch_tags(calls: AwsCalls, group: LogGroup) -> None:
+    if not group.arn:
+        raise Unreadable("DescribeLogGroups reported no ARN for the log group")
+    answer = calls.client("logs", group.region).list_tags_for_resource(resourceArn=group.arn)
+    group.tags = {str(k): str(v) for k, v in (answer.get("tags") or {}).items()}
+
+
 COLLECTOR = Collector(
     service="logs",
     resource_type=LogGroup,
     list_operation="DescribeLogGroups",
     list_resources=paginated_listing("logs", "describe_log_groups", "logGroups", partial(from_api, LOG_GROUP)),
     listed_properties=LOG_GROUP.api_properties,
+    families={"tags": Family("tags", "ListTagsForResource", ("tags",), fetch_tags)},
 )
