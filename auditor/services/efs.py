@@ -1,14 +1,13 @@
-"""EFS file systems (access points, mount-target security groups): the models, the field table, and the live
-fetch (DescribeFileSystems carries encryption, modes, mount targets and tags; access points, backup policy and
-mount-target groups are families)."""
+"""EFS file systems (access points, mount targets, the file system policy): the models, the field table, and the
+live fetch (DescribeFileSystems carries encryption, modes, mount targets and tags; access points, backup policy,
+mount-target groups and subnets, and the policy are families)."""
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Any, ClassVar, Optional
 
 from pydantic import Field as ModelField
-
-import json
 
 from auditor.services.common import flat
 from auditor.services.fetch import AwsCalls, Collector, Family, Unreadable, paginated_listing

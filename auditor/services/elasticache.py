@@ -83,9 +83,6 @@ def _distinct_zones_iac(zones_key: str, multi_az_key: str, multi_az_value: Any =
     return read
 
 
-_DEFAULT_GROUP = "no security group: the VPC's default group, which admits only its own members"
-
-
 def _shards_iac(clusters: str, shards: str):
     return lambda props, ctx: 1 if get(props, clusters) is not None else get(props, shards, default=1)
 
@@ -150,8 +147,8 @@ ELASTICACHE = TypeMap(
               cfn=_distinct_zones_iac("PreferredCacheClusterAZs", "MultiAZEnabled")),
         Field("security_group_ids", "strings", tf="security_group_ids", cfn="SecurityGroupIds"),
         Field("internet_ingress_groups", "raw", api_call="DescribeSecurityGroups", api=lambda raw: raw["open"],
-              tf=internet_ingress_iac("tf", "security_group_ids", _DEFAULT_GROUP),
-              cfn=internet_ingress_iac("cfn", "SecurityGroupIds", _DEFAULT_GROUP)),
+              tf=internet_ingress_iac("tf", "security_group_ids"),
+              cfn=internet_ingress_iac("cfn", "SecurityGroupIds")),
     ),
 )
 
@@ -191,8 +188,8 @@ CACHE_CLUSTER = TypeMap(
               tf=_distinct_zones_iac("preferred_availability_zones", "az_mode", "cross-az"),
               cfn=_distinct_zones_iac("PreferredAvailabilityZones", "AZMode", "cross-az")),
         Field("security_group_ids", "strings", tf="security_group_ids", cfn="VpcSecurityGroupIds"),
-        Field("internet_ingress_groups", "raw", tf=internet_ingress_iac("tf", "security_group_ids", _DEFAULT_GROUP),
-              cfn=internet_ingress_iac("cfn", "VpcSecurityGroupIds", _DEFAULT_GROUP)),
+        Field("internet_ingress_groups", "raw", tf=internet_ingress_iac("tf", "security_group_ids"),
+              cfn=internet_ingress_iac("cfn", "VpcSecurityGroupIds")),
     ),
 )
 

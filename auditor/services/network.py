@@ -16,6 +16,9 @@ from auditor.services.values import clean, get
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 
+# What a resource in a VPC without a security group of its own gets: the VPC's default group.
+DEFAULT_GROUP_NOTE = "no security group: the VPC's default group, which admits only its own members"
+
 
 def is_internet_route(cidr: Any, cidr6: Any, gateway: Any, gateway_type: Any = None, igw_type: str = "") -> bool:
     """A default route (0.0.0.0/0 or ::/0) to an internet gateway: what makes a subnet public."""
@@ -118,7 +121,7 @@ def _admits_anywhere(rule: dict, cidr: str, cidr6: str) -> Any:
     return Unknown(f"an ingress source is not resolved in the IaC ({str(unresolved[0])[:60]})") if unresolved else False
 
 
-def internet_ingress_iac(source: str, groups: str, none_note: str):
+def internet_ingress_iac(source: str, groups: str, none_note: str = DEFAULT_GROUP_NOTE):
     """A field reader: the resource's security groups (the attribute ``groups`` names) that admit anywhere,
     from the groups and ingress rules declared in the IaC. A group not declared there leaves it unknown; no
     group at all is the VPC's default group, which admits only its own members (``none_note``)."""

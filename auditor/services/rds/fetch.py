@@ -24,7 +24,8 @@ LISTED = (
     "tags", "instance_class", "storage_type", "allocated_storage_gb", "performance_insights_enabled",
     "performance_insights_retention_days", "publicly_accessible", "parameter_groups", "read_replica_ids",
     "read_replica_count", "replica_source", "is_read_replica", "cluster_id", "engine", "db_name",
-    "master_password_managed", "master_password_source", "availability_zone", "subnet_ids", "vpc_id", "security_group_ids", "backup_replication_regions",
+    "master_password_managed", "master_password_source", "availability_zone", "subnet_ids", "vpc_id",
+    "security_group_ids", "backup_replication_regions",
 )
 
 

@@ -28,9 +28,6 @@ _SUBNET_GROUP = {"tf": ("aws_db_subnet_group", "db_subnet_group_name", "subnet_i
                  "cfn": ("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName", "SubnetIds")}
 
 
-_DEFAULT_GROUP = "no security group: the VPC's default group, which admits only its own members"
-
-
 def _private_subnets_iac(source: str):
     """Is every subnet of the instance's DB subnet group private? Read through the IaC's subnet group, route
     table associations and routes; unknown where one of them is not declared in it."""
@@ -245,8 +242,8 @@ RDS_INSTANCE = TypeMap(
         Field("security_group_ids", "strings",
               api=lambda raw: [g["VpcSecurityGroupId"] for g in raw.get("VpcSecurityGroups", [])]),
         Field("internet_ingress_groups", "raw", api_call="DescribeSecurityGroups", api=lambda raw: raw["open"],
-              tf=internet_ingress_iac("tf", "vpc_security_group_ids", _DEFAULT_GROUP),
-              cfn=internet_ingress_iac("cfn", "VPCSecurityGroups", _DEFAULT_GROUP)),
+              tf=internet_ingress_iac("tf", "vpc_security_group_ids"),
+              cfn=internet_ingress_iac("cfn", "VPCSecurityGroups")),
         Field("in_private_subnets", "raw", api_call="DescribeRouteTables", api=lambda raw: raw.get("private"),
               tf=_private_subnets_iac("tf"), cfn=_private_subnets_iac("cfn")),
         Field("backup_replication_regions", "strings",
