@@ -441,3 +441,43 @@ resource "aws_dynamodb_table" "products" {
     (table,) = iac_resources(run_checkov(tmp_path, [], with_checks=False), "us-east-1")
     assert table.name == "Products-production"
     assert "key_schema" in table.unknown  # the key itself is not known
+
+
+@pytest.mark.parametrize("source, anywhere", [
+    ("0.0.0.0/0", True), ("::/0", True), ("0000:0000::/0", True), ("10.0.0.0/8", False), ("2001:db8::/32", False),
+    ("aws_vpc.main.cidr_block", False), ("${data.aws_vpc.this.cidr_block}", False),  # a VPC's own range
+    ("var.allowed", None), ("ingress.value.cidr", None), ("[ingress.value.cidr]", None), ({"Ref": "Cidr"}, None)])
+def test_what_counts_as_anywhere(source, anywhere):
+    from auditor.services.network import is_anywhere
+
+    assert is_anywhere(source) is anywhere
+
+
+@pytest.mark.parametrize("for_each", ["var.rules", "var.known"])
+def test_a_dynamic_ingress_checkov_leaves_unrendered_is_unknown_not_closed(tmp_path, for_each):
+    """A dynamic ingress over a variable without a value, and one over a known list whose content checkov
+    leaves reading the iterator: neither may read as "no source from anywhere"."""
+    document = gate_files(tmp_path, {"main.tf": '''
+variable "rules" { type = list(object({ cidr = string })) }
+variable "known" {
+  default = [{ cidr = "0.0.0.0/0" }]
+}
+resource "aws_security_group" "db" {
+  name = "db"
+  dynamic "ingress" {
+    for_each = %s
+    content {
+      from_port   = 5432
+      to_port     = 5432
+      protocol    = "tcp"
+      cidr_blocks = [ingress.value.cidr]
+    }
+  }
+}
+resource "aws_db_instance" "db" {
+  identifier             = "product-db-production"
+  engine                 = "postgres"
+  vpc_security_group_ids = [aws_security_group.db.id]
+}
+''' % for_each}, "ecommerce-platform")
+    assert verdicts(document, "product-db-production")["ECOM-RDS-027"]["status"] == "error"

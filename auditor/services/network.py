@@ -7,6 +7,8 @@ neither source tells stays unknown, never "private" or "closed".
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any, Optional
 
 from auditor.services.common import flat
@@ -14,7 +16,6 @@ from auditor.services.fetch import AwsCalls, Unreadable
 from auditor.services.fields import Defaulted, Unknown, iac_value
 from auditor.services.values import clean, get
 
-ANYWHERE = ("0.0.0.0/0", "::/0")
 
 # What a resource in a VPC without a security group of its own gets: the VPC's default group.
 DEFAULT_GROUP_NOTE = "no security group: the VPC's default group, which admits only its own members"
@@ -83,8 +84,8 @@ def subnets_private_iac(source: str, ctx: Any, subnets: list) -> Any:
 
 
 def _open_permission(permission: dict) -> bool:
-    return any(r.get("CidrIp") == "0.0.0.0/0" for r in permission.get("IpRanges", [])) or \
-        any(r.get("CidrIpv6") == "::/0" for r in permission.get("Ipv6Ranges", []))
+    return any(is_anywhere(r.get("CidrIp")) for r in permission.get("IpRanges", [])) or \
+        any(is_anywhere(r.get("CidrIpv6")) for r in permission.get("Ipv6Ranges", []))
 
 
 def internet_ingress_groups(calls: AwsCalls, region: str, group_ids: list[str]) -> list[str]:
@@ -112,13 +113,30 @@ _INGRESS = {
 }
 
 
+# A reference to a VPC's or subnet's own range: never anywhere (a VPC's block is at most a /16).
+_NETWORK_RANGE = re.compile(r"^\$?\{?(?:module\.[\w-]+\.)*(?:data\.)?aws_(?:default_)?(?:vpc|subnet)\.[\w-]+(?:\[[^\]]*\])?"
+                            r"\.(?:ipv6_)?cidr_block\}?$")
+
+
+def is_anywhere(source: Any) -> Optional[bool]:
+    """Whether an ingress source is the whole internet (a /0, IPv4 or IPv6): True, False, or None when it is
+    not a range this reader can tell (a variable, a module output, an iterator checkov left in the text)."""
+    if not isinstance(source, str):
+        return None
+    try:
+        return ipaddress.ip_network(source.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False if _NETWORK_RANGE.match(source.strip()) else None
+
+
 def _admits_anywhere(rule: dict, cidr: str, cidr6: str) -> Any:
-    """True if the rule's sources include anywhere, False if not, Unknown if a source is not resolved."""
-    sources = flat(iac_value(rule, cidr)) + flat(iac_value(rule, cidr6))
-    if any(s in ANYWHERE for s in sources):
+    """True if the rule's sources include anywhere, False if not, Unknown if a source cannot be told."""
+    verdicts = [(s, is_anywhere(s)) for s in flat(iac_value(rule, cidr)) + flat(iac_value(rule, cidr6))]
+    if any(v is True for _, v in verdicts):
         return True
-    unresolved = [s for s in sources if not isinstance(s, str) or "${" in s or s.startswith(("var.", "local."))]
-    return Unknown(f"an ingress source is not resolved in the IaC ({str(unresolved[0])[:60]})") if unresolved else False
+    unknown = next((s for s, v in verdicts if v is None), None)
+    return Unknown(f"an ingress source is not a range the IaC resolves ({str(unknown)[:60]})") if unknown is not None \
+        else False
 
 
 def internet_ingress_iac(source: str, groups: str, none_note: str = DEFAULT_GROUP_NOTE):
