@@ -481,3 +481,40 @@ resource "aws_db_instance" "db" {
 }
 ''' % for_each}, "ecommerce-platform")
     assert verdicts(document, "product-db-production")["ECOM-RDS-027"]["status"] == "error"
+
+
+def test_a_policy_document_with_dynamic_statements_is_not_read_as_empty(tmp_path):
+    """checkov leaves a dynamic "statement" block unexpanded: the policy is unknown, not one without statements
+    (which would read as granting nobody anything)."""
+    from auditor.iac.checkov_run import run_checkov
+    from auditor.iac.tfpolicy import policy_documents
+
+    (tmp_path / "main.tf").write_text('''
+variable "readers" { type = list(string) }
+resource "aws_s3_bucket" "logs" { bucket = "logs" }
+data "aws_iam_policy_document" "p" {
+  dynamic "statement" {
+    for_each = var.readers
+    content {
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = ["${aws_s3_bucket.logs.arn}/*"]
+      principals {
+        type        = "*"
+        identifiers = [statement.value]
+      }
+    }
+  }
+}
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = data.aws_iam_policy_document.p.json
+}
+''')
+    assert policy_documents(run_checkov(tmp_path, [], with_checks=False).terraform) == \
+        {"data.aws_iam_policy_document.p": None}
+    (tmp_path / "gate").mkdir()
+    document = gate_files(tmp_path / "gate", {"main.tf": (tmp_path / "main.tf").read_text()})
+    found = verdicts(document, "logs")
+    assert found["BASE-S3-003"]["status"] == "error"
+    assert found["BASE-S3-004"]["status"] == "error"  # a statement for "*" may be in it: never "no public grant"

@@ -44,8 +44,9 @@ def _principals(rows: list[dict]) -> Any:
 
 
 def render_document(attrs: dict) -> Optional[dict]:
-    """The policy document one data block makes; None where part of it comes from elsewhere (merged documents)."""
-    if any(_listed(attrs.get(key)) for key in _MERGED):
+    """The policy document one data block makes; None where part of it is not in the block as checkov gives it
+    (merged documents, or a ``dynamic "statement"`` it leaves unexpanded: never "no such statement")."""
+    if any(_listed(attrs.get(key)) for key in _MERGED) or attrs.get("dynamic"):
         return None
     statements = []
     for row in blocks(attrs, "statement"):
