@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from auditor.demo.mockaws import free_port
 from tests.conftest import run_here
 
@@ -53,6 +55,21 @@ def test_unknown_environment(moto_endpoint, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("targets:\n  - environment: preprod\n")
     assert_one_line(run_here("--config", str(config), "scan"), 2, f"{config}:2:", "unknown environment 'preprod'")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("critical_tables: {a: 1}", "critical_tables: expected a name or a list of names"),
+    ("critical_tables: [1, 2]", "critical_tables: expected a name or a list of names"),  # would name no table
+    ("audit_log_retention_days: seven", "audit_log_retention_days: expected a number (the default is 2557)"),
+    ("sustained_seconds: true", "sustained_seconds: expected a number")])
+def test_a_parameter_of_the_wrong_kind(moto_endpoint, tmp_path, value, expected):
+    """A number where the pack wants names (a rule would silently select nothing), or words where it compares
+    numbers: one line naming the parameter, exit 2, before anything is judged."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"parameters:\n  ecommerce-platform:\n    {value}\n")
+    result = run_here("--config", str(config), "scan", "--pack", "ecommerce-platform", "--endpoint-url", moto_endpoint,
+                      endpoint=moto_endpoint)
+    assert_one_line(result, 2, "config.yaml: parameters.ecommerce-platform.", expected)
 
 
 def test_unknown_parameter_and_format(moto_endpoint, tmp_path):

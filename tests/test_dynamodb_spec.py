@@ -270,3 +270,11 @@ resource "aws_dynamodb_table" "cache" {{
     assert "Traceback" not in result.stderr
     (report,) = (tmp_path / "out").glob("*/report.json")
     assert verdicts(json.loads(report.read_text()), "co2-analysis-prod-cache")["CO2-DDB-004"]["status"] == verdict
+
+
+def test_a_critical_table_named_but_missing_fails_rather_than_vanishing(tmp_path):
+    """critical_tables names ProductCatalog-{env} (tests/fixtures/config.yaml); an IaC without it fails the rule
+    as missing, never leaves it unjudged."""
+    document = gate(tmp_path, {"main.tf": TABLE_TF}, env="production")
+    (finding,) = [f for f in document["findings"] if f["rule_id"] == "ECOM-DDB-019"]
+    assert finding["status"] == "fail" and "ProductCatalog-production" in finding["message"], finding

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from auditor.services.values import blocks, get
+from auditor.services.common import flat
+from auditor.services.values import blocks, get, one
 
 DOCUMENT_REF = re.compile(r'^\$?\{?(?P<prefix>(?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)data\.aws_iam_policy_document\.'
                           r'(?P<name>[\w-]+)(?:\[[^\]]*\])?\.json\}?$')
@@ -18,25 +19,12 @@ DOCUMENT_REF = re.compile(r'^\$?\{?(?P<prefix>(?:module\.[\w-]+(?:\[[^\]]*\])?\.
 _MERGED = ("source_policy_documents", "override_policy_documents", "source_json", "override_json")
 
 
-def _listed(value: Any) -> list:
-    if value is None:
-        return []
-    return [v for item in (value if isinstance(value, list) else [value])
-            for v in (item if isinstance(item, list) else [item])]
-
-
-def _one(value: Any) -> Any:
-    while isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return value
-
-
 def _principals(rows: list[dict]) -> Any:
     """``principals { type = "*" identifiers = ["*"] }`` is the policy's ``"Principal": "*"``."""
     out: dict[str, list] = {}
     for row in rows:
-        kind = str(_one(get(row, "type")))
-        identifiers = [str(i) for i in _listed(get(row, "identifiers"))]
+        kind = str(one(get(row, "type")))
+        identifiers = [str(i) for i in flat(get(row, "identifiers"))]
         if kind == "*" and identifiers == ["*"]:
             return "*"
         out.setdefault(kind, []).extend(identifiers)
@@ -46,24 +34,24 @@ def _principals(rows: list[dict]) -> Any:
 def render_document(attrs: dict) -> Optional[dict]:
     """The policy document one data block makes; None where part of it is not in the block as checkov gives it
     (merged documents, or a ``dynamic "statement"`` it leaves unexpanded: never "no such statement")."""
-    if any(_listed(attrs.get(key)) for key in _MERGED) or attrs.get("dynamic"):
+    if any(flat(attrs.get(key)) for key in _MERGED) or attrs.get("dynamic"):
         return None
     statements = []
     for row in blocks(attrs, "statement"):
-        statement: dict[str, Any] = {"Effect": str(_one(get(row, "effect")) or "Allow")}
+        statement: dict[str, Any] = {"Effect": str(one(get(row, "effect")) or "Allow")}
         if get(row, "sid") is not None:
-            statement["Sid"] = str(_one(get(row, "sid")))
+            statement["Sid"] = str(one(get(row, "sid")))
         for key, name in (("actions", "Action"), ("not_actions", "NotAction"), ("resources", "Resource"),
                           ("not_resources", "NotResource")):
             if get(row, key) is not None:
-                statement[name] = [str(v) for v in _listed(get(row, key))]
+                statement[name] = [str(v) for v in flat(get(row, key))]
         for key, name in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
             if blocks(row, key):
                 statement[name] = _principals(blocks(row, key))
         conditions: dict[str, dict] = {}
         for condition in blocks(row, "condition"):
-            values = [str(v).lower() if isinstance(v, bool) else str(v) for v in _listed(get(condition, "values"))]
-            conditions.setdefault(str(_one(get(condition, "test"))), {})[str(_one(get(condition, "variable")))] = values
+            values = [str(v).lower() if isinstance(v, bool) else str(v) for v in flat(get(condition, "values"))]
+            conditions.setdefault(str(one(get(condition, "test"))), {})[str(one(get(condition, "variable")))] = values
         if conditions:
             statement["Condition"] = conditions
         statements.append(statement)
@@ -79,7 +67,7 @@ def policy_documents(definitions: dict) -> dict[str, Optional[dict]]:
             for name, attrs in (entry.get("aws_iam_policy_document") or {}).items():
                 if isinstance(attrs, dict):
                     # checkov's address of a data block leaves out "data." (module.m.aws_iam_policy_document.x)
-                    address = str(_one(attrs.get("__address__")) or f"aws_iam_policy_document.{name}")
+                    address = str(one(attrs.get("__address__")) or f"aws_iam_policy_document.{name}")
                     address = re.sub(r"(^|\.)(?:data\.)?aws_iam_policy_document\.", r"\1data.aws_iam_policy_document.", address)
                     documents[re.sub(r"\[[^\]]*\]$", "", address)] = render_document(attrs)
     return documents

@@ -144,6 +144,19 @@ class Parameter(Strict):
     required: bool = False
     description: str = ""
 
+    def check(self, where: str, value: Any) -> None:
+        """A value of the kind the parameter takes: a number where the default is one, else a name or a list of
+        names (a required parameter is always a name: the spec names no such resource). One line, never a
+        rule that silently judges nothing."""
+        default = self.default
+        if value is None:
+            return
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise BadInput(f"{where}: expected a number (the default is {default}), got {value!r}")
+        elif not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
+            raise BadInput(f"{where}: expected a name or a list of names, got {value!r}")
+
 
 class NotCovered(Strict):
     section: str
@@ -214,6 +227,7 @@ class Pack(BaseModel):
             if name not in self.header.parameters:
                 known = ", ".join(sorted(self.header.parameters)) or "none"
                 raise BadInput(f"config.yaml: parameters.{self.id}.{name}: pack {self.id} has no such parameter (known: {known})")
+            self.header.parameters[name].check(f"config.yaml: parameters.{self.id}.{name}", value)
             values[name] = value
         return values
 

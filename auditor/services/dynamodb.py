@@ -247,7 +247,7 @@ def _autoscaled_iac(source: str):
     target_type, policy_type, namespace, resource_id, dimension = _SCALING[source]
 
     def read(props: dict, ctx: Any) -> Any:
-        wanted = f"table/{getattr(ctx, 'label', '')}"
+        wanted = f"table/{ctx.label}"
         policies = ctx.of_type(policy_type)
         scaled = set()
         for target in ctx.of_type(target_type):

@@ -38,6 +38,8 @@ class Unknown:
 class References(Protocol):
     """What an IaC reader offers a field's function: references resolved to names, and the resources around."""
 
+    label: str  # how findings name the resource being read
+
     def resolve(self, value: Any) -> Any: ...
 
     def declares_key(self, value: Any) -> bool: ...
